@@ -1,0 +1,65 @@
+import { parseConfig, parsePreprocessorConfig, type PreprocessorConfig, type TimesformerConfig } from './config';
+import { CheckpointError } from './errors';
+import { readSafetensors, readShardIndex } from './safetensors';
+import type { ModelSource, ReadProgress } from './source';
+import type { TensorMap } from './tensor';
+import { readTorchBin } from './torch-bin';
+import { bindWeights, type TimesformerWeights } from './weights';
+
+export type WeightsFormat = 'safetensors' | 'safetensors (sharded)' | 'pytorch_model.bin';
+
+export interface LoadedModel {
+  config: TimesformerConfig;
+  preprocessor: PreprocessorConfig;
+  weights: TimesformerWeights;
+  format: WeightsFormat;
+  source: string;
+}
+
+export interface LoadOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: ReadProgress) => void;
+}
+
+/**
+ * Load a Hugging Face TimeSformer folder: config.json, optional preprocessor_config.json, and weights
+ * as model.safetensors, sharded safetensors (model.safetensors.index.json) or pytorch_model.bin.
+ */
+export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<LoadedModel> {
+  const text = async (file: string) => {
+    const bytes = await source.read(file, options);
+    return bytes && new TextDecoder().decode(bytes);
+  };
+  const configText = await text('config.json');
+  if (configText === undefined) throw new CheckpointError(`no config.json in ${source.label}`);
+  const config = parseConfig(configText);
+  const preprocessor = parsePreprocessorConfig(await text('preprocessor_config.json'), config);
+  const { tensors, format } = await readWeights(source, options);
+  return { config, preprocessor, weights: bindWeights(config, tensors), format, source: source.label };
+}
+
+async function readWeights(source: ModelSource, options: LoadOptions): Promise<{ tensors: TensorMap; format: WeightsFormat }> {
+  const single = await source.read('model.safetensors', options);
+  if (single) return { tensors: readSafetensors(single, 'model.safetensors'), format: 'safetensors' };
+
+  const indexBytes = await source.read('model.safetensors.index.json', options);
+  if (indexBytes) {
+    const { shards, weightMap } = readShardIndex(new TextDecoder().decode(indexBytes));
+    const tensors: TensorMap = new Map();
+    for (const shard of shards) {
+      const bytes = await source.read(shard, options);
+      if (!bytes) throw new CheckpointError(`shard ${shard} named in model.safetensors.index.json is missing from ${source.label}`);
+      for (const [name, t] of readSafetensors(bytes, shard)) {
+        if (weightMap.get(name) !== shard) throw new CheckpointError(`${shard} holds '${name}', which the index places ${weightMap.has(name) ? `in ${weightMap.get(name)}` : 'nowhere'}`);
+        tensors.set(name, t);
+      }
+    }
+    const absent = [...weightMap.keys()].filter((n) => !tensors.has(n));
+    if (absent.length) throw new CheckpointError(`the index names tensors no shard holds: ${absent.slice(0, 8).join(', ')}`);
+    return { tensors, format: 'safetensors (sharded)' };
+  }
+
+  const bin = await source.read('pytorch_model.bin', options);
+  if (bin) return { tensors: readTorchBin(bin), format: 'pytorch_model.bin' };
+  throw new CheckpointError(`no weights in ${source.label}: expected model.safetensors, model.safetensors.index.json or pytorch_model.bin`);
+}

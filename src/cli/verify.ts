@@ -1,0 +1,57 @@
+// npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl] [--tolerance X]
+// Runs a backend on the reference clip in the expected file and compares every output it holds.
+import { readFile } from 'node:fs/promises';
+import { loadModel } from '../checkpoint/load';
+import { folderSource } from '../checkpoint/node-source';
+import { readSafetensors } from '../checkpoint/safetensors';
+import { toFloat32 } from '../checkpoint/tensor';
+import { compareOutputs, formatComparison, verdict } from '../verify/compare';
+import { nodeBackends } from './node-backends';
+
+const USAGE = 'usage: npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl] [--tolerance X]';
+
+function parseArgs(argv: string[]) {
+  const positional: string[] = [];
+  let backend = 'cpu';
+  let tolerance: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--backend') backend = argv[++i];
+    else if (a === '--tolerance') tolerance = Number(argv[++i]);
+    else if (a.startsWith('--')) throw new Error(`unknown option ${a}\n${USAGE}`);
+    else positional.push(a);
+  }
+  if (positional.length !== 2) throw new Error(USAGE);
+  if (tolerance !== undefined && !(tolerance >= 0)) throw new Error(`--tolerance needs a non-negative number\n${USAGE}`);
+  if (!(backend in nodeBackends)) throw new Error(`unknown backend '${backend}' (have: ${Object.keys(nodeBackends).join(', ')})`);
+  return { modelDir: positional[0], expectedPath: positional[1], backend, tolerance };
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const backend = nodeBackends[args.backend];
+  const model = await loadModel(folderSource(args.modelDir));
+  const expected = readSafetensors(new Uint8Array(await readFile(args.expectedPath)), args.expectedPath);
+  const pixelValues = expected.get('pixel_values');
+  if (!pixelValues || pixelValues.shape.length !== 5 || pixelValues.shape[0] !== 1) {
+    throw new Error(`${args.expectedPath} has no pixel_values [1, T, 3, H, W]`);
+  }
+  const pixels = { shape: pixelValues.shape.slice(1), data: toFloat32(pixelValues) };
+  console.log(`model ${args.modelDir} (${model.config.attentionType}, ${model.format}); backend ${args.backend}; clip [${pixels.shape}]`);
+  const outputs = await backend.run(model, pixels);
+  const tolerances = args.tolerance === undefined ? backend.tolerances : { ...backend.tolerances, uniform: args.tolerance };
+  const results = compareOutputs(outputs, expected, tolerances);
+  for (const r of results) console.log(formatComparison(r));
+  const line = verdict(results);
+  console.log(line);
+  return line === 'verify: PASS' ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    console.error(`verify: ${e.message}`);
+    console.log('verify: FAIL (error)');
+    process.exit(1);
+  },
+);

@@ -1,0 +1,74 @@
+// Getting a GPUDevice with what the model needs, in a browser, a worker or Node (Dawn).
+
+export class GpuError extends Error {
+  override name = 'GpuError';
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A CPU implementation (SwiftShader, lavapipe): changes which kernels are fastest. */
+  isFallback: boolean;
+}
+
+export interface EngineDevice {
+  device: GPUDevice;
+  /** Held so that it lives as long as the device: Dawn in Node crashes if the adapter is collected first. */
+  gpuAdapter: GPUAdapter;
+  adapter: AdapterDescription;
+  features: { shaderF16: boolean; subgroups: boolean; timestampQuery: boolean };
+}
+
+/** Limits we raise to what the adapter offers: the defaults (128 MiB bindings, 16 KiB workgroup memory) are too small for TimeSformer-base. */
+const RAISED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+  const info = adapter.info;
+  const fallback = (info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter ?? false;
+  const text = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    isFallback: fallback || /swiftshader|llvmpipe|lavapipe|cpu/.test(text),
+  };
+}
+
+/**
+ * Ask `gpu` for an adapter and a device with the adapter's own limits and the optional features we use.
+ * `onLost` hears about a lost device (driver reset, tab in background too long, `destroy()`).
+ */
+export async function requestEngineDevice(gpu: GPU, onLost?: (reason: string) => void): Promise<EngineDevice> {
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new GpuError('WebGPU is available but no GPU adapter was found');
+  const wanted: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+  const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
+  const requiredLimits: Record<string, number> = {};
+  for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  const device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+  device.lost.then((info) => {
+    if (info.reason !== 'destroyed') onLost?.(`GPU device lost: ${info.message || info.reason}`);
+  });
+  return {
+    device,
+    gpuAdapter: adapter,
+    adapter: describeAdapter(adapter),
+    features: {
+      shaderF16: device.features.has('shader-f16'),
+      subgroups: device.features.has('subgroups'),
+      timestampQuery: device.features.has('timestamp-query'),
+    },
+  };
+}

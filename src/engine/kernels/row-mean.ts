@@ -1,0 +1,25 @@
+// In place: row dst = mean of `count` rows starting at src, `stride` elements apart (all of width D).
+// Divided attention averages the T per-frame CLS outputs of spatial attention into one CLS row.
+import { params, type KernelSource, type Runtime, type Step } from '../runtime';
+
+const SOURCE: KernelSource = {
+  key: 'row-mean',
+  bindings: ['uniform', 'write'],
+  code: /* wgsl */ `
+struct Params { D: u32, count: u32, src: u32, stride: u32, dst: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> x: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let c = gid.x;
+  if (c >= p.D) { return; }
+  var s = 0.0;
+  for (var t = 0u; t < p.count; t++) { s += x[p.src + t * p.stride + c]; }
+  x[p.dst + c] = s / f32(p.count);
+}
+`,
+};
+
+export function rowMean(rt: Runtime, label: string, x: GPUBuffer, D: number, count: number, src: number, stride: number, dst: number): Step {
+  return rt.dispatch(label, SOURCE, params([D, count, src, stride, dst]), [x], [Math.ceil(D / 64), 1, 1]);
+}

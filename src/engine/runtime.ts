@@ -1,0 +1,156 @@
+// The engine's small runtime: a pipeline cache, buffers, and recorded plans of GPU steps.
+// A plan is built once per input shape; running it is one command submission.
+import { GpuError, type EngineDevice } from './device';
+
+export type BindingKind = 'uniform' | 'read' | 'write';
+
+/** One compute kernel: its WGSL and its bindings in order (binding i = kinds[i]). */
+export interface KernelSource {
+  /** Cache key: name and everything rendered into the code (never shapes, which go in uniforms). */
+  key: string;
+  code: string;
+  bindings: BindingKind[];
+}
+
+/** A recorded step: a dispatch, or a buffer copy (which must sit outside a compute pass). */
+export type Step =
+  | { kind: 'dispatch'; label: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number] }
+  | { kind: 'copy'; label: string; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
+
+interface CachedPipeline {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+export class Runtime {
+  readonly device: GPUDevice;
+  /** Bound where a kernel's optional input is unused (bindings cannot be left empty). */
+  readonly placeholder: GPUBuffer;
+  private readonly pipelines = new Map<string, CachedPipeline>();
+
+  constructor(readonly gpu: EngineDevice) {
+    this.device = gpu.device;
+    this.placeholder = this.buffer('placeholder', 16);
+  }
+
+  pipeline(source: KernelSource): CachedPipeline {
+    let cached = this.pipelines.get(source.key);
+    if (!cached) {
+      const layout = this.device.createBindGroupLayout({
+        label: source.key,
+        entries: source.bindings.map((kind, binding) => ({
+          binding,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
+        })),
+      });
+      const module = this.device.createShaderModule({ label: source.key, code: source.code });
+      const pipeline = this.device.createComputePipeline({
+        label: source.key,
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: 'main' },
+      });
+      cached = { pipeline, layout };
+      this.pipelines.set(source.key, cached);
+    }
+    return cached;
+  }
+
+  /** A storage buffer (zeroed by WebGPU). Sizes are in bytes, rounded up to 16 for vec4 views. */
+  private readonly owned: GPUBuffer[] = [];
+
+  buffer(label: string, bytes: number, usage = 0): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    if (size > this.device.limits.maxStorageBufferBindingSize) {
+      throw new GpuError(`${label} needs ${size} bytes, more than this GPU allows in one buffer (${this.device.limits.maxStorageBufferBindingSize})`);
+    }
+    const buffer = this.device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | usage });
+    this.owned.push(buffer);
+    return buffer;
+  }
+
+  /** Destroy every buffer this runtime made. */
+  destroy() {
+    for (const b of this.owned) b.destroy();
+    this.owned.length = 0;
+  }
+
+  upload(label: string, data: Float32Array | Uint32Array | Uint16Array): GPUBuffer {
+    const buffer = this.buffer(label, data.byteLength);
+    this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return buffer;
+  }
+
+  /** A uniform buffer holding `words` (u32 and f32 mixed, as the kernel's Params struct lays them out). */
+  uniform(label: string, words: ArrayBuffer): GPUBuffer {
+    const size = Math.max(16, Math.ceil(words.byteLength / 16) * 16);
+    const buffer = this.device.createBuffer({ label, size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(buffer, 0, words);
+    return buffer;
+  }
+
+  /** Record a dispatch of `source` over `buffers` (in binding order) with its uniform words. */
+  dispatch(label: string, source: KernelSource, params: ArrayBuffer, buffers: GPUBuffer[], workgroups: [number, number, number]): Step {
+    const { pipeline, layout } = this.pipeline(source);
+    const all = [this.uniform(`${label} params`, params), ...buffers];
+    if (all.length !== source.bindings.length) throw new GpuError(`${label}: ${all.length} bindings given, kernel has ${source.bindings.length}`);
+    const bindGroup = this.device.createBindGroup({ label, layout, entries: all.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (workgroups.some((n) => n > max)) throw new GpuError(`${label}: ${workgroups} workgroups exceed the limit ${max}`);
+    return { kind: 'dispatch', label, pipeline, bindGroup, workgroups };
+  }
+
+  /** Encode steps into one command buffer: consecutive dispatches share a compute pass. */
+  encode(steps: Step[], encoder = this.device.createCommandEncoder()): GPUCommandEncoder {
+    let pass: GPUComputePassEncoder | undefined;
+    for (const step of steps) {
+      if (step.kind === 'dispatch') {
+        pass ??= encoder.beginComputePass();
+        pass.setPipeline(step.pipeline);
+        pass.setBindGroup(0, step.bindGroup);
+        pass.dispatchWorkgroups(...step.workgroups);
+      } else {
+        pass?.end();
+        pass = undefined;
+        encoder.copyBufferToBuffer(step.src, step.srcOffset, step.dst, step.dstOffset, step.size);
+      }
+    }
+    pass?.end();
+    return encoder;
+  }
+
+  /** Copy a storage buffer's first `bytes` back to the CPU. */
+  async read(buffer: GPUBuffer, bytes = buffer.size): Promise<Float32Array> {
+    const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const encoder = this.device.createCommandEncoder();
+      encoder.copyBufferToBuffer(buffer, 0, staging, 0, staging.size);
+      this.device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      return new Float32Array(staging.getMappedRange().slice(0));
+    } finally {
+      staging.destroy();
+    }
+  }
+}
+
+/** Params words: u32 and f32 values packed in order, as the WGSL Params struct declares them. */
+export function params(values: (number | { f32: number })[]): ArrayBuffer {
+  const buffer = new ArrayBuffer(Math.max(16, Math.ceil((values.length * 4) / 16) * 16));
+  const u32 = new Uint32Array(buffer);
+  const f32 = new Float32Array(buffer);
+  values.forEach((v, i) => {
+    if (typeof v === 'number') {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new GpuError(`param ${i} = ${v} is not a u32`);
+      u32[i] = v;
+    } else f32[i] = v.f32;
+  });
+  return buffer;
+}
+
+/** Split a count of workgroups over x and y when it exceeds the per-dimension limit. */
+export function grid(workgroups: number, max = 65535): [number, number, number] {
+  if (workgroups <= max) return [workgroups, 1, 1];
+  const y = Math.ceil(workgroups / max);
+  return [Math.ceil(workgroups / y), y, 1];
+}

@@ -1,0 +1,273 @@
+// TimeSformer on the WGSL engine. The forward pass mirrors src/reference/timesformer.ts step by step;
+// see there for the semantics. Here each step is a kernel launch over GPU buffers, recorded once per
+// input shape into a plan and replayed as one command submission per clip.
+//
+// Dimension key:
+//   T frames   Gh×Gw grid   N = Gh·Gw patches   D hidden   H heads   F intermediate   L labels
+//   S token rows: 1 + N·T (divided, joint: [CLS] + patches in (p, t) order) or T·(1+N) (space-only)
+import type { TimesformerConfig } from '../checkpoint/config';
+import { toFloat32, type RawTensor } from '../checkpoint/tensor';
+import type { Linear, Norm, TimesformerWeights } from '../checkpoint/weights';
+import { positionEmbeddings, timeEmbeddings } from '../reference/timesformer';
+import type { NamedTensors } from '../tensor';
+import { GpuError, type EngineDevice } from './device';
+import { attention, type ProbsMode, type TokenMap } from './kernels/attention';
+import { chooseGemmVariant, gemm, packLinear, type GemmArgs, type GemmVariant, type PackedLinear } from './kernels/gemm';
+import { layerNorm } from './kernels/layernorm';
+import { embed, im2col } from './kernels/patch-embed';
+import { rowMean } from './kernels/row-mean';
+import { Runtime, type Step } from './runtime';
+
+/** What a run records besides the logits. */
+export interface RunRequest {
+  /** 'maps': temporal maps and spatial CLS rows of every layer (the attention views); 'all': every probability (verify). */
+  attention: 'none' | 'maps' | 'all';
+  /** Record hidden_states.i and last_hidden_state (verify). */
+  hiddenStates: boolean;
+  /** With 'maps': also the full spatial matrix of this layer. */
+  fullSpatialLayer?: number;
+}
+
+interface NormBuffers {
+  gamma: GPUBuffer;
+  beta: GPUBuffer;
+}
+interface LayerBuffers {
+  temporal?: { norm: NormBuffers; qkv: PackedLinear; proj: PackedLinear; dense: PackedLinear };
+  norm1: NormBuffers;
+  qkv: PackedLinear;
+  proj: PackedLinear;
+  norm2: NormBuffers;
+  fc1: PackedLinear;
+  fc2: PackedLinear;
+}
+
+interface Output {
+  name: string;
+  shape: number[];
+  buffer: GPUBuffer;
+  offset: number;
+  staging: GPUBuffer;
+}
+
+interface Plan {
+  key: string;
+  steps: Step[];
+  pixels: GPUBuffer;
+  outputs: Output[];
+  buffers: GPUBuffer[];
+}
+
+const f32 = (t: RawTensor) => toFloat32(t);
+
+export class TimesformerEngine {
+  private plan?: Plan;
+  private busy = false;
+  private lost?: string;
+
+  private constructor(
+    readonly rt: Runtime,
+    readonly config: TimesformerConfig,
+    private readonly weights: TimesformerWeights,
+    private readonly layers: LayerBuffers[],
+    private readonly embedW: { patch: PackedLinear; cls: GPUBuffer; norm: NormBuffers; head: PackedLinear },
+    readonly gemmVariant: GemmVariant,
+  ) {
+    rt.device.lost.then((info) => (this.lost = info.message || info.reason));
+  }
+
+  /** Upload the weights (f32, Linear weights transposed for the GEMM) and pick the GEMM variant. */
+  static async create(gpu: EngineDevice, model: { config: TimesformerConfig; weights: TimesformerWeights }, options: { gemmVariant?: GemmVariant } = {}): Promise<TimesformerEngine> {
+    const rt = new Runtime(gpu);
+    const { config: c, weights: w } = model;
+    const linear = (name: string, l: Linear) => packLinear(rt, name, f32(l.weight), l.weight.shape[0], l.weight.shape.slice(1).reduce((a, b) => a * b), l.bias && f32(l.bias));
+    const norm = (name: string, n: Norm): NormBuffers => ({ gamma: rt.upload(`${name}.weight`, f32(n.weight)), beta: rt.upload(`${name}.bias`, f32(n.bias)) });
+    const layers = w.layers.map((lw, i): LayerBuffers => ({
+      temporal: lw.temporal && {
+        norm: norm(`layer${i}.temporal_norm`, lw.temporal.norm),
+        qkv: linear(`layer${i}.temporal_qkv`, lw.temporal.qkv),
+        proj: linear(`layer${i}.temporal_proj`, lw.temporal.proj),
+        dense: linear(`layer${i}.temporal_dense`, lw.temporal.dense),
+      },
+      norm1: norm(`layer${i}.norm1`, lw.norm1),
+      qkv: linear(`layer${i}.qkv`, lw.qkv),
+      proj: linear(`layer${i}.proj`, lw.proj),
+      norm2: norm(`layer${i}.norm2`, lw.norm2),
+      fc1: linear(`layer${i}.fc1`, lw.fc1),
+      fc2: linear(`layer${i}.fc2`, lw.fc2),
+    }));
+    const embedW = {
+      patch: linear('patch_embed', w.patchEmbed),
+      cls: rt.upload('cls_token', f32(w.clsToken)),
+      norm: norm('final_norm', w.norm),
+      head: linear('classifier', w.head),
+    };
+    const variant = options.gemmVariant ?? (await chooseGemmVariant(rt));
+    return new TimesformerEngine(rt, c, w, layers, embedW, variant);
+  }
+
+  /** Run one clip: pixels [T, 3, Hpx, Wpx] normalized. Outputs are named as the reference's. */
+  async run(pixels: Float32Array, shape: [number, number, number, number], request: RunRequest): Promise<NamedTensors> {
+    if (this.lost) throw new GpuError(`the GPU device was lost (${this.lost}); reload the model`);
+    if (this.busy) throw new GpuError('the engine is already running a clip');
+    const [T, C, Hpx, Wpx] = shape;
+    if (C !== 3 || pixels.length !== T * C * Hpx * Wpx) throw new GpuError(`pixels must be [T, 3, H, W]; got ${pixels.length} values for [${shape}]`);
+    const P = this.config.patchSize;
+    if (Hpx < P || Wpx < P || T < 1) throw new GpuError(`a clip of ${T} frames of ${Wpx}×${Hpx} is smaller than one ${P}×${P} patch`);
+    this.busy = true;
+    try {
+      const plan = this.planFor(T, Hpx, Wpx, request);
+      const { device } = this.rt;
+      device.queue.writeBuffer(plan.pixels, 0, pixels.buffer, pixels.byteOffset, pixels.byteLength);
+      const encoder = this.rt.encode(plan.steps);
+      for (const o of plan.outputs) encoder.copyBufferToBuffer(o.buffer, o.offset, o.staging, 0, o.staging.size);
+      device.pushErrorScope('validation');
+      device.queue.submit([encoder.finish()]);
+      const error = await device.popErrorScope();
+      if (error) throw new GpuError(`GPU validation error: ${error.message}`);
+      await Promise.all(plan.outputs.map((o) => o.staging.mapAsync(GPUMapMode.READ)));
+      const result: NamedTensors = new Map();
+      for (const o of plan.outputs) {
+        result.set(o.name, { shape: o.shape, data: new Float32Array(o.staging.getMappedRange().slice(0)) });
+        o.staging.unmap();
+      }
+      return result;
+    } catch (e) {
+      if (this.lost) throw new GpuError(`the GPU device was lost (${this.lost}); reload the model`);
+      throw e;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The recorded plan for this shape and request, built on first use and kept until either changes. */
+  private planFor(T: number, Hpx: number, Wpx: number, request: RunRequest): Plan {
+    const key = JSON.stringify([T, Hpx, Wpx, request]);
+    if (this.plan?.key === key) return this.plan;
+    this.releasePlan();
+    this.plan = this.record(key, T, Hpx, Wpx, request);
+    return this.plan;
+  }
+
+  private record(key: string, T: number, Hpx: number, Wpx: number, request: RunRequest): Plan {
+    const { rt, config: c, layers } = this;
+    const D = c.hiddenSize, H = c.numHeads, F = c.intermediateSize, P = c.patchSize, eps = c.layerNormEps;
+    const gh = Math.floor(Hpx / P), gw = Math.floor(Wpx / P), N = gh * gw;
+    const spaceOnly = c.attentionType === 'space_only';
+    const seqLen = spaceOnly ? 1 + N : 1 + N * T; // tokens per sequence
+    const B = spaceOnly ? T : 1; // sequences (CLS rows)
+    const S = B * seqLen; // token rows
+    const L = c.labels.length;
+
+    const buffers: GPUBuffer[] = [];
+    const buf = (label: string, floats: number) => {
+      const b = rt.buffer(label, floats * 4);
+      buffers.push(b);
+      return b;
+    };
+    const pixels = buf('pixels', T * 3 * Hpx * Wpx);
+    const patches = buf('patches', T * N * 3 * P * P);
+    const embedded = buf('embedded patches', T * N * D);
+    const h = buf('h', S * D), h2 = buf('h2', S * D), xt = buf('xt', S * D), a = buf('normed', S * D);
+    const qkv = buf('qkv', S * 3 * D), ctx = buf('context', (S + T) * D), tmp = buf('tmp', S * D), mlp = buf('mlp', S * F);
+    const logits = buf('logits', B * L);
+    const pos = rt.upload('position embeddings', positionEmbeddings(c, this.weights, gh, gw));
+    const time = spaceOnly ? undefined : rt.upload('time embeddings', timeEmbeddings(c, this.weights, T));
+    buffers.push(pos, ...(time ? [time] : []));
+
+    const outputs: Output[] = [];
+    const output = (name: string, shape: number[], buffer = buf(name, shape.reduce((x, y) => x * y)), offset = 0) => {
+      const bytes = shape.reduce((x, y) => x * y) * 4;
+      const staging = rt.device.createBuffer({ label: `${name} staging`, size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      buffers.push(staging);
+      outputs.push({ name, shape, buffer, offset, staging });
+      return buffer;
+    };
+    const variant = this.gemmVariant;
+    const mm = (label: string, args: GemmArgs) => gemm(rt, label, variant, args);
+    const steps: Step[] = [];
+    const snapshot = (name: string) => {
+      if (!request.hiddenStates) return;
+      const copy = output(name, [B, seqLen, D]);
+      steps.push({ kind: 'copy', label: name, src: h, srcOffset: 0, dst: copy, dstOffset: 0, size: S * D * 4 });
+    };
+
+    // Embeddings: patches → tokens with CLS, position and time embeddings.
+    steps.push(im2col(rt, 'im2col', pixels, patches, T, Hpx, Wpx, P));
+    steps.push(mm('patch embed', { a: patches, M: T * N, linear: this.embedW.patch, y: embedded }));
+    steps.push(embed(rt, 'embed', { patches: embedded, cls: this.embedW.cls, pos, time, h, T, N, D, perFrame: spaceOnly }));
+    snapshot('hidden_states.0');
+
+    const whole: TokenMap = { hasCls: true, clsBase: 0, clsStride: seqLen, rowBase: 1, seqStride: seqLen, tokenStride: 1 };
+    for (let l = 0; l < c.numLayers; l++) {
+      const lw = layers[l];
+      const norm = (label: string, n: NormBuffers, x: GPUBuffer, y: GPUBuffer, rows: number, offset = 0) =>
+        layerNorm(rt, label, { x, y, gamma: n.gamma, beta: n.beta, rows, D, eps, inOffset: offset, outOffset: offset });
+      const probs = (name: string, shape: number[], mode: ProbsMode) => (mode === 'none' ? undefined : output(name, shape));
+      let residual = h; // what the attention block adds to
+      if (lw.temporal) {
+        // Temporal attention over each patch's T tokens (rows 1 + p·T + t); the CLS row stays as it is.
+        const tw = lw.temporal;
+        const rows = N * T;
+        steps.push(norm(`L${l} temporal norm`, tw.norm, h, a, rows, D));
+        steps.push(mm(`L${l} temporal qkv`, { a, aOffset: D, M: rows, linear: tw.qkv, y: qkv, yOffset: 3 * D }));
+        const tMode: ProbsMode = request.attention === 'none' ? 'none' : 'all';
+        const map: TokenMap = { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: T, tokenStride: 1 };
+        steps.push(attention(rt, `L${l} temporal attention`, { qkv, context: ctx, probs: probs(`attn.${l}.temporal`, [N, H, T, T], tMode), probsMode: tMode, seqs: N, len: T, heads: H, D, input: map, output: map }));
+        steps.push(mm(`L${l} temporal proj`, { a: ctx, aOffset: D, M: rows, linear: tw.proj, y: tmp, yOffset: D }));
+        steps.push(mm(`L${l} temporal dense`, { a: tmp, aOffset: D, M: rows, linear: tw.dense, y: xt, yOffset: D, residual: { buffer: h, offset: D } }));
+        steps.push({ kind: 'copy', label: `L${l} cls`, src: h, srcOffset: 0, dst: xt, dstOffset: 0, size: D * 4 });
+
+        // Spatial attention: per frame t, [CLS, the N patches of frame t] read in place (rows 1 + p·T + t).
+        // The CLS row is normalized and projected once; its T per-frame outputs go to rows S.. and are averaged.
+        steps.push(norm(`L${l} spatial norm`, lw.norm1, xt, a, S));
+        steps.push(mm(`L${l} spatial qkv`, { a, M: S, linear: lw.qkv, y: qkv }));
+        const sMode: ProbsMode = request.attention === 'all' || request.fullSpatialLayer === l ? 'all' : request.attention === 'maps' ? 'cls' : 'none';
+        const sShape = sMode === 'all' ? [T, H, 1 + N, 1 + N] : [T, H, 1 + N];
+        const sName = sMode === 'all' ? `attn.${l}.spatial` : `attn.${l}.spatial.cls`;
+        const input: TokenMap = { hasCls: true, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: 1, tokenStride: T };
+        steps.push(attention(rt, `L${l} spatial attention`, { qkv, context: ctx, probs: probs(sName, sShape, sMode), probsMode: sMode, seqs: T, len: 1 + N, heads: H, D, input, output: { ...input, clsBase: S, clsStride: 1 } }));
+        steps.push(rowMean(rt, `L${l} cls mean`, ctx, D, T, S * D, D, 0));
+        residual = xt;
+      } else {
+        // Joint (one sequence of 1+N·T) or space-only (T sequences of 1+N): attention over whole sequences.
+        steps.push(norm(`L${l} norm1`, lw.norm1, h, a, S));
+        steps.push(mm(`L${l} qkv`, { a, M: S, linear: lw.qkv, y: qkv }));
+        const mode: ProbsMode = request.attention === 'all' ? 'all' : request.attention === 'maps' ? 'cls' : 'none';
+        const shape = mode === 'all' ? [B, H, seqLen, seqLen] : [B, H, seqLen];
+        const name = mode === 'all' ? `attn.${l}.full` : `attn.${l}.full.cls`;
+        steps.push(attention(rt, `L${l} attention`, { qkv, context: ctx, probs: probs(name, shape, mode), probsMode: mode, seqs: B, len: seqLen, heads: H, D, input: whole, output: whole }));
+      }
+      steps.push(mm(`L${l} proj`, { a: ctx, M: S, linear: lw.proj, y: h2, residual: { buffer: residual } }));
+      // MLP
+      steps.push(norm(`L${l} norm2`, lw.norm2, h2, a, S));
+      steps.push(mm(`L${l} fc1`, { a, M: S, linear: lw.fc1, y: mlp, gelu: true }));
+      steps.push(mm(`L${l} fc2`, { a: mlp, M: S, linear: lw.fc2, y: h, residual: { buffer: h2 } }));
+      snapshot(`hidden_states.${l + 1}`);
+    }
+
+    // Head: final LayerNorm (of every row when recording, else only the CLS rows), classifier on the CLS rows.
+    const fn = this.embedW.norm;
+    if (request.hiddenStates) {
+      const last = output('last_hidden_state', [B, seqLen, D]);
+      steps.push(layerNorm(rt, 'final norm', { x: h, y: last, gamma: fn.gamma, beta: fn.beta, rows: S, D, eps }));
+      steps.push(mm('classifier', { a: last, M: B, lda: seqLen * D, linear: this.embedW.head, y: logits }));
+    } else {
+      steps.push(layerNorm(rt, 'final norm', { x: h, y: a, gamma: fn.gamma, beta: fn.beta, rows: B, D, eps, inStride: seqLen * D }));
+      steps.push(mm('classifier', { a, M: B, linear: this.embedW.head, y: logits }));
+    }
+    output('logits', [B, L], logits);
+    return { key, steps, pixels, outputs, buffers };
+  }
+
+  private releasePlan() {
+    for (const b of this.plan?.buffers ?? []) b.destroy();
+    this.plan = undefined;
+  }
+
+  /** Free every GPU buffer (the device stays with its owner). */
+  destroy() {
+    this.releasePlan();
+    this.rt.destroy();
+  }
+}

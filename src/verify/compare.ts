@@ -1,0 +1,103 @@
+import { toFloat32, type RawTensor } from '../checkpoint/tensor';
+import type { NamedTensors } from '../tensor';
+
+/** How close a backend must come to the Hugging Face reference, by kind of tensor. */
+export interface Tolerances {
+  /** logits: absolute. */
+  logits: number;
+  /** hidden states: relative to max|reference| (they reach ~80, where float32 rounding alone is ~1e-5). */
+  hiddenRelative: number;
+  /** attention probabilities: absolute. */
+  attention: number;
+  /** any reference stored as float16: relative to max|reference|. */
+  halfRelative: number;
+  /** when set, one absolute tolerance for every tensor instead of the above (`verify --tolerance X`). */
+  uniform?: number;
+}
+
+export const CPU_TOLERANCES: Tolerances = { logits: 1e-4, hiddenRelative: 2e-5, attention: 1e-5, halfRelative: 1e-3 };
+
+
+export interface Comparison {
+  name: string;
+  shape: number[];
+  maxAbsError: number;
+  tolerance: number;
+  pass: boolean;
+  problem?: string;
+}
+
+/** Inputs and Hugging Face's own copies in the fixture files, which no backend produces. */
+const NOT_OUTPUTS = /^(pixel_values|video_u8|hf_attentions\.\d+)$/;
+
+/**
+ * The rows a `.rows` reference keeps (rows 0 and ⌊n/2⌋ of each attention matrix), taken from a full
+ * [..., n, n] tensor so that it can be compared.
+ */
+function selectRows(data: Float32Array, shape: number[], rowsShape: number[]): Float32Array | undefined {
+  const n = shape[shape.length - 1];
+  const kept = rowsShape[rowsShape.length - 2];
+  if (shape[shape.length - 2] !== n || rowsShape[rowsShape.length - 1] !== n || kept !== 2) return undefined;
+  const outer = data.length / (n * n);
+  const out = new Float32Array(outer * 2 * n);
+  for (let o = 0; o < outer; o++) {
+    out.set(data.subarray((o * n + 0) * n, (o * n + 1) * n), (o * 2 + 0) * n);
+    const mid = Math.floor(n / 2);
+    out.set(data.subarray((o * n + mid) * n, (o * n + mid + 1) * n), (o * 2 + 1) * n);
+  }
+  return out;
+}
+
+function toleranceFor(name: string, reference: RawTensor, maxRef: number, tol: Tolerances): number {
+  if (tol.uniform !== undefined) return tol.uniform;
+  if (reference.dtype !== 'F32') return tol.halfRelative * maxRef;
+  if (name === 'logits') return tol.logits;
+  if (name.startsWith('attn.')) return tol.attention;
+  return tol.hiddenRelative * maxRef;
+}
+
+/** Compare every output the reference file also holds. A reference with nothing to compare fails. */
+export function compareOutputs(actual: NamedTensors, expected: Map<string, RawTensor>, tol: Tolerances): Comparison[] {
+  const results: Comparison[] = [];
+  for (const [name, reference] of expected) {
+    if (NOT_OUTPUTS.test(name)) continue;
+    const base = name.replace(/\.rows$/, '');
+    const mine = actual.get(base);
+    if (!mine) {
+      results.push({ name, shape: reference.shape, maxAbsError: NaN, tolerance: NaN, pass: false, problem: 'not produced by the backend' });
+      continue;
+    }
+    const data = name.endsWith('.rows') ? selectRows(mine.data, mine.shape, reference.shape) : mine.data;
+    const ref = toFloat32(reference);
+    const sameShape = name.endsWith('.rows') ? data !== undefined && data.length === ref.length : mine.shape.join() === reference.shape.join();
+    if (!sameShape || !data) {
+      results.push({ name, shape: reference.shape, maxAbsError: NaN, tolerance: NaN, pass: false, problem: `shape [${mine.shape}] does not match reference [${reference.shape}]` });
+      continue;
+    }
+    let maxRef = 0, maxErr = 0;
+    for (let i = 0; i < ref.length; i++) {
+      maxRef = Math.max(maxRef, Math.abs(ref[i]));
+      const err = Math.abs(data[i] - ref[i]);
+      // NaN anywhere must fail, and Math.max would keep NaN only sometimes.
+      maxErr = Number.isNaN(err) ? Infinity : Math.max(maxErr, err);
+    }
+    const tolerance = toleranceFor(base, reference, maxRef, tol);
+    results.push({ name, shape: reference.shape, maxAbsError: maxErr, tolerance, pass: maxErr <= tolerance });
+  }
+  if (results.length === 0) {
+    results.push({ name: '(none)', shape: [], maxAbsError: NaN, tolerance: NaN, pass: false, problem: 'the expected file holds no output this backend produces' });
+  }
+  return results;
+}
+
+export function formatComparison(c: Comparison): string {
+  const status = c.pass ? 'pass' : 'FAIL';
+  const detail = c.problem ?? `max abs error ${c.maxAbsError.toExponential(2)} (tolerance ${c.tolerance.toExponential(2)})`;
+  return `${c.name.padEnd(28)} [${c.shape.join(',')}]`.padEnd(52) + ` ${detail}  ${status}`;
+}
+
+export function verdict(results: Comparison[]): string {
+  const failed = results.find((r) => !r.pass);
+  if (!failed) return 'verify: PASS';
+  return `verify: FAIL (${failed.name} ${failed.problem ?? failed.maxAbsError.toExponential(2)})`;
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { TimesformerEngine } from '../../src/engine/timesformer';
+import { forwardReference } from '../../src/reference/timesformer';
+import { compareOutputs, type Tolerances } from '../../src/verify/compare';
+import { FIXTURE_NAMES, loadFixture } from '../fixtures';
+import { maxAbsDiff, testDevice } from '../gpu';
+
+/** The f32 engine against Hugging Face: attention 5e-5 leaves room for float32 summation order. */
+const WGSL_TOLERANCES: Tolerances = { logits: 1e-4, hiddenRelative: 2e-5, attention: 5e-5, halfRelative: 1e-3 };
+
+describe('WGSL engine matches the reference fixtures (f32)', () => {
+  for (const name of FIXTURE_NAMES) {
+    it(name, async () => {
+      const { model, expected, pixels } = await loadFixture(name);
+      const engine = await TimesformerEngine.create(await testDevice(), model);
+      try {
+        const outputs = await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'all', hiddenStates: true });
+        const failures = compareOutputs(outputs, expected, WGSL_TOLERANCES).filter((r) => !r.pass);
+        expect(failures).toEqual([]);
+        for (const [key, t] of outputs) {
+          if (!key.startsWith('attn.')) continue;
+          const n = t.shape[t.shape.length - 1];
+          for (let r = 0; r < t.data.length / n; r++) {
+            const sum = t.data.subarray(r * n, (r + 1) * n).reduce((x, y) => x + y, 0);
+            expect(Math.abs(sum - 1), `${key} row ${r}`).toBeLessThan(1e-6);
+          }
+        }
+      } finally {
+        engine.destroy();
+      }
+    });
+  }
+});
+
+describe('WGSL engine views and shapes', () => {
+  it('gives the attention maps of the views and agrees with the reference at another T and grid', async () => {
+    const { model, pixels } = await loadFixture('tiny-divided');
+    const engine = await TimesformerEngine.create(await testDevice(), model);
+    try {
+      // 3 frames of 48×64: a 3×4 grid, T differs from the checkpoint's 4.
+      const T = 3, Hpx = 48, Wpx = 64;
+      const data = pixels.data.slice(0, T * 3 * 64 * 64).filter((_, i) => Math.floor(i / 64) % 64 < Hpx);
+      const ref = forwardReference(model, { shape: [T, 3, Hpx, Wpx], data });
+      const maps = await engine.run(data, [T, 3, Hpx, Wpx], { attention: 'maps', hiddenStates: false, fullSpatialLayer: 1 });
+      expect(maxAbsDiff(maps.get('logits')!.data, ref.get('logits')!.data)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(maps.get('attn.0.temporal')!.data, ref.get('attn.0.temporal')!.data)).toBeLessThan(5e-5);
+      expect(maxAbsDiff(maps.get('attn.1.spatial')!.data, ref.get('attn.1.spatial')!.data)).toBeLessThan(5e-5);
+      // CLS rows of layer 0: row 0 of each [T, H] spatial matrix.
+      const cls = maps.get('attn.0.spatial.cls')!;
+      const full = ref.get('attn.0.spatial')!;
+      const n = 1 + 12;
+      expect(cls.shape).toEqual([T, 4, n]);
+      const rows = new Float32Array(T * 4 * n);
+      for (let i = 0; i < T * 4; i++) rows.set(full.data.subarray(i * n * n, i * n * n + n), i * n);
+      expect(maxAbsDiff(cls.data, rows)).toBeLessThan(5e-5);
+      expect(maps.has('hidden_states.0')).toBe(false);
+      // Logits only: a second plan; and back again reuses nothing stale.
+      const plain = await engine.run(data, [T, 3, Hpx, Wpx], { attention: 'none', hiddenStates: false });
+      expect([...plain.keys()]).toEqual(['logits']);
+      expect(maxAbsDiff(plain.get('logits')!.data, ref.get('logits')!.data)).toBeLessThan(1e-4);
+    } finally {
+      engine.destroy();
+    }
+  });
+});

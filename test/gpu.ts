@@ -1,0 +1,46 @@
+// One Dawn device per test file (Node): SwiftShader unless TIMESFORMER_GPU=system.
+import { afterAll } from 'vitest';
+import type { EngineDevice } from '../src/engine/device';
+import { nodeEngineDevice } from '../src/engine/node-gpu';
+import { Runtime } from '../src/engine/runtime';
+
+let shared: Promise<EngineDevice> | undefined;
+
+export function testDevice(): Promise<EngineDevice> {
+  if (!shared) {
+    shared = nodeEngineDevice();
+    afterAll(async () => (await shared!).device.destroy());
+  }
+  return shared;
+}
+
+export async function testRuntime(): Promise<Runtime> {
+  return new Runtime(await testDevice());
+}
+
+/** Run steps and read a buffer back. */
+export async function runAndRead(rt: Runtime, steps: Parameters<Runtime['encode']>[0], out: GPUBuffer, floats: number): Promise<Float32Array> {
+  rt.device.pushErrorScope('validation');
+  rt.device.queue.submit([rt.encode(steps).finish()]);
+  const error = await rt.device.popErrorScope();
+  if (error) throw new Error(error.message);
+  return (await rt.read(out, floats * 4)).subarray(0, floats);
+}
+
+/** Seeded uniform random numbers in [-scale, scale). */
+export function random(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    out[i] = (s / 2 ** 32 * 2 - 1) * scale;
+  }
+  return out;
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} ≠ ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Number.isNaN(a[i] - b[i]) ? Infinity : Math.abs(a[i] - b[i]));
+  return m;
+}
