@@ -17,6 +17,9 @@ export interface Tolerances {
 
 export const CPU_TOLERANCES: Tolerances = { logits: 1e-4, hiddenRelative: 2e-5, attention: 1e-5, halfRelative: 1e-3 };
 
+/** The f32 WGSL engine: attention 5e-5 leaves room for float32 summation order on the GPU. */
+export const WGSL_TOLERANCES: Tolerances = { ...CPU_TOLERANCES, attention: 5e-5 };
+
 
 export interface Comparison {
   name: string;

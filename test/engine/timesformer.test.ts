@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { TimesformerEngine } from '../../src/engine/timesformer';
 import { forwardReference } from '../../src/reference/timesformer';
-import { compareOutputs, type Tolerances } from '../../src/verify/compare';
+import { compareOutputs, WGSL_TOLERANCES } from '../../src/verify/compare';
 import { FIXTURE_NAMES, loadFixture } from '../fixtures';
 import { maxAbsDiff, testDevice } from '../gpu';
-
-/** The f32 engine against Hugging Face: attention 5e-5 leaves room for float32 summation order. */
-const WGSL_TOLERANCES: Tolerances = { logits: 1e-4, hiddenRelative: 2e-5, attention: 5e-5, halfRelative: 1e-3 };
 
 describe('WGSL engine matches the reference fixtures (f32)', () => {
   for (const name of FIXTURE_NAMES) {

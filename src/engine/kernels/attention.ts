@@ -101,10 +101,20 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let o = row(outMap(), s, i) * p.D + h * HEAD_DIM;
   for (var c = 0u; c < HEAD_DIM; c++) { context[o + c] = acc[c] / l; }
 
-  // Probabilities for the attention views: scores recomputed (cheaper than storing them).
+  // Probabilities for the attention views: scores recomputed (cheaper than storing them), and their
+  // sum recomputed with compensated summation so that each row sums to 1 within ~1e-7, which the
+  // online sum (rescaled along the way) does not quite give for long rows.
   if (p.probsMode == 1u || (p.probsMode == 2u && i == 0u)) {
+    var total = 0.0;
+    var carry = 0.0;
+    for (var j = 0u; j < p.len; j++) {
+      let e = exp(score(&q, s, j, h) - m) - carry;
+      let t = total + e;
+      carry = (t - total) - e;
+      total = t;
+    }
     let base = select((s * p.heads + h) * p.len, ((s * p.heads + h) * p.len + i) * p.len, p.probsMode == 1u);
-    for (var j = 0u; j < p.len; j++) { probs[base + j] = exp(score(&q, s, j, h) - m) / l; }
+    for (var j = 0u; j < p.len; j++) { probs[base + j] = exp(score(&q, s, j, h) - m) / total; }
   }
 }
 `,
