@@ -1,22 +1,26 @@
 // npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl] [--tolerance X]
 // Runs a backend on the reference clip in the expected file and compares every output it holds.
 import { readFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { loadModel } from '../checkpoint/load';
 import { folderSource } from '../checkpoint/node-source';
 import { readSafetensors } from '../checkpoint/safetensors';
 import { toFloat32 } from '../checkpoint/tensor';
 import { compareOutputs, formatComparison, verdict } from '../verify/compare';
+import { openHarness, serveLocalFolder } from './browser/launch';
 import { nodeBackends } from './node-backends';
 
-const USAGE = 'usage: npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl] [--tolerance X]';
+const USAGE = 'usage: npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl] [--browser] [--tolerance X]';
 
 function parseArgs(argv: string[]) {
   const positional: string[] = [];
   let backend = 'cpu';
   let tolerance: number | undefined;
+  let browser = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--backend') backend = argv[++i];
+    else if (a === '--browser') browser = true;
     else if (a === '--tolerance') tolerance = Number(argv[++i]);
     else if (a.startsWith('--')) throw new Error(`unknown option ${a}\n${USAGE}`);
     else positional.push(a);
@@ -24,11 +28,28 @@ function parseArgs(argv: string[]) {
   if (positional.length !== 2) throw new Error(USAGE);
   if (tolerance !== undefined && !(tolerance >= 0)) throw new Error(`--tolerance needs a non-negative number\n${USAGE}`);
   if (!(backend in nodeBackends)) throw new Error(`unknown backend '${backend}' (have: ${Object.keys(nodeBackends).join(', ')})`);
-  return { modelDir: positional[0], expectedPath: positional[1], backend, tolerance };
+  if (browser && backend !== 'wgsl') throw new Error(`--browser runs the wgsl backend; '${backend}' runs in Node only`);
+  return { modelDir: positional[0], expectedPath: positional[1], backend, tolerance, browser };
+}
+
+/** The same check in headless Chromium: the page loads the model folder and expected file over HTTP. */
+async function verifyInBrowser(args: ReturnType<typeof parseArgs>): Promise<number> {
+  const session = await openHarness([serveLocalFolder('model', args.modelDir), serveLocalFolder('expected', dirname(args.expectedPath))]);
+  try {
+    const expectedUrl = `/__local/expected/${basename(args.expectedPath)}`;
+    const run = await session.page.evaluate(([m, e, t]) => window.harness.verify(m, e, t), ['/__local/model', expectedUrl, args.tolerance] as const);
+    console.log(`model ${args.modelDir}; backend wgsl in Chromium on ${run.adapter.vendor} ${run.adapter.architecture} (gemm ${run.gemmVariant})`);
+    for (const r of run.results) console.log(formatComparison(r));
+    console.log(run.verdict);
+    return run.verdict === 'verify: PASS' ? 0 : 1;
+  } finally {
+    await session.close();
+  }
 }
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.browser) return verifyInBrowser(args);
   const backend = nodeBackends[args.backend];
   const model = await loadModel(folderSource(args.modelDir));
   const expected = readSafetensors(new Uint8Array(await readFile(args.expectedPath)), args.expectedPath);

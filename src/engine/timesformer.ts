@@ -18,6 +18,15 @@ import { embed, im2col } from './kernels/patch-embed';
 import { rowMean } from './kernels/row-mean';
 import { Runtime, type Step } from './runtime';
 
+/**
+ * A clip produced on the GPU (e.g. by the video preprocessing): records its work into the run's
+ * command encoder, writing [T, 3, H, W] f32 into `target`, so that preprocessing and the model are
+ * one submission and the pixels never visit the CPU.
+ */
+export interface GpuClip {
+  encode(encoder: GPUCommandEncoder, target: GPUBuffer): void;
+}
+
 /** What a run records besides the logits. */
 export interface RunRequest {
   /** 'maps': temporal maps and spatial CLS rows of every layer (the attention views); 'all': every probability (verify). */
@@ -106,20 +115,24 @@ export class TimesformerEngine {
     return new TimesformerEngine(rt, c, w, layers, embedW, variant);
   }
 
-  /** Run one clip: pixels [T, 3, Hpx, Wpx] normalized. Outputs are named as the reference's. */
-  async run(pixels: Float32Array, shape: [number, number, number, number], request: RunRequest): Promise<NamedTensors> {
+  /** Run one clip: pixels [T, 3, Hpx, Wpx] normalized, from the CPU or the GPU. Outputs are named as the reference's. */
+  async run(pixels: Float32Array | GpuClip, shape: [number, number, number, number], request: RunRequest): Promise<NamedTensors> {
     if (this.lost) throw new GpuError(`the GPU device was lost (${this.lost}); reload the model`);
     if (this.busy) throw new GpuError('the engine is already running a clip');
     const [T, C, Hpx, Wpx] = shape;
-    if (C !== 3 || pixels.length !== T * C * Hpx * Wpx) throw new GpuError(`pixels must be [T, 3, H, W]; got ${pixels.length} values for [${shape}]`);
+    if (C !== 3 || (pixels instanceof Float32Array && pixels.length !== T * C * Hpx * Wpx)) {
+      throw new GpuError(`pixels must be [T, 3, H, W]; got ${pixels instanceof Float32Array ? pixels.length : '?'} values for [${shape}]`);
+    }
     const P = this.config.patchSize;
     if (Hpx < P || Wpx < P || T < 1) throw new GpuError(`a clip of ${T} frames of ${Wpx}×${Hpx} is smaller than one ${P}×${P} patch`);
     this.busy = true;
     try {
       const plan = this.planFor(T, Hpx, Wpx, request);
       const { device } = this.rt;
-      device.queue.writeBuffer(plan.pixels, 0, pixels.buffer, pixels.byteOffset, pixels.byteLength);
-      const encoder = this.rt.encode(plan.steps);
+      const encoder = device.createCommandEncoder();
+      if (pixels instanceof Float32Array) device.queue.writeBuffer(plan.pixels, 0, pixels.buffer, pixels.byteOffset, pixels.byteLength);
+      else pixels.encode(encoder, plan.pixels);
+      this.rt.encode(plan.steps, encoder);
       for (const o of plan.outputs) encoder.copyBufferToBuffer(o.buffer, o.offset, o.staging, 0, o.staging.size);
       device.pushErrorScope('validation');
       device.queue.submit([encoder.finish()]);

@@ -9,12 +9,14 @@ import * as cpu from '../../src/reference/ops';
 import { maxAbsDiff, random, runAndRead, testRuntime } from '../gpu';
 
 describe('gemm', () => {
+  // K = 8 and 96 with lda = K + 4 take the vec4 path of the register kernel; the others the scalar one.
   const shapes: [number, number, number][] = [[1, 1, 1], [5, 3, 7], [17, 10, 33], [65, 64, 8], [197, 13, 96], [70, 130, 257]];
   for (const variant of ['registers', 'tiled'] as GemmVariant[]) {
     for (const [M, N, K] of shapes) {
       it(`${variant} M=${M} N=${N} K=${K} with offsets, bias, GELU and residual`, async () => {
         const rt = await testRuntime();
-        const lda = K + 3, ldy = N + 2, aOffset = 5, yOffset = 7, rOffset = 2;
+        const aligned = K % 4 === 0;
+        const lda = aligned ? K + 4 : K + 3, ldy = N + 2, aOffset = aligned ? 8 : 5, yOffset = 7, rOffset = 2;
         const a = random(aOffset + M * lda, M * 7 + K);
         const w = random(N * K, N + 11), bias = random(N, 3);
         const r = random(rOffset + M * ldy, 9);

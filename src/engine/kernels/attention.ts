@@ -12,6 +12,7 @@
 // Context rows are written through the same map with output bases (the divided spatial CLS outputs, one
 // per frame, go to separate rows to be averaged). Probabilities: [seqs, heads, len, len], or only the
 // query-0 (CLS) rows [seqs, heads, len].
+import { GpuError } from '../device';
 import { grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
 
 export interface TokenMap {
@@ -49,24 +50,24 @@ struct Params {
   outHasCls: u32, outClsBase: u32, outClsStride: u32, outRowBase: u32, outSeqStride: u32, outTokenStride: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>;
-@group(0) @binding(2) var<storage, read_write> context: array<f32>;
+@group(0) @binding(1) var<storage, read> qkv: array<vec4f>;
+@group(0) @binding(2) var<storage, read_write> context: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> probs: array<f32>;
-const HEAD_DIM = ${headDim}u;
+const HD4 = ${headDim / 4}u;   // head dimension in vec4s
 
 fn row(m: Map, s: u32, j: u32) -> u32 {
   if (m.hasCls == 1u && j == 0u) { return m.clsBase + s * m.clsStride; }
   return m.rowBase + s * m.seqStride + (j - m.hasCls) * m.tokenStride;
 }
-
 fn inMap() -> Map { return Map(p.inHasCls, p.inClsBase, p.inClsStride, p.inRowBase, p.inSeqStride, p.inTokenStride); }
 fn outMap() -> Map { return Map(p.outHasCls, p.outClsBase, p.outClsStride, p.outRowBase, p.outSeqStride, p.outTokenStride); }
 
-fn score(q: ptr<function, array<f32, HEAD_DIM>>, s: u32, j: u32, h: u32) -> f32 {
-  let k = row(inMap(), s, j) * 3u * p.D + p.D + h * HEAD_DIM;
-  var dot = 0.0;
-  for (var c = 0u; c < HEAD_DIM; c++) { dot = fma((*q)[c], qkv[k + c], dot); }
-  return dot * p.scale;
+fn score(q: ptr<function, array<vec4f, HD4>>, s: u32, j: u32, h: u32) -> f32 {
+  let D4 = p.D / 4u;
+  let k = row(inMap(), s, j) * 3u * D4 + D4 + h * HD4;
+  var acc = vec4f(0.0);
+  for (var c = 0u; c < HD4; c++) { acc = fma((*q)[c], qkv[k + c], acc); }
+  return (acc.x + acc.y + acc.z + acc.w) * p.scale;
 }
 
 @compute @workgroup_size(64)
@@ -76,13 +77,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let i = id % p.len;
   let h = (id / p.len) % p.heads;
   let s = id / (p.len * p.heads);
+  let D4 = p.D / 4u;
 
-  var q: array<f32, HEAD_DIM>;
-  let qRow = row(inMap(), s, i) * 3u * p.D + h * HEAD_DIM;
-  for (var c = 0u; c < HEAD_DIM; c++) { q[c] = qkv[qRow + c]; }
+  var q: array<vec4f, HD4>;
+  let qRow = row(inMap(), s, i) * 3u * D4 + h * HD4;
+  for (var c = 0u; c < HD4; c++) { q[c] = qkv[qRow + c]; }
 
   // Online softmax: running max m, running sum l, context rescaled whenever m grows.
-  var acc: array<f32, HEAD_DIM>;
+  var acc: array<vec4f, HD4>;
   var m = -3.0e38;
   var l = 0.0;
   for (var j = 0u; j < p.len; j++) {
@@ -90,16 +92,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     if (x > m) {
       let shrink = exp(m - x);
       l *= shrink;
-      for (var c = 0u; c < HEAD_DIM; c++) { acc[c] *= shrink; }
+      for (var c = 0u; c < HD4; c++) { acc[c] *= shrink; }
       m = x;
     }
     let e = exp(x - m);
     l += e;
-    let v = row(inMap(), s, j) * 3u * p.D + 2u * p.D + h * HEAD_DIM;
-    for (var c = 0u; c < HEAD_DIM; c++) { acc[c] = fma(e, qkv[v + c], acc[c]); }
+    let v = row(inMap(), s, j) * 3u * D4 + 2u * D4 + h * HD4;
+    for (var c = 0u; c < HD4; c++) { acc[c] = fma(vec4f(e), qkv[v + c], acc[c]); }
   }
-  let o = row(outMap(), s, i) * p.D + h * HEAD_DIM;
-  for (var c = 0u; c < HEAD_DIM; c++) { context[o + c] = acc[c] / l; }
+  let o = row(outMap(), s, i) * D4 + h * HD4;
+  for (var c = 0u; c < HD4; c++) { context[o + c] = acc[c] / l; }
 
   // Probabilities for the attention views: scores recomputed (cheaper than storing them), and their
   // sum recomputed with compensated summation so that each row sums to 1 within ~1e-7, which the
@@ -124,6 +126,7 @@ const mapWords = (m: TokenMap) => [m.hasCls ? 1 : 0, m.clsBase, m.clsStride, m.r
 
 export function attention(rt: Runtime, label: string, a: AttentionArgs): Step {
   const headDim = a.D / a.heads;
+  if (headDim % 4 !== 0) throw new GpuError(`attention needs a head dimension divisible by 4 (vec4 loads); this model has ${headDim}`);
   const mode = { none: 0, all: 1, cls: 2 }[a.probsMode];
   const words = params([a.seqs, a.len, a.heads, a.D, mode, { f32: 1 / Math.sqrt(headDim) }, ...mapWords(a.input), ...mapWords(a.output)]);
   const threads = a.seqs * a.heads * a.len;

@@ -40,10 +40,10 @@ export interface GemmArgs {
   residual?: { buffer: GPUBuffer; offset?: number; ld?: number };
 }
 
-const header = (gelu: boolean, residual: boolean) => /* wgsl */ `
+const header = (gelu: boolean, residual: boolean, aVec4: boolean) => /* wgsl */ `
 struct Params { M: u32, N: u32, K: u32, nPad4: u32, aOffset: u32, lda: u32, rOffset: u32, ldr: u32, yOffset: u32, ldy: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> A: array<${aVec4 ? 'vec4f' : 'f32'}>;
 @group(0) @binding(2) var<storage, read> W: array<vec4f>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4f>;
 @group(0) @binding(4) var<storage, read> R: array<f32>;
@@ -76,20 +76,31 @@ fn store(row: u32, col4: u32, acc: vec4f) {
 // Registers: each thread owns 4 rows × 8 columns (2 vec4) and reads A and W straight from memory.
 // No workgroup memory and no barriers: the fastest shape on CPU adapters (SwiftShader, lavapipe).
 // Dispatch: x over column pairs of vec4 (8 threads), y over row quads (8 threads).
-const REGISTERS = /* wgsl */ `
+// Thread (x, y) owns rows r0..r0+3 and vec4 columns c0, c1; rows past M are clamped for loading and
+// dropped at the store; a1..a3 index A in the kernel's units (f32 or vec4).
+const REGISTERS_BEGIN = /* wgsl */ `
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let c0 = gid.x * 2u;
   let r0 = gid.y * 4u;
   if (c0 >= p.nPad4 || r0 >= p.M) { return; }
   let c1 = min(c0 + 1u, p.nPad4 - 1u);
-  // Rows past M are clamped for loading and dropped at the store.
   let a0 = p.aOffset + r0 * p.lda;
   let a1 = p.aOffset + min(r0 + 1u, p.M - 1u) * p.lda;
   let a2 = p.aOffset + min(r0 + 2u, p.M - 1u) * p.lda;
   let a3 = p.aOffset + min(r0 + 3u, p.M - 1u) * p.lda;
   var s00 = vec4f(0.0); var s01 = vec4f(0.0); var s10 = vec4f(0.0); var s11 = vec4f(0.0);
-  var s20 = vec4f(0.0); var s21 = vec4f(0.0); var s30 = vec4f(0.0); var s31 = vec4f(0.0);
+  var s20 = vec4f(0.0); var s21 = vec4f(0.0); var s30 = vec4f(0.0); var s31 = vec4f(0.0);`;
+const REGISTERS_END = /* wgsl */ `
+  store(r0, c0, s00); store(r0 + 1u, c0, s10); store(r0 + 2u, c0, s20); store(r0 + 3u, c0, s30);
+  if (c0 + 1u < p.nPad4) {
+    store(r0, c1, s01); store(r0 + 1u, c1, s11); store(r0 + 2u, c1, s21); store(r0 + 3u, c1, s31);
+  }
+}
+`;
+
+const REGISTERS = /* wgsl */ `
+${REGISTERS_BEGIN}
   for (var k = 0u; k < p.K; k++) {
     let w0 = W[k * p.nPad4 + c0];
     let w1 = W[k * p.nPad4 + c1];
@@ -99,11 +110,30 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     s20 = fma(vec4f(x2), w0, s20); s21 = fma(vec4f(x2), w1, s21);
     s30 = fma(vec4f(x3), w0, s30); s31 = fma(vec4f(x3), w1, s31);
   }
-  store(r0, c0, s00); store(r0 + 1u, c0, s10); store(r0 + 2u, c0, s20); store(r0 + 3u, c0, s30);
-  if (c0 + 1u < p.nPad4) {
-    store(r0, c1, s01); store(r0 + 1u, c1, s11); store(r0 + 2u, c1, s21); store(r0 + 3u, c1, s31);
+${REGISTERS_END}
+`;
+
+// One k of the 4 in an A vec4 (unrolled: SwiftShader does not unroll a loop over vector lanes).
+const kStep = (lane: string, i: number) => /* wgsl */ `
+    {
+      let w0 = W[(k4 * 4u + ${i}u) * p.nPad4 + c0];
+      let w1 = W[(k4 * 4u + ${i}u) * p.nPad4 + c1];
+      s00 = fma(vec4f(x0.${lane}), w0, s00); s01 = fma(vec4f(x0.${lane}), w1, s01);
+      s10 = fma(vec4f(x1.${lane}), w0, s10); s11 = fma(vec4f(x1.${lane}), w1, s11);
+      s20 = fma(vec4f(x2.${lane}), w0, s20); s21 = fma(vec4f(x2.${lane}), w1, s21);
+      s30 = fma(vec4f(x3.${lane}), w0, s30); s31 = fma(vec4f(x3.${lane}), w1, s31);
+    }`;
+
+// Registers with A read as vec4 along K (when K, lda and aOffset are multiples of 4, as in every
+// TimeSformer GEMM): per step 4 rows × 4 k of A and 4 k × 8 columns of W feed 32 vec4 FMAs.
+// Here aOffset and lda are in vec4 units.
+const REGISTERS_VEC4 = /* wgsl */ `
+${REGISTERS_BEGIN}
+  for (var k4 = 0u; k4 < p.K / 4u; k4++) {
+    let x0 = A[a0 + k4]; let x1 = A[a1 + k4]; let x2 = A[a2 + k4]; let x3 = A[a3 + k4];
+${['x', 'y', 'z', 'w'].map(kStep).join('')}
   }
-}
+${REGISTERS_END}
 `;
 
 // Tiled: a 64×64 output tile per 16×16 workgroup, each thread 4 rows × 1 vec4; K walked in steps
@@ -147,20 +177,22 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
 }
 `;
 
-function source(variant: GemmVariant, gelu: boolean, residual: boolean): KernelSource {
-  const code = header(gelu, residual) + (variant === 'tiled' ? TILED : REGISTERS);
-  return { key: `gemm/${variant}/gelu=${gelu}/residual=${residual}`, code, bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'] };
+function source(variant: GemmVariant, aVec4: boolean, gelu: boolean, residual: boolean): KernelSource {
+  const code = header(gelu, residual, aVec4) + (variant === 'tiled' ? TILED : aVec4 ? REGISTERS_VEC4 : REGISTERS);
+  return { key: `gemm/${variant}/vec4=${aVec4}/gelu=${gelu}/residual=${residual}`, code, bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'] };
 }
 
 /** Record Y = act(A·W + bias) (+ R). */
 export function gemm(rt: Runtime, label: string, variant: GemmVariant, args: GemmArgs): Step {
   const { a, M, linear, y, residual } = args;
-  const lda = args.lda ?? linear.K, ldy = args.ldy ?? linear.N;
-  const words = params([M, linear.N, linear.K, linear.nPad / 4, args.aOffset ?? 0, lda, residual?.offset ?? 0, residual?.ld ?? ldy, args.yOffset ?? 0, ldy]);
+  const lda = args.lda ?? linear.K, ldy = args.ldy ?? linear.N, aOffset = args.aOffset ?? 0;
+  const aVec4 = variant === 'registers' && linear.K % 4 === 0 && lda % 4 === 0 && aOffset % 4 === 0;
+  const unit = aVec4 ? 4 : 1;
+  const words = params([M, linear.N, linear.K, linear.nPad / 4, aOffset / unit, lda / unit, residual?.offset ?? 0, residual?.ld ?? ldy, args.yOffset ?? 0, ldy]);
   const workgroups: [number, number, number] =
     variant === 'tiled' ? [Math.ceil(linear.nPad / 64), Math.ceil(M / 64), 1] : [Math.ceil(linear.nPad / 4 / 16), Math.ceil(M / 32), 1];
   const buffers = [a, linear.w, linear.bias, residual?.buffer ?? rt.placeholder, y];
-  return rt.dispatch(label, source(variant, !!args.gelu, !!residual), words, buffers, workgroups);
+  return rt.dispatch(label, source(variant, aVec4, !!args.gelu, !!residual), words, buffers, workgroups);
 }
 
 const chosen = new Map<string, GemmVariant>();

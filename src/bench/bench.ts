@@ -1,0 +1,111 @@
+// Benchmarks of the WGSL engine on any GPUDevice (Node/Dawn or a browser): per-kernel GFLOP/s and
+// TimeSformer ms per view. Median of `iterations` runs after a warm-up. Times are wall clock from
+// submit to completion (what a user waits for); GPU timestamps would miss the per-pass overheads.
+import type { EngineDevice } from '../engine/device';
+import { attention } from '../engine/kernels/attention';
+import { gemm, packLinear, type GemmVariant } from '../engine/kernels/gemm';
+import { layerNorm } from '../engine/kernels/layernorm';
+import { Runtime, type Step } from '../engine/runtime';
+import { TimesformerEngine } from '../engine/timesformer';
+import { BENCH_MODELS, randomModel } from './random-model';
+
+export interface BenchResult {
+  name: string;
+  /** Median milliseconds per run. */
+  ms: number;
+  gflops?: number;
+}
+
+export interface BenchReport {
+  adapter: EngineDevice['adapter'];
+  gemmVariant: GemmVariant;
+  results: BenchResult[];
+}
+
+export interface BenchOptions {
+  iterations: number;
+  models: (keyof typeof BENCH_MODELS)[];
+  log?: (line: string) => void;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Time `work` (which submits and resolves when the GPU is done). Before awaiting the GPU we sleep
+ * for most of the last measured time: Dawn in Node busy-polls a core while a promise is pending,
+ * which on a 2-core machine slows the (CPU-emulated) GPU it is waiting for.
+ */
+async function time(iterations: number, work: (politeWaitMs: number) => Promise<void>): Promise<number> {
+  let last = 0;
+  await work(0); // compile + warm up
+  const times: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t0 = performance.now();
+    await work(last * 0.8);
+    times.push((last = performance.now() - t0));
+  }
+  return median(times);
+}
+
+async function runSteps(rt: Runtime, steps: Step[], politeWaitMs: number) {
+  rt.device.queue.submit([rt.encode(steps).finish()]);
+  if (politeWaitMs > 0) await sleep(politeWaitMs);
+  await rt.device.queue.onSubmittedWorkDone();
+}
+
+export async function runBench(gpu: EngineDevice, options: BenchOptions): Promise<BenchReport> {
+  const log = options.log ?? (() => {});
+  const rt = new Runtime(gpu);
+  const results: BenchResult[] = [];
+  const record = (r: BenchResult) => {
+    results.push(r);
+    log(`${r.name.padEnd(48)} ${r.ms.toFixed(2).padStart(10)} ms${r.gflops === undefined ? '' : `  ${r.gflops.toFixed(2).padStart(9)} GFLOP/s`}`);
+  };
+
+  // GEMM: the TimeSformer-base qkv projection, 1569 × 768 → 2304, both variants.
+  const [M, K, N] = [1569, 768, 2304];
+  const a = rt.buffer('A', M * K * 4), y = rt.buffer('Y', M * N * 4);
+  const linear = packLinear(rt, 'W', new Float32Array(N * K).fill(0.01), N, K, new Float32Array(N));
+  for (const variant of ['registers', 'tiled'] as const) {
+    const steps = [gemm(rt, variant, variant, { a, M, linear, y })];
+    const ms = await time(options.iterations, (wait) => runSteps(rt, steps, wait));
+    record({ name: `gemm ${variant} ${M}x${K}x${N}`, ms, gflops: (2 * M * K * N) / ms / 1e6 });
+  }
+
+  // Attention at base shapes (T=8, 14×14 grid, D=768, 12 heads), and LayerNorm over 1569 rows.
+  const T = 8, P = 196, D = 768, H = 12, S = 1 + P * T;
+  const qkv = rt.buffer('qkv', S * 3 * D * 4), ctx = rt.buffer('ctx', (S + T) * D * 4);
+  const temporal = { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: T, tokenStride: 1 };
+  const spatial = { hasCls: true, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: 1, tokenStride: T };
+  const attnCases = [
+    { name: 'attention temporal 196×[8 tokens]', seqs: P, len: T, map: temporal },
+    { name: 'attention spatial 8×[197 tokens]', seqs: T, len: 1 + P, map: spatial },
+  ];
+  for (const c of attnCases) {
+    const steps = [attention(rt, c.name, { qkv, context: ctx, probsMode: 'none', seqs: c.seqs, len: c.len, heads: H, D, input: c.map, output: c.map })];
+    const ms = await time(options.iterations, (wait) => runSteps(rt, steps, wait));
+    record({ name: c.name, ms, gflops: (4 * c.seqs * c.len * c.len * D) / ms / 1e6 });
+  }
+  const gamma = rt.buffer('gamma', D * 4), beta = rt.buffer('beta', D * 4);
+  const lnSteps = [layerNorm(rt, 'ln', { x: ctx, y: qkv, gamma, beta, rows: S, D, eps: 1e-6 })];
+  record({ name: `layernorm ${S}×${D}`, ms: await time(options.iterations, (wait) => runSteps(rt, lnSteps, wait)) });
+  rt.destroy();
+
+  // Whole model, one view, logits only (what the app runs per clip).
+  let gemmVariant: GemmVariant = 'registers';
+  for (const name of options.models) {
+    const model = randomModel(name);
+    const c = model.config;
+    const engine = await TimesformerEngine.create(gpu, model);
+    gemmVariant = engine.gemmVariant;
+    const pixels = new Float32Array(c.numFrames * 3 * c.imageSize * c.imageSize).fill(0.1);
+    const shape: [number, number, number, number] = [c.numFrames, 3, c.imageSize, c.imageSize];
+    const ms = await time(options.iterations, () => engine.run(pixels, shape, { attention: 'none', hiddenStates: false }).then(() => {}));
+    record({ name: `timesformer-${name} ${c.numFrames}×${c.imageSize}² per view (${engine.gemmVariant})`, ms });
+    const maps = await time(options.iterations, () => engine.run(pixels, shape, { attention: 'maps', hiddenStates: false }).then(() => {}));
+    record({ name: `timesformer-${name} per view with attention maps`, ms: maps });
+    engine.destroy();
+  }
+  return { adapter: gpu.adapter, gemmVariant, results };
+}

@@ -1,0 +1,34 @@
+// TimeSformer models with random weights, for benchmarks at any size (speed does not depend on values).
+import type { TimesformerConfig } from '../checkpoint/config';
+import { numel, type TensorMap } from '../checkpoint/tensor';
+import { bindWeights, expectedParameters, type TimesformerWeights } from '../checkpoint/weights';
+
+export const BENCH_MODELS: Record<string, Omit<TimesformerConfig, 'labels' | 'hiddenAct' | 'layerNormEps' | 'qkvBias' | 'numChannels' | 'attentionType'> & { labels: number }> = {
+  tiny: { imageSize: 64, patchSize: 16, numFrames: 4, hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 128, labels: 10 },
+  small: { imageSize: 96, patchSize: 16, numFrames: 8, hiddenSize: 192, numLayers: 4, numHeads: 3, intermediateSize: 768, labels: 16 },
+  base: { imageSize: 224, patchSize: 16, numFrames: 8, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, labels: 400 },
+};
+
+export function randomModel(name: keyof typeof BENCH_MODELS): { config: TimesformerConfig; weights: TimesformerWeights } {
+  const spec = BENCH_MODELS[name];
+  const config: TimesformerConfig = {
+    ...spec,
+    numChannels: 3,
+    hiddenAct: 'gelu',
+    layerNormEps: 1e-6,
+    qkvBias: true,
+    attentionType: 'divided_space_time',
+    labels: Array.from({ length: spec.labels }, (_, i) => `class_${i}`),
+  };
+  let seed = 1;
+  const tensors: TensorMap = new Map();
+  for (const [name, shape] of expectedParameters(config)) {
+    const values = new Float32Array(numel(shape));
+    for (let i = 0; i < values.length; i++) {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      values[i] = (seed / 2 ** 32 - 0.5) * 0.05;
+    }
+    tensors.set(name, { dtype: 'F32', shape, bytes: new Uint8Array(values.buffer) });
+  }
+  return { config, weights: bindWeights(config, tensors) };
+}

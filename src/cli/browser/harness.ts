@@ -1,0 +1,52 @@
+// The engine in a real browser page, driven by Playwright: the browser side of `verify --browser`,
+// `bench --browser` and the e2e parity tests. Exposes `window.harness`.
+import { runBench, type BenchOptions, type BenchReport } from '../../bench/bench';
+import { loadModel } from '../../checkpoint/load';
+import { readSafetensors } from '../../checkpoint/safetensors';
+import { urlSource } from '../../checkpoint/source';
+import { toFloat32 } from '../../checkpoint/tensor';
+import { requestEngineDevice, type EngineDevice } from '../../engine/device';
+import { TimesformerEngine } from '../../engine/timesformer';
+import { compareOutputs, verdict, WGSL_TOLERANCES, type Comparison } from '../../verify/compare';
+
+export interface BrowserVerifyResult {
+  adapter: EngineDevice['adapter'];
+  gemmVariant: string;
+  results: Comparison[];
+  verdict: string;
+}
+
+let device: Promise<EngineDevice> | undefined;
+const gpu = () => {
+  if (!navigator.gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
+  return (device ??= requestEngineDevice(navigator.gpu));
+};
+
+/** Load a model folder and an expected file by URL, run the engine on its clip, compare everything. */
+async function verify(modelUrl: string, expectedUrl: string, tolerance?: number): Promise<BrowserVerifyResult> {
+  const model = await loadModel(urlSource(modelUrl));
+  const response = await fetch(expectedUrl);
+  if (!response.ok) throw new Error(`fetching ${expectedUrl}: HTTP ${response.status}`);
+  const expected = readSafetensors(new Uint8Array(await response.arrayBuffer()), expectedUrl);
+  const pv = expected.get('pixel_values');
+  if (!pv || pv.shape.length !== 5) throw new Error(`${expectedUrl} has no pixel_values [1, T, 3, H, W]`);
+  const engine = await TimesformerEngine.create(await gpu(), model);
+  try {
+    const outputs = await engine.run(toFloat32(pv), pv.shape.slice(1) as [number, number, number, number], { attention: 'all', hiddenStates: true });
+    const results = compareOutputs(outputs, expected, tolerance === undefined ? WGSL_TOLERANCES : { ...WGSL_TOLERANCES, uniform: tolerance });
+    return { adapter: (await gpu()).adapter, gemmVariant: engine.gemmVariant, results, verdict: verdict(results) };
+  } finally {
+    engine.destroy();
+  }
+}
+
+async function bench(options: Omit<BenchOptions, 'log'>): Promise<BenchReport> {
+  return runBench(await gpu(), { ...options, log: (line) => console.log(line) });
+}
+
+declare global {
+  interface Window {
+    harness: { verify: typeof verify; bench: typeof bench };
+  }
+}
+window.harness = { verify, bench };
