@@ -7,6 +7,8 @@ export interface ReadProgress {
   file: string;
   loaded: number;
   total: number | undefined;
+  /** Read from a local cache rather than downloaded. */
+  cached?: boolean;
 }
 
 /**
@@ -19,12 +21,13 @@ export interface ModelSource {
 }
 
 /** Files under a URL prefix, e.g. `https://huggingface.co/{repo}/resolve/main` or `/models/tiny-divided`. */
-export function urlSource(base: string, fetchFn: typeof fetch = fetch): ModelSource {
+export function urlSource(base: string, fetchFn: typeof fetch = fetch): ModelSource & { url(file: string): string } {
   const root = base.replace(/\/+$/, '');
   return {
     label: root,
+    url: (file) => new URL(`${root}/${file}`, globalThis.location?.href).href,
     async read(file, { signal, onProgress } = {}) {
-      const url = `${root}/${file}`;
+      const url = this.url(file);
       let response: Response;
       try {
         response = await fetchFn(url, { signal });

@@ -6,13 +6,13 @@
 //   T frames   Gh×Gw grid   N = Gh·Gw patches   D hidden   H heads   F intermediate   L labels
 //   S token rows: 1 + N·T (divided, joint: [CLS] + patches in (p, t) order) or T·(1+N) (space-only)
 import type { TimesformerConfig } from '../checkpoint/config';
-import { toFloat32, type RawTensor } from '../checkpoint/tensor';
+import { toFloat16Bits, toFloat32, type RawTensor } from '../checkpoint/tensor';
 import type { Linear, Norm, TimesformerWeights } from '../checkpoint/weights';
 import { positionEmbeddings, timeEmbeddings } from '../reference/timesformer';
 import type { NamedTensors } from '../tensor';
 import { GpuError, type EngineDevice } from './device';
 import { attention, type ProbsMode, type TokenMap } from './kernels/attention';
-import { chooseGemmVariant, gemm, packLinear, type GemmArgs, type GemmVariant, type PackedLinear } from './kernels/gemm';
+import { chooseGemmVariant, gemm, packLinear, type GemmArgs, type GemmVariant, type PackedLinear, type WeightDType } from './kernels/gemm';
 import { layerNorm } from './kernels/layernorm';
 import { embed, im2col } from './kernels/patch-embed';
 import { rowMean } from './kernels/row-mean';
@@ -69,6 +69,16 @@ interface Plan {
 
 const f32 = (t: RawTensor) => toFloat32(t);
 
+export interface EngineOptions {
+  gemmVariant?: GemmVariant;
+  /**
+   * How Linear weights (97% of the parameters) live on the GPU. 'auto': f16 when the checkpoint
+   * stores f16 (exact, half the memory), else f32. 'f16' also rounds f32 checkpoints to half.
+   * Arithmetic is f32 either way.
+   */
+  weights?: 'auto' | WeightDType;
+}
+
 export class TimesformerEngine {
   private plan?: Plan;
   private busy = false;
@@ -81,15 +91,20 @@ export class TimesformerEngine {
     private readonly layers: LayerBuffers[],
     private readonly embedW: { patch: PackedLinear; cls: GPUBuffer; norm: NormBuffers; head: PackedLinear },
     readonly gemmVariant: GemmVariant,
+    readonly weightDType: WeightDType,
   ) {
     rt.device.lost.then((info) => (this.lost = info.message || info.reason));
   }
 
-  /** Upload the weights (f32, Linear weights transposed for the GEMM) and pick the GEMM variant. */
-  static async create(gpu: EngineDevice, model: { config: TimesformerConfig; weights: TimesformerWeights }, options: { gemmVariant?: GemmVariant } = {}): Promise<TimesformerEngine> {
+  /** Upload the weights (Linear weights transposed for the GEMM, f32 or f16) and pick the GEMM variant. */
+  static async create(gpu: EngineDevice, model: { config: TimesformerConfig; weights: TimesformerWeights }, options: EngineOptions = {}): Promise<TimesformerEngine> {
     const rt = new Runtime(gpu);
     const { config: c, weights: w } = model;
-    const linear = (name: string, l: Linear) => packLinear(rt, name, f32(l.weight), l.weight.shape[0], l.weight.shape.slice(1).reduce((a, b) => a * b), l.bias && f32(l.bias));
+    const dtype: WeightDType = options.weights === 'auto' || options.weights === undefined ? (w.head.weight.dtype === 'F16' ? 'f16' : 'f32') : options.weights;
+    const linear = (name: string, l: Linear) => {
+      const values = dtype === 'f16' ? toFloat16Bits(l.weight) : f32(l.weight);
+      return packLinear(rt, name, values, l.weight.shape[0], l.weight.shape.slice(1).reduce((a, b) => a * b), l.bias && f32(l.bias));
+    };
     const norm = (name: string, n: Norm): NormBuffers => ({ gamma: rt.upload(`${name}.weight`, f32(n.weight)), beta: rt.upload(`${name}.bias`, f32(n.bias)) });
     const layers = w.layers.map((lw, i): LayerBuffers => ({
       temporal: lw.temporal && {
@@ -112,7 +127,7 @@ export class TimesformerEngine {
       head: linear('classifier', w.head),
     };
     const variant = options.gemmVariant ?? (await chooseGemmVariant(rt));
-    return new TimesformerEngine(rt, c, w, layers, embedW, variant);
+    return new TimesformerEngine(rt, c, w, layers, embedW, variant, dtype);
   }
 
   /** Run one clip: pixels [T, 3, Hpx, Wpx] normalized, from the CPU or the GPU. Outputs are named as the reference's. */

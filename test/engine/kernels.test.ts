@@ -5,6 +5,7 @@ import { gemm, packLinear, type GemmVariant } from '../../src/engine/kernels/gem
 import { layerNorm } from '../../src/engine/kernels/layernorm';
 import { embed, im2col } from '../../src/engine/kernels/patch-embed';
 import { rowMean } from '../../src/engine/kernels/row-mean';
+import { floatToHalf, halfToFloat } from '../../src/checkpoint/tensor';
 import * as cpu from '../../src/reference/ops';
 import { maxAbsDiff, random, runAndRead, testRuntime } from '../gpu';
 
@@ -40,6 +41,22 @@ describe('gemm', () => {
         rt.destroy();
       });
     }
+  }
+});
+
+describe('gemm with f16 weights', () => {
+  for (const variant of ['registers', 'tiled'] as GemmVariant[]) {
+    it(`${variant}: widens f16 weights exactly (same result as f32 weights holding the same values)`, async () => {
+      const rt = await testRuntime();
+      const M = 37, N = 22, K = 52;
+      const bits = Uint16Array.from(random(N * K, 31), floatToHalf);
+      const widened = Float32Array.from(bits, halfToFloat);
+      const a = random(M * K, 32), bias = random(N, 33);
+      const y = rt.buffer('y', M * N * 4), aBuf = rt.upload('a', a);
+      const out = await runAndRead(rt, [gemm(rt, 'gemm f16', variant, { a: aBuf, M, linear: packLinear(rt, 'w16', bits, N, K, bias), y })], y, M * N);
+      expect(maxAbsDiff(out, cpu.linear(a, M, K, widened, bias, N))).toBeLessThan(2e-6 * Math.sqrt(K));
+      rt.destroy();
+    });
   }
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TimesformerEngine } from '../../src/engine/timesformer';
 import { forwardReference } from '../../src/reference/timesformer';
-import { compareOutputs, WGSL_TOLERANCES } from '../../src/verify/compare';
+import { compareOutputs, F16_WEIGHT_TOLERANCES, WGSL_TOLERANCES } from '../../src/verify/compare';
 import { FIXTURE_NAMES, loadFixture } from '../fixtures';
 import { maxAbsDiff, testDevice } from '../gpu';
 
@@ -22,6 +22,31 @@ describe('WGSL engine matches the reference fixtures (f32)', () => {
             expect(Math.abs(sum - 1), `${key} row ${r}`).toBeLessThan(1e-6);
           }
         }
+      } finally {
+        engine.destroy();
+      }
+    });
+  }
+});
+
+describe('f16 weights', () => {
+  it('keep an f16 checkpoint in f16, exactly (base1 meets the f32 tolerances above)', async () => {
+    const { model } = await loadFixture('base1-divided-fp16');
+    const engine = await TimesformerEngine.create(await testDevice(), model);
+    expect(engine.weightDType).toBe('f16');
+    engine.destroy();
+  });
+
+  for (const name of ['tiny-divided', 'tiny-joint_space_time', 'small-divided'] as const) {
+    it(`round an f32 checkpoint to f16 on request within the stated tolerance: ${name}`, async () => {
+      const { model, expected, pixels } = await loadFixture(name);
+      const engine = await TimesformerEngine.create(await testDevice(), model, { weights: 'f16' });
+      try {
+        expect(engine.weightDType).toBe('f16');
+        const outputs = await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'all', hiddenStates: true });
+        expect(compareOutputs(outputs, expected, F16_WEIGHT_TOLERANCES).filter((r) => !r.pass)).toEqual([]);
+        // …and it is not the f32 result: the rounding is real.
+        expect(compareOutputs(outputs, expected, WGSL_TOLERANCES).some((r) => !r.pass)).toBe(true);
       } finally {
         engine.destroy();
       }

@@ -1,30 +1,38 @@
 // GEMM with a fused epilogue: Y = act(A · W + bias) (+ R).
 //   A [M, K] f32, rows `lda` apart from `aOffset` (elements): activations.
-//   W [K, nPad] f32: a Linear's weight [N, K] transposed once at load, columns padded to a multiple of 4
-//     with zeros so that every row of W is whole vec4s; bias [nPad] likewise.
+//   W [K, nPad] f32 or f16: a Linear's weight [N, K] transposed once at load, columns padded to a
+//     multiple of 4 with zeros so that every row of W is whole vec4s; bias [nPad] f32 likewise.
 //   R, Y [M, N], rows `ldr`/`ldy` apart: the residual read and the output written (different buffers).
 // Two variants, the same contract. Which is faster depends on the adapter (see chooseGemmVariant).
 import { params, type KernelSource, type Runtime, type Step } from '../runtime';
 
 export type GemmVariant = 'registers' | 'tiled';
 
+/** How W is stored on the GPU: f32, or f16 (half the memory; widened to f32 as it is read). */
+export type WeightDType = 'f32' | 'f16';
+
 /** A Linear layer packed for the GEMM: W transposed to [K, nPad], bias padded to nPad. */
 export interface PackedLinear {
   w: GPUBuffer;
+  dtype: WeightDType;
   bias: GPUBuffer;
   K: number;
   N: number;
   nPad: number;
 }
 
-/** Transpose a PyTorch weight [N, K] into [K, nPad] and pad the bias: done once at load. */
-export function packLinear(rt: Runtime, label: string, weight: Float32Array, N: number, K: number, bias?: Float32Array): PackedLinear {
+/**
+ * Transpose a PyTorch weight [N, K] into [K, nPad] and pad the bias: done once at load. `weight` is
+ * f32 values, or f16 bits (a Uint16Array) to store as f16 exactly as the checkpoint has them.
+ */
+export function packLinear(rt: Runtime, label: string, weight: Float32Array | Uint16Array, N: number, K: number, bias?: Float32Array): PackedLinear {
   const nPad = Math.ceil(N / 4) * 4;
-  const wt = new Float32Array(K * nPad);
+  const wt = weight instanceof Uint16Array ? new Uint16Array(K * nPad) : new Float32Array(K * nPad);
   for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) wt[k * nPad + n] = weight[n * K + k];
   const b = new Float32Array(nPad);
   if (bias) b.set(bias);
-  return { w: rt.upload(`${label}.weight`, wt), bias: rt.upload(`${label}.bias`, b), K, N, nPad };
+  const dtype: WeightDType = weight instanceof Uint16Array ? 'f16' : 'f32';
+  return { w: rt.upload(`${label}.weight`, wt), dtype, bias: rt.upload(`${label}.bias`, b), K, N, nPad };
 }
 
 export interface GemmArgs {
@@ -40,15 +48,20 @@ export interface GemmArgs {
   residual?: { buffer: GPUBuffer; offset?: number; ld?: number };
 }
 
-const header = (gelu: boolean, residual: boolean, aVec4: boolean) => /* wgsl */ `
+const header = (gelu: boolean, residual: boolean, aVec4: boolean, weights: WeightDType) => /* wgsl */ `
 struct Params { M: u32, N: u32, K: u32, nPad4: u32, aOffset: u32, lda: u32, rOffset: u32, ldr: u32, yOffset: u32, ldy: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<${aVec4 ? 'vec4f' : 'f32'}>;
-@group(0) @binding(2) var<storage, read> W: array<vec4f>;
+@group(0) @binding(2) var<storage, read> W: array<${weights === 'f16' ? 'vec2u' : 'vec4f'}>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4f>;
 @group(0) @binding(4) var<storage, read> R: array<f32>;
 @group(0) @binding(5) var<storage, read_write> Y: array<f32>;
 const GELU = ${gelu};
+
+// Four consecutive columns of W. f16 weights (half the memory) are widened here: compute stays f32.
+fn loadW(i: u32) -> vec4f {
+  ${weights === 'f16' ? 'let h = W[i]; return vec4f(unpack2x16float(h.x), unpack2x16float(h.y));' : 'return W[i];'}
+}
 const RESIDUAL = ${residual};
 
 // erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, about float32 rounding): WGSL has no erf.
@@ -102,8 +115,8 @@ const REGISTERS_END = /* wgsl */ `
 const REGISTERS = /* wgsl */ `
 ${REGISTERS_BEGIN}
   for (var k = 0u; k < p.K; k++) {
-    let w0 = W[k * p.nPad4 + c0];
-    let w1 = W[k * p.nPad4 + c1];
+    let w0 = loadW(k * p.nPad4 + c0);
+    let w1 = loadW(k * p.nPad4 + c1);
     let x0 = A[a0 + k]; let x1 = A[a1 + k]; let x2 = A[a2 + k]; let x3 = A[a3 + k];
     s00 = fma(vec4f(x0), w0, s00); s01 = fma(vec4f(x0), w1, s01);
     s10 = fma(vec4f(x1), w0, s10); s11 = fma(vec4f(x1), w1, s11);
@@ -116,8 +129,8 @@ ${REGISTERS_END}
 // One k of the 4 in an A vec4 (unrolled: SwiftShader does not unroll a loop over vector lanes).
 const kStep = (lane: string, i: number) => /* wgsl */ `
     {
-      let w0 = W[(k4 * 4u + ${i}u) * p.nPad4 + c0];
-      let w1 = W[(k4 * 4u + ${i}u) * p.nPad4 + c1];
+      let w0 = loadW((k4 * 4u + ${i}u) * p.nPad4 + c0);
+      let w1 = loadW((k4 * 4u + ${i}u) * p.nPad4 + c1);
       s00 = fma(vec4f(x0.${lane}), w0, s00); s01 = fma(vec4f(x0.${lane}), w1, s01);
       s10 = fma(vec4f(x1.${lane}), w0, s10); s11 = fma(vec4f(x1.${lane}), w1, s11);
       s20 = fma(vec4f(x2.${lane}), w0, s20); s21 = fma(vec4f(x2.${lane}), w1, s21);
@@ -158,7 +171,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
     }
     let k = k0 + l.y;
     var w = vec4f(0.0);
-    if (k < p.K && col4 < p.nPad4) { w = W[k * p.nPad4 + col4]; }
+    if (k < p.K && col4 < p.nPad4) { w = loadW(k * p.nPad4 + col4); }
     Ws[l.y][l.x] = w;
     workgroupBarrier();
     for (var kk = 0u; kk < 16u; kk++) {
@@ -177,9 +190,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
 }
 `;
 
-function source(variant: GemmVariant, aVec4: boolean, gelu: boolean, residual: boolean): KernelSource {
-  const code = header(gelu, residual, aVec4) + (variant === 'tiled' ? TILED : aVec4 ? REGISTERS_VEC4 : REGISTERS);
-  return { key: `gemm/${variant}/vec4=${aVec4}/gelu=${gelu}/residual=${residual}`, code, bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'] };
+function source(variant: GemmVariant, aVec4: boolean, gelu: boolean, residual: boolean, weights: WeightDType): KernelSource {
+  const code = header(gelu, residual, aVec4, weights) + (variant === 'tiled' ? TILED : aVec4 ? REGISTERS_VEC4 : REGISTERS);
+  return { key: `gemm/${variant}/vec4=${aVec4}/gelu=${gelu}/residual=${residual}/w=${weights}`, code, bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'] };
 }
 
 /** Record Y = act(A·W + bias) (+ R). */
@@ -192,7 +205,7 @@ export function gemm(rt: Runtime, label: string, variant: GemmVariant, args: Gem
   const workgroups: [number, number, number] =
     variant === 'tiled' ? [Math.ceil(linear.nPad / 64), Math.ceil(M / 64), 1] : [Math.ceil(linear.nPad / 4 / 16), Math.ceil(M / 32), 1];
   const buffers = [a, linear.w, linear.bias, residual?.buffer ?? rt.placeholder, y];
-  return rt.dispatch(label, source(variant, aVec4, !!args.gelu, !!residual), words, buffers, workgroups);
+  return rt.dispatch(label, source(variant, aVec4, !!args.gelu, !!residual, linear.dtype), words, buffers, workgroups);
 }
 
 const chosen = new Map<string, GemmVariant>();

@@ -1,0 +1,84 @@
+// Messages between the UI thread and the inference worker (decoding, preprocessing and the engine
+// all run in the worker, so the page stays responsive). Large arrays travel as transferables.
+
+/** Where a model's files come from. */
+export type ModelRef =
+  | { kind: 'url'; id: string; base: string } // the hub's resolve URL, or /models/<id> of this app
+  | { kind: 'files'; id: string; files: File[] }; // a local folder picked or dropped by the user
+
+export interface ModelInfo {
+  id: string;
+  source: string;
+  format: string;
+  attentionType: 'divided_space_time' | 'joint_space_time' | 'space_only';
+  frames: number;
+  imageSize: number;
+  patchSize: number;
+  hiddenSize: number;
+  layers: number;
+  heads: number;
+  labels: string[];
+  parameters: number;
+  /** 'registers' or 'tiled': the GEMM chosen for this GPU. */
+  gemmVariant: string;
+  adapter: string;
+}
+
+export interface ClassifyOptions {
+  /** 'single': one centred clip, centre crop (fast). 'multi': the paper's K temporal clips × 3 spatial crops. */
+  views: 'single' | 'multi';
+  /** Record attention maps for the explorer. */
+  attention: boolean;
+  /** Frame sampling; 'auto' follows the checkpoint (stride for Kinetics, segments for SSv2). */
+  sampling: 'auto' | 'stride' | 'segments';
+}
+
+/** Attention of the first view, for the explorer. N = gh·gw patches. */
+export interface AttentionMaps {
+  layers: number;
+  frames: number;
+  heads: number;
+  grid: [number, number];
+  /** Spatial attention of the CLS query to each patch, per layer/frame/head: [L, T, H, N]. (Joint: CLS to each (patch, frame) token; space-only: per frame.) */
+  spatialCls: Float32Array;
+  /** Temporal attention per layer/patch/head, query frame × key frame: [L, N, H, T, T]. Empty unless divided. */
+  temporal: Float32Array;
+}
+
+export interface ViewResult {
+  name: string;
+  probs: Float32Array;
+}
+
+export interface ClassifyResult {
+  /** Class probabilities, softmax averaged over views. */
+  probs: Float32Array;
+  views: ViewResult[];
+  /** The first view's frames as the model saw them (cropped), for display. */
+  frames: ImageBitmap[];
+  timestamps: number[];
+  attention?: AttentionMaps;
+  /** Something the user should know (e.g. a short video sampled evenly instead of by stride). */
+  notes: string[];
+  timings: { decodeMs: number; inferenceMs: number };
+}
+
+export type Stage = 'download' | 'parse' | 'upload' | 'decode' | 'inference';
+
+export type Request =
+  | { type: 'load-model'; requestId: number; model: ModelRef }
+  | { type: 'classify'; requestId: number; video: Blob; options: ClassifyOptions }
+  | { type: 'cancel'; requestId: number };
+
+export interface ErrorInfo {
+  /** What failed, for the UI to phrase its advice: a model file, the video, the GPU, or a cancel. */
+  kind: 'model' | 'video' | 'gpu' | 'cancelled' | 'internal';
+  message: string;
+}
+
+export type Event =
+  | { type: 'progress'; requestId: number; stage: Stage; done: number; total?: number; detail?: string }
+  | { type: 'model-loaded'; requestId: number; info: ModelInfo }
+  | { type: 'result'; requestId: number; result: ClassifyResult }
+  | { type: 'error'; requestId: number; error: ErrorInfo }
+  | { type: 'device-lost'; message: string };
