@@ -35,6 +35,8 @@ export interface RunRequest {
   hiddenStates: boolean;
   /** With 'maps': also the full spatial matrix of this layer. */
   fullSpatialLayer?: number;
+  /** Also return the input clip as the model saw it (`pixel_values` [T, 3, H, W]), e.g. to display it. */
+  returnInput?: boolean;
 }
 
 interface NormBuffers {
@@ -285,6 +287,7 @@ export class TimesformerEngine {
       steps.push(mm('classifier', { a, M: B, linear: this.embedW.head, y: logits }));
     }
     output('logits', [B, L], logits);
+    if (request.returnInput) output('pixel_values', [T, 3, Hpx, Wpx], pixels);
     return { key, steps, pixels, outputs, buffers };
   }
 

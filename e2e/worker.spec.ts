@@ -1,0 +1,62 @@
+// The inference worker in Chromium: model loading, classification with attention maps, cancellation,
+// and errors that leave it usable — through the same client the app uses.
+import { execFileSync } from 'node:child_process';
+import { expect, test, type Page } from '@playwright/test';
+
+test.beforeAll(() => {
+  execFileSync('bash', ['e2e/clips/make-clips.sh'], { stdio: 'inherit', timeout: 170_000 });
+});
+
+async function open(page: Page) {
+  await page.goto('/e2e/pages/worker.html');
+  await page.waitForFunction(() => 'workerApi' in window);
+}
+
+test('loads a model, classifies a video with attention maps, and survives bad input', async ({ page }) => {
+  await open(page);
+  const missing = await page.evaluate(() => window.workerApi.loadModel('/models/no-such-model'));
+  expect(missing).toMatchObject({ ok: false, kind: 'model' });
+  expect(missing.ok || missing.message).toMatch(/no config.json/);
+
+  const noModel = await page.evaluate(() => window.workerApi.classify('/e2e/clips/out/h264.mp4', { views: 'single', attention: true, sampling: 'auto' }));
+  expect(noModel).toMatchObject({ ok: false, kind: 'gpu' });
+
+  const loaded = await page.evaluate(() => window.workerApi.loadModel('/models/tiny-divided'));
+  expect(loaded.ok).toBe(true);
+  expect(loaded.ok && loaded.value).toMatchObject({ attentionType: 'divided_space_time', frames: 4, layers: 2, heads: 4, labels: Array.from({ length: 10 }, (_, i) => `class_${i}`) });
+
+  const single = await page.evaluate(() => window.workerApi.classify('/e2e/clips/out/h264.mp4', { views: 'single', attention: true, sampling: 'auto' }));
+  expect(single.ok).toBe(true);
+  if (!single.ok) return;
+  expect(single.probs).toHaveLength(10);
+  expect(Math.abs(single.probs.reduce((a, b) => a + b, 0) - 1)).toBeLessThan(1e-5);
+  expect(single.frames).toEqual(Array(4).fill([64, 64]));
+  expect(single.timestamps).toHaveLength(4);
+  // 3 s at 30 fps (90 frames) is shorter than a 4×64 clip: frames spread evenly, and the user is told.
+  expect(single.notes.join()).toMatch(/spread evenly/);
+  // Attention: [L=2, T=4, H=4, N=16] CLS rows, each a distribution over 16 patches (+ CLS); temporal [2, 16, 4, 4, 4].
+  expect(single.attention).toMatchObject({ layers: 2, frames: 4, heads: 4, grid: [4, 4], spatialCls: 2 * 4 * 4 * 16, temporal: 2 * 16 * 4 * 4 * 4 });
+  expect(single.attention!.spatialSum).toBeGreaterThan(0.5 * 2 * 4 * 4);
+  expect(single.attention!.spatialSum).toBeLessThan(2 * 4 * 4 + 1e-3);
+
+  const multi = await page.evaluate(() => window.workerApi.classify('/e2e/clips/out/vp9.webm', { views: 'multi', attention: false, sampling: 'auto' }));
+  expect(multi.ok).toBe(true);
+  if (!multi.ok) return;
+  expect(multi.views.map((v) => v.name)).toEqual(['clip 1, start crop', 'clip 1, centre crop', 'clip 1, end crop']);
+  const mean = multi.probs.map((_, i) => multi.views.reduce((s, v) => s + v.probs[i], 0) / 3);
+  multi.probs.forEach((p, i) => expect(p).toBeCloseTo(mean[i], 6));
+
+  for (const [clip, message] of [['not-a-video.mp4', /not a video|format/i], ['hevc.mp4', /HEVC/], ['audio-only.mp4', /no video/i]] as const) {
+    const bad = await page.evaluate((url) => window.workerApi.classify(url, { views: 'single', attention: false, sampling: 'auto' }), `/e2e/clips/out/${clip}`);
+    expect(bad, clip).toMatchObject({ ok: false, kind: 'video' });
+    expect(bad.ok || bad.message, clip).toMatch(message);
+  }
+  const cancelled = await page.evaluate(() => window.workerApi.cancelled('/e2e/clips/out/h264.mp4'));
+  expect(cancelled).toMatchObject({ ok: false, kind: 'cancelled' });
+
+  // Still usable after all of that.
+  const again = await page.evaluate(() => window.workerApi.classify('/e2e/clips/out/h264.mp4', { views: 'single', attention: false, sampling: 'auto' }));
+  expect(again.ok && again.probs).toEqual(single.probs);
+  const stages = await page.evaluate(() => [...new Set(window.workerApi.stages)]);
+  expect(stages).toEqual(expect.arrayContaining(['download', 'upload', 'decode', 'inference']));
+});
