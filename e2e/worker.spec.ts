@@ -1,10 +1,15 @@
 // The inference worker in Chromium: model loading, classification with attention maps, cancellation,
 // and errors that leave it usable — through the same client the app uses.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 
 test.beforeAll(() => {
   execFileSync('bash', ['e2e/clips/make-clips.sh'], { stdio: 'inherit', timeout: 170_000 });
+  // 20 s at 30 fps: long enough for several windows of the tiny model's 4×64-frame clips.
+  if (!existsSync('e2e/clips/out/long-20s.mp4')) {
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=30:duration=20', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', 'e2e/clips/out/long-20s.mp4']);
+  }
 });
 
 async function open(page: Page) {
@@ -57,6 +62,18 @@ test('loads a model, classifies a video with attention maps, and survives bad in
   // Still usable after all of that.
   const again = await page.evaluate(() => window.workerApi.classify('/e2e/clips/out/h264.mp4', { views: 'single', attention: false, sampling: 'auto' }));
   expect(again.ok && again.probs).toEqual(single.probs);
+  // A timeline across the video: segments stream in order, cover it, and each is a distribution.
+  const { result, segments } = await page.evaluate(() => window.workerApi.timeline('/e2e/clips/out/long-20s.mp4', 8));
+  expect(result).toEqual({ ok: true, value: segments.length });
+  expect(segments.length).toBeGreaterThan(1);
+  segments.forEach((s, i) => {
+    expect(s).toMatchObject({ index: i, count: segments.length });
+    expect(Math.abs(s.sum - 1)).toBeLessThan(1e-5);
+    if (i > 0) expect(s.start).toBeGreaterThan(segments[i - 1].start);
+  });
+  expect(segments[0].start).toBeCloseTo(0, 1);
+  expect(segments.at(-1)!.end).toBeCloseTo(20, 1);
+
   const stages = await page.evaluate(() => [...new Set(window.workerApi.stages)]);
   expect(stages).toEqual(expect.arrayContaining(['download', 'upload', 'decode', 'inference']));
 });

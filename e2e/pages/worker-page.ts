@@ -39,6 +39,12 @@ const api = {
       notes: r.notes,
     };
   },
+  async timeline(videoUrl: string, maxSegments: number) {
+    const blob = await fetchBlob(videoUrl);
+    const segments: { index: number; count: number; start: number; end: number; sum: number }[] = [];
+    const result = await settle(client.timeline(blob, (s) => segments.push({ index: s.index, count: s.count, start: s.start, end: s.end, sum: s.probs.reduce((a, b) => a + b, 0) }), { maxSegments }));
+    return { result, segments };
+  },
   /** Start a classification and cancel it right away. */
   async cancelled(videoUrl: string) {
     const blob = await fetchBlob(videoUrl);

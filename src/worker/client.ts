@@ -1,5 +1,5 @@
 // The UI side of the inference worker: promises with progress callbacks and cancellation.
-import type { ClassifyOptions, ClassifyResult, ErrorInfo, Event, ModelInfo, ModelRef, Request, Stage } from './protocol';
+import type { ClassifyOptions, ClassifyResult, ErrorInfo, Event, ModelInfo, ModelRef, Request, Stage, TimelineSegment } from './protocol';
 
 export type ProgressHandler = (p: { stage: Stage; done: number; total?: number; detail?: string }) => void;
 
@@ -16,6 +16,7 @@ interface Pending {
   resolve(value: unknown): void;
   reject(error: InferenceError): void;
   onProgress?: ProgressHandler;
+  onSegment?: (segment: TimelineSegment) => void;
 }
 
 export class InferenceClient {
@@ -41,15 +42,20 @@ export class InferenceClient {
     return this.request({ type: 'classify', video, options }, onProgress, signal) as Promise<ClassifyResult>;
   }
 
+  /** Classify windows slid across the whole video; segments stream to `onSegment` as they are done. Resolves with their count. */
+  timeline(video: Blob, onSegment: (segment: TimelineSegment) => void, options: { maxSegments?: number; onProgress?: ProgressHandler; signal?: AbortSignal } = {}): Promise<number> {
+    return this.request({ type: 'timeline', video, maxSegments: options.maxSegments ?? 64 }, options.onProgress, options.signal, onSegment) as Promise<number>;
+  }
+
   terminate() {
     this.worker.terminate();
   }
 
-  private request(message: WithoutId<Extract<Request, { type: 'load-model' | 'classify' }>>, onProgress?: ProgressHandler, signal?: AbortSignal): Promise<unknown> {
+  private request(message: WithoutId<Exclude<Request, { type: 'cancel' }>>, onProgress?: ProgressHandler, signal?: AbortSignal, onSegment?: (s: TimelineSegment) => void): Promise<unknown> {
     const requestId = this.nextId++;
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(new InferenceError('cancelled', 'cancelled'));
-      this.pending.set(requestId, { resolve, reject, onProgress });
+      this.pending.set(requestId, { resolve, reject, onProgress, onSegment });
       signal?.addEventListener('abort', () => this.worker.postMessage({ type: 'cancel', requestId } satisfies Request), { once: true });
       this.worker.postMessage({ ...message, requestId } as Request);
     });
@@ -69,6 +75,11 @@ export class InferenceClient {
       case 'result':
         this.pending.delete(event.requestId);
         return p.resolve(event.result);
+      case 'segment':
+        return p.onSegment?.(event.segment);
+      case 'timeline-done':
+        this.pending.delete(event.requestId);
+        return p.resolve(event.segments);
       case 'error':
         this.pending.delete(event.requestId);
         return p.reject(new InferenceError(event.error.kind, event.error.message));

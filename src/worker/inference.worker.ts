@@ -11,11 +11,11 @@ import { expectedParameters } from '../checkpoint/weights';
 import { cachedSource } from '../hub/cached-source';
 import { attentionMaps } from '../predictions/attention-maps';
 import { averageProbabilities, viewProbabilities } from '../predictions/scores';
-import { prepareViews } from '../video/clips';
+import { prepareViews, windowClips } from '../video/clips';
 import { VideoError } from '../video/errors';
 import { openVideo } from '../video/open';
 import { policyForModel, type SamplingPolicy } from '../video/sampling';
-import type { ClassifyOptions, ClassifyResult, ErrorInfo, Event, ModelInfo, ModelRef, Request, Stage } from './protocol';
+import type { ClassifyOptions, ClassifyResult, ErrorInfo, Event, ModelInfo, ModelRef, Request, Stage, TimelineSegment } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -56,9 +56,14 @@ self.onmessage = async (e: MessageEvent<Request>) => {
     if (request.type === 'load-model') {
       const info = await load(request.model, controller.signal, progress);
       post({ type: 'model-loaded', requestId: request.requestId, info });
-    } else {
+    } else if (request.type === 'classify') {
       const result = await classify(request.video, request.options, controller.signal, progress);
       post({ type: 'result', requestId: request.requestId, result }, [...result.frames, result.probs.buffer as ArrayBuffer]);
+    } else {
+      const segments = await timeline(request.video, request.maxSegments, controller.signal, progress, (segment) =>
+        post({ type: 'segment', requestId: request.requestId, segment }, [segment.probs.buffer as ArrayBuffer]),
+      );
+      post({ type: 'timeline-done', requestId: request.requestId, segments });
     }
   } catch (error) {
     post({ type: 'error', requestId: request.requestId, error: describe(error, controller.signal) });
@@ -153,6 +158,21 @@ async function classify(video: Blob, options: ClassifyOptions, signal: AbortSign
   } finally {
     prepared.release();
   }
+}
+
+/** Windows across the whole video, each classified as soon as it is decoded and preprocessed. */
+async function timeline(video: Blob, maxSegments: number, signal: AbortSignal, progress: (stage: Stage, done: number, total?: number) => void, onSegment: (s: TimelineSegment) => void): Promise<number> {
+  if (!loaded) throw new GpuError('no model is loaded: choose a model first');
+  const { id, model, engine } = loaded;
+  using file = await openVideo(video, { signal });
+  let count = 0;
+  const windows = windowClips(file, await device(), model.preprocessor, policyForModel(id, model.config), { signal, maxWindows: maxSegments, onProgress: (done, total) => progress('decode', done, total) });
+  for await (const w of windows) {
+    const logits = (await engine.run(w.clip, w.clip.shape, { attention: 'none', hiddenStates: false })).get('logits')!;
+    onSegment({ index: w.index, count: w.count, start: w.start, end: w.end, probs: viewProbabilities(logits.data, logits.shape[0]) });
+    progress('inference', ++count, w.count);
+  }
+  return count;
 }
 
 /** The model's input [T, 3, H, W] turned back into pictures (undoing normalization) for display. */

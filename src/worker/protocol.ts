@@ -63,11 +63,22 @@ export interface ClassifyResult {
   timings: { decodeMs: number; inferenceMs: number };
 }
 
+/** One window of a long video's timeline, classified on its own. */
+export interface TimelineSegment {
+  index: number;
+  count: number;
+  /** Seconds. */
+  start: number;
+  end: number;
+  probs: Float32Array;
+}
+
 export type Stage = 'download' | 'parse' | 'upload' | 'decode' | 'inference';
 
 export type Request =
   | { type: 'load-model'; requestId: number; model: ModelRef }
   | { type: 'classify'; requestId: number; video: Blob; options: ClassifyOptions }
+  | { type: 'timeline'; requestId: number; video: Blob; maxSegments: number }
   | { type: 'cancel'; requestId: number };
 
 export interface ErrorInfo {
@@ -80,5 +91,7 @@ export type Event =
   | { type: 'progress'; requestId: number; stage: Stage; done: number; total?: number; detail?: string }
   | { type: 'model-loaded'; requestId: number; info: ModelInfo }
   | { type: 'result'; requestId: number; result: ClassifyResult }
+  | { type: 'segment'; requestId: number; segment: TimelineSegment }
+  | { type: 'timeline-done'; requestId: number; segments: number }
   | { type: 'error'; requestId: number; error: ErrorInfo }
   | { type: 'device-lost'; message: string };
