@@ -7,7 +7,8 @@ import { maxAbsDiff, testDevice } from '../gpu';
 
 describe('WGSL engine matches the reference fixtures (f32)', () => {
   for (const name of FIXTURE_NAMES) {
-    it(name, async () => {
+    // base1 is one TimeSformer-base layer (~35 GFLOP): minutes on a 2-core CPU adapter.
+    it(name, { timeout: name.startsWith('base') ? 900_000 : undefined }, async () => {
       const { model, expected, pixels } = await loadFixture(name);
       const engine = await TimesformerEngine.create(await testDevice(), model);
       try {

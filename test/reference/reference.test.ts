@@ -6,7 +6,7 @@ import { FIXTURE_NAMES, loadFixture } from '../fixtures';
 
 describe('CPU reference matches Hugging Face transformers', () => {
   for (const name of FIXTURE_NAMES) {
-    it(name, async () => {
+    it(name, { timeout: name.startsWith('base') ? 900_000 : undefined }, async () => {
       const { model, expected, pixels } = await loadFixture(name);
       const results = compareOutputs(forwardReference(model, pixels), expected, CPU_TOLERANCES);
       const failures = results.filter((r) => !r.pass);

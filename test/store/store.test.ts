@@ -1,0 +1,224 @@
+import { describe, expect, it } from 'vitest';
+import { createAppStore } from '../../src/store/create';
+import type { AppDeps } from '../../src/store/types';
+import { InferenceError, type ProgressHandler } from '../../src/worker/client';
+import type { ClassifyOptions, ClassifyResult, ModelInfo, ModelRef } from '../../src/worker/protocol';
+
+/** A promise with its resolve/reject at hand. */
+function deferred<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((a, b) => ((resolve = a), (reject = b)));
+  return { promise, resolve, reject };
+}
+
+interface Call<T> {
+  onProgress?: ProgressHandler;
+  signal?: AbortSignal;
+  reply: ReturnType<typeof deferred<T>>;
+}
+
+/** A fake worker client: every call waits until the test replies. */
+function fakeWorld() {
+  const loads: (Call<ModelInfo> & { ref: ModelRef })[] = [];
+  const classifies: (Call<ClassifyResult> & { video: Blob; options: ClassifyOptions })[] = [];
+  let deviceLost: (m: string) => void = () => {};
+  let time = 0;
+  const revoked: string[] = [];
+  const deps: AppDeps = {
+    client(onDeviceLost) {
+      deviceLost = onDeviceLost;
+      return {
+        loadModel(ref, onProgress, signal) {
+          const reply = deferred<ModelInfo>();
+          loads.push({ ref, onProgress, signal, reply });
+          return reply.promise;
+        },
+        classify(video, options, onProgress, signal) {
+          const reply = deferred<ClassifyResult>();
+          classifies.push({ video, options, onProgress, signal, reply });
+          return reply.promise;
+        },
+      };
+    },
+    localModels: async () => [{ id: 'tiny-divided', name: 'tiny', path: '/models/tiny-divided/', frames: 4, imageSize: 64, labels: 3, licence: 'random' }],
+    cached: async (urls) => urls.map(() => false),
+    evict: async () => 0,
+    objectUrl: { create: (b) => `blob:${(b as File).name}`, revoke: (u) => void revoked.push(u) },
+    pageUrl: 'http://app.test/',
+    now: () => time,
+  };
+  const { store, results } = createAppStore(deps);
+  return { store, results, loads, classifies, revoked, deviceLost: (m: string) => deviceLost(m), advance: (ms: number) => (time += ms), actions: store.getState().actions };
+}
+
+const info: ModelInfo = {
+  id: 'tiny-divided', source: '/models/tiny-divided', format: 'safetensors', attentionType: 'divided_space_time',
+  frames: 4, imageSize: 64, patchSize: 16, hiddenSize: 64, layers: 2, heads: 4, labels: ['walk', 'run', 'jump'],
+  parameters: 1000, gemmVariant: 'registers', adapter: 'swiftshader',
+};
+
+const result = (probs: number[]): ClassifyResult => ({
+  probs: Float32Array.from(probs),
+  views: [{ name: 'centre', probs: Float32Array.from(probs) }],
+  frames: [],
+  timestamps: [0, 1, 2, 3],
+  notes: [],
+  timings: { decodeMs: 5, inferenceMs: 50 },
+});
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+const clip = (name = 'clip.mp4') => new File([new Uint8Array(10)], name, { type: 'video/mp4' });
+
+describe('the app store', () => {
+  it('loads the model ?model= names, with progress, and sets the explorer to its last layer', async () => {
+    const w = fakeWorld();
+    void w.actions.appStarted('?model=/models/tiny-divided');
+    await tick();
+    expect(w.loads).toHaveLength(1);
+    expect(w.loads[0].ref).toEqual({ kind: 'url', id: 'tiny-divided', base: '/models/tiny-divided' });
+    expect(w.store.getState().model.status).toBe('loading');
+
+    w.loads[0].onProgress!({ stage: 'download', done: 100, total: 1000 });
+    w.advance(500);
+    w.loads[0].onProgress!({ stage: 'download', done: 600, total: 1000 });
+    const progress = w.store.getState().model.progress!;
+    expect(progress.rate).toBeCloseTo(1000); // 500 bytes in 0.5 s
+    expect(progress.eta).toBeCloseTo(0.4);
+
+    w.loads[0].reply.resolve(info);
+    await tick();
+    const s = w.store.getState();
+    expect(s.model.status).toBe('ready');
+    expect(s.model.info).toBe(info);
+    expect(s.explorer.layer).toBe(1);
+  });
+
+  it('says what to do when the default model cannot be downloaded, and keeps working', async () => {
+    const w = fakeWorld();
+    void w.actions.appStarted('');
+    await tick();
+    expect(w.loads[0].ref).toMatchObject({ id: 'facebook/timesformer-base-finetuned-k400', base: 'https://huggingface.co/facebook/timesformer-base-finetuned-k400/resolve/main' });
+    w.loads[0].reply.reject(new InferenceError('model', 'could not fetch https://huggingface.co/…/config.json: Failed to fetch (offline?)'));
+    await tick();
+    const { model } = w.store.getState();
+    expect(model.status).toBe('failed');
+    expect(model.error!.advice).toMatch(/offline/);
+    expect(model.error!.advice).toMatch(/Served by this app/);
+    // Another model still loads.
+    void w.actions.modelRequested('tiny-divided');
+    expect(w.loads).toHaveLength(2);
+    expect(w.store.getState().model.error).toBeNull();
+  });
+
+  it('points hub entries at ?hub=', async () => {
+    const w = fakeWorld();
+    void w.actions.appStarted('?hub=http://127.0.0.1:9999/&model=facebook/timesformer-base-finetuned-k600');
+    await tick();
+    expect(w.loads[0].ref).toMatchObject({ base: 'http://127.0.0.1:9999/facebook/timesformer-base-finetuned-k600/resolve/main' });
+  });
+
+  it('reports an unknown ?model= without loading anything', async () => {
+    const w = fakeWorld();
+    await w.actions.appStarted('?model=no-such-thing');
+    expect(w.loads).toHaveLength(0);
+    expect(w.store.getState().model.error!.title).toContain('no-such-thing');
+  });
+
+  it('classifies a video chosen before the model is ready once it is, and keeps the result outside the store', async () => {
+    const w = fakeWorld();
+    void w.actions.appStarted('?model=tiny-divided');
+    await tick();
+    w.actions.videoChosen(clip());
+    expect(w.store.getState().inference.status).toBe('waiting');
+    expect(w.classifies).toHaveLength(0);
+
+    w.loads[0].reply.resolve(info);
+    await tick();
+    expect(w.classifies).toHaveLength(1);
+    expect(w.classifies[0].options).toEqual({ views: 'single', attention: true, sampling: 'auto' });
+    w.classifies[0].reply.resolve(result([0.2, 0.7, 0.1]));
+    await tick();
+
+    const { inference } = w.store.getState();
+    expect(inference.status).toBe('done');
+    expect(inference.summary!.top.map((p) => p.label)).toEqual(['run', 'walk', 'jump']);
+    expect(inference.summary!.views[0].ofTop).toEqual([expect.closeTo(0.7), expect.closeTo(0.2), expect.closeTo(0.1)]);
+    expect(w.results.get(inference.resultId)!.probs[1]).toBeCloseTo(0.7);
+  });
+
+  it('drops a video the worker cannot read, shows why, and classifies the next one', async () => {
+    const w = fakeWorld();
+    void w.actions.appStarted('?model=tiny-divided');
+    await tick();
+    w.loads[0].reply.resolve(info);
+    await tick();
+
+    w.actions.videoChosen(clip('broken.mp4'));
+    w.classifies[0].reply.reject(new InferenceError('video', 'broken.mp4 is not a video file'));
+    await tick();
+    let s = w.store.getState();
+    expect(s.inference.status).toBe('failed');
+    expect(s.inference.error!.title).toBe('Cannot use broken.mp4');
+    expect(s.video.current).toBeNull();
+    expect(w.revoked).toEqual(['blob:broken.mp4']);
+
+    w.actions.videoChosen(clip('good.mp4'));
+    s = w.store.getState();
+    expect(s.inference.error).toBeNull();
+    expect(s.inference.status).toBe('running');
+    w.classifies[1].reply.resolve(result([1, 0, 0]));
+    await tick();
+    expect(w.store.getState().inference.status).toBe('done');
+  });
+
+  it('cancels a classification: the worker is told, and its late answer is ignored', async () => {
+    const w = fakeWorld();
+    void w.actions.appStarted('?model=tiny-divided');
+    await tick();
+    w.loads[0].reply.resolve(info);
+    await tick();
+    w.actions.videoChosen(clip());
+    w.actions.classificationCancelled();
+    expect(w.classifies[0].signal!.aborted).toBe(true);
+    w.classifies[0].reply.reject(new InferenceError('cancelled', 'cancelled'));
+    await tick();
+    const { inference } = w.store.getState();
+    expect(inference.status).toBe('idle');
+    expect(inference.error).toBeNull();
+  });
+
+  it('cancels a model download', async () => {
+    const w = fakeWorld();
+    void w.actions.appStarted('?model=tiny-divided');
+    await tick();
+    w.actions.modelLoadCancelled();
+    expect(w.loads[0].signal!.aborted).toBe(true);
+    w.loads[0].reply.resolve(info); // too late: ignored
+    await tick();
+    expect(w.store.getState().model.status).toBe('idle');
+  });
+
+  it('offers to reload the model when the GPU device is lost', async () => {
+    const w = fakeWorld();
+    void w.actions.appStarted('?model=tiny-divided');
+    await tick();
+    w.loads[0].reply.resolve(info);
+    await tick();
+    w.deviceLost('GPU reset');
+    const { model } = w.store.getState();
+    expect(model.status).toBe('lost');
+    expect(model.error).toMatchObject({ action: 'reload-model', message: 'GPU reset' });
+    void w.actions.modelRequested(model.currentId!);
+    expect(w.loads).toHaveLength(2);
+  });
+
+  it('loads an opened model folder from its files', async () => {
+    const w = fakeWorld();
+    const files = [new File(['{}'], 'config.json'), new File([new Uint8Array(8)], 'model.safetensors')];
+    w.actions.modelFolderOpened('my-model', files);
+    await tick();
+    expect(w.loads[0].ref).toEqual({ kind: 'files', id: 'folder:my-model', files });
+    expect(w.store.getState().model.catalog.at(-1)).toMatchObject({ id: 'folder:my-model', origin: 'folder' });
+  });
+});
