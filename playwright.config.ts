@@ -10,7 +10,8 @@ import { chromiumArgs } from './src/cli/browser/chromium';
 // tests run one at a time.
 
 const systemChromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const port = 4173;
+// E2E_PORT: run beside another dev server (locally, one already on the port is reused; on CI it is an error).
+const port = Number(process.env.E2E_PORT ?? 4173);
 
 export default defineConfig({
   testDir: 'e2e',
