@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CheckpointError } from '../../src/checkpoint/errors';
 import { loadModel } from '../../src/checkpoint/load';
 import { folderSource } from '../../src/checkpoint/node-source';
 import { readSafetensors } from '../../src/checkpoint/safetensors';
 import type { ModelSource } from '../../src/checkpoint/source';
 import { toFloat32 } from '../../src/checkpoint/tensor';
 import { modelDir } from '../fixtures';
+import { expectCheckpointError } from './expect-error';
 
 const tinyPath = join(modelDir('tiny-divided'), 'model.safetensors');
 const tiny = new Uint8Array(readFileSync(tinyPath));
@@ -64,16 +64,7 @@ describe('safetensors', () => {
       ['negative offset', build({ ...header(), 'timesformer.embeddings.cls_token': { ...header()['timesformer.embeddings.cls_token'], data_offsets: [-4, 252] } }, data()), /bad data_offsets/],
       ['huge shape', build({ x: { dtype: 'F32', shape: [2 ** 20, 2 ** 20, 2 ** 10], data_offsets: [0, 4] } }, data()), /larger than \d+ elements/],
     ];
-    for (const [what, bytes, message] of cases) {
-      let error: unknown;
-      try {
-        readSafetensors(bytes);
-      } catch (e) {
-        error = e;
-      }
-      expect(error, what).toBeInstanceOf(CheckpointError);
-      expect((error as Error).message, what).toMatch(message);
-    }
+    for (const [what, bytes, message] of cases) expectCheckpointError(() => readSafetensors(bytes), message, what);
   });
 
   it('lists missing, misshapen and unexpected parameters against the config', async () => {

@@ -6,6 +6,7 @@ import { readPickle } from '../../src/checkpoint/pickle';
 import { toFloat32, type DType, type RawTensor } from '../../src/checkpoint/tensor';
 import { readTorchBin } from '../../src/checkpoint/torch-bin';
 import { ZipArchive } from '../../src/checkpoint/zip';
+import { expectCheckpointError } from './expect-error';
 
 const fixture = (path: string): Uint8Array =>
   new Uint8Array(readFileSync(fileURLToPath(new URL(`../../fixtures/${path}`, import.meta.url))));
@@ -14,16 +15,6 @@ const TINY_BIN = fixture('torch-bin/tiny-divided.pytorch_model.bin');
 const DTYPES_BIN = fixture('torch-bin/dtypes.bin');
 const TINY_SAFETENSORS = fixture('timesformer/tiny-divided/model/model.safetensors');
 
-function expectCheckpointError(fn: () => unknown, message: RegExp): void {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(CheckpointError);
-  expect((error as Error).message).toMatch(message);
-}
 
 /** safetensors, by hand: u64 header length, JSON header, data. */
 function readSafetensors(file: Uint8Array): Map<string, RawTensor> {

@@ -3,20 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CheckpointError } from '../../src/checkpoint/errors';
 import { isZip, ZipArchive } from '../../src/checkpoint/zip';
+import { expectCheckpointError } from './expect-error';
 
 // Written by torch.save (PyTorch's miniz writer: zip64 records, data descriptors, 64-byte aligned data).
 const FILE = new Uint8Array(readFileSync(fileURLToPath(new URL('../../fixtures/torch-bin/dtypes.bin', import.meta.url))));
 
-function expectCheckpointError(fn: () => unknown, message: RegExp): void {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(CheckpointError);
-  expect((error as Error).message).toMatch(message);
-}
 
 /** Offset of the last occurrence of a 4-byte little-endian signature. */
 function lastSignature(bytes: Uint8Array, sig: number): number {
