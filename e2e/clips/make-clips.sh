@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Test clips for the video e2e tests, made with ffmpeg into e2e/clips/out/ (git-ignored), served by the
+# Vite dev server at /e2e/clips/out/. Idempotent: a clip that exists is not made again.
+#
+#   e2e/clips/make-clips.sh          the small clips the tests use (a few seconds of 2 cores)
+#   e2e/clips/make-clips.sh bench    also the 1080p clip for e2e/bench-video.spec.ts
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+mkdir -p out
+cd out
+
+export SVT_LOG=1 # SVT-AV1: errors only
+ff() { ffmpeg -hide_banner -loglevel error -y "$@"; }
+# A moving test pattern, so that neighbouring frames differ; BT.601 tags so that every decoder converts
+# YUV to RGB the same way.
+pattern() { echo "testsrc2=size=$1:rate=$2:duration=$3"; }
+tags=(-colorspace smpte170m -color_primaries smpte170m -color_trc smpte170m -color_range tv)
+make() { # make NAME ARGS...: run ffmpeg unless NAME exists (written to a temporary name first)
+  local name=$1; shift
+  [[ -s $name ]] && return 0
+  ff "$@" "tmp.$name" && mv "tmp.$name" "$name"
+}
+
+make h264.mp4 -f lavfi -i "$(pattern 320x240 30 3)" -c:v libx264 -pix_fmt yuv420p -g 30 "${tags[@]}"
+# BT.709 primaries: the browser imports these frames (importExternalTexture) without a gamut conversion.
+make h264-bt709.mp4 -f lavfi -i "$(pattern 320x240 30 1)" -c:v libx264 -pix_fmt yuv420p -colorspace bt709 -color_primaries bt709 -color_trc bt709 -color_range tv
+make vp9.webm -f lavfi -i "$(pattern 320x240 25 2)" -c:v libvpx-vp9 -pix_fmt yuv420p -deadline realtime -b:v 500k "${tags[@]}"
+make av1.mp4 -f lavfi -i "$(pattern 320x240 24 2)" -c:v libsvtav1 -pix_fmt yuv420p -preset 12 "${tags[@]}"
+# Odd sizes: VP9 allows them in 4:2:0 (H.264 does not); testsrc2 itself only makes even sizes.
+make odd-317x241.webm -f lavfi -i "$(pattern 320x240 25 2)" -vf scale=317:241,setsar=1 -c:v libvpx-vp9 -pix_fmt yuv420p -deadline realtime -b:v 500k "${tags[@]}"
+# Variable frame rate: 1 s at 30 fps, then 2 s at 10 fps.
+make vfr.mp4 -f lavfi -i "$(pattern 320x240 30 3)" -vf "select='lt(n,30)+not(mod(n-30,3))',setpts='if(lt(N,30),N/30,1+(N-30)/10)/TB'" \
+  -fps_mode vfr -c:v libx264 -pix_fmt yuv420p "${tags[@]}"
+make hevc.mp4 -f lavfi -i "$(pattern 320x240 30 1)" -c:v libx265 -tag:v hvc1 -pix_fmt yuv420p -x265-params log-level=error
+make audio-only.mp4 -f lavfi -i "sine=frequency=440:duration=1" -c:a aac
+# Truncated: the index (moov) comes first, the media data is cut after 40% of the file.
+make faststart.mp4 -f lavfi -i "$(pattern 320x240 30 2)" -c:v libx264 -pix_fmt yuv420p "${tags[@]}" -movflags +faststart
+[[ -s truncated.mp4 ]] || head -c $(($(stat -c %s faststart.mp4) * 4 / 10)) faststart.mp4 > truncated.mp4
+# Rotation metadata: coded 320×240, displayed 240×320 (a display matrix; ffmpeg 5 writes it on stream copy).
+make rotated-90.mp4 -i faststart.mp4 -c copy -metadata:s:v:0 rotate=90
+[[ -e zero-bytes.mp4 ]] || : > zero-bytes.mp4
+[[ -s not-a-video.mp4 ]] || echo "This is a text file with a video's name." > not-a-video.mp4
+# Frames wider than any GPU texture (VP9 allows up to 65536 px).
+make too-wide.webm -f lavfi -i "color=c=gray:size=9000x64:rate=5:duration=0.4" -c:v libvpx-vp9 -pix_fmt yuv420p -deadline realtime
+# 4K: decoded and downscaled on the GPU.
+make 4k.mp4 -f lavfi -i "$(pattern 3840x2160 5 1)" -c:v libx264 -pix_fmt yuv420p -preset ultrafast "${tags[@]}"
+
+if [[ ${1:-} == bench ]]; then
+  make 1080p.mp4 -f lavfi -i "$(pattern 1920x1080 30 5)" -c:v libx264 -pix_fmt yuv420p -preset veryfast "${tags[@]}"
+fi

@@ -1,0 +1,189 @@
+import { execFileSync } from 'node:child_process';
+import { expect, test, type Page } from '@playwright/test';
+import type { PreprocessorConfig } from '../src/checkpoint/config';
+
+// The video pipeline in Chromium: opening, sampling, decoding (against ffmpeg), GPU preprocessing (against
+// the CPU reference), long-video windows, bad input, and file → engine → top-5 on the tiny model.
+// Clips are made by ffmpeg (e2e/clips/make-clips.sh) into e2e/clips/out/, which the dev server serves.
+
+const clip = (name: string) => `/e2e/clips/out/${name}`;
+const base: PreprocessorConfig = { imageMean: [0.45, 0.45, 0.45], imageStd: [0.225, 0.225, 0.225], shortestEdge: 224, cropHeight: 224, cropWidth: 224, rescaleFactor: 1 / 255 };
+
+test.beforeAll(() => {
+  execFileSync('bash', ['e2e/clips/make-clips.sh'], { stdio: 'inherit', timeout: 170_000 });
+});
+
+async function openPage(page: Page) {
+  await page.goto('/e2e/pages/video.html');
+  await page.waitForFunction(() => window.videoTest !== undefined);
+}
+
+/** ffmpeg's rgb24 frames `indices` of a clip (rotation applied, as a player shows them), base64 each. */
+function ffmpegFrames(name: string, indices: number[], width: number, height: number): string[] {
+  const select = indices.map((i) => `eq(n\\,${i})`).join('+');
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', `e2e/clips/out/${name}`, '-vf', `select='${select}'`, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 28 });
+  const size = width * height * 3;
+  expect(raw.length).toBe(size * indices.length);
+  return indices.map((_, k) => raw.subarray(k * size, (k + 1) * size).toString('base64'));
+}
+
+test.beforeEach(async ({ page }) => openPage(page));
+
+test('opens H.264, VP9, AV1, odd-sized, rotated and variable-rate video and reports it', async ({ page }) => {
+  const info = await page.evaluate(async (clips) => {
+    const out: Record<string, unknown> = {};
+    for (const [name, url, asFile] of clips) {
+      const r = await window.videoTest.probe(url, asFile);
+      if (r.error) throw new Error(`${name}: ${r.error.message}`);
+      const i = r.info!;
+      out[name] = { codec: i.codec, size: `${i.width}×${i.height}`, stored: `${i.stored.width}×${i.stored.height}`, rotation: i.rotation, fps: i.frameRate, frames: i.frameCount, duration: i.duration, vfr: i.variableFrameRate };
+    }
+    return out;
+  }, [
+    ['h264 by URL', clip('h264.mp4'), false],
+    ['h264', clip('h264.mp4'), true],
+    ['vp9', clip('vp9.webm'), true],
+    ['av1', clip('av1.mp4'), true],
+    ['odd', clip('odd-317x241.webm'), true],
+    ['rotated', clip('rotated-90.mp4'), true],
+    ['vfr', clip('vfr.mp4'), true],
+  ] as [string, string, boolean][]);
+  expect(info['h264 by URL']).toEqual(info.h264);
+  expect(info.h264).toEqual({ codec: 'avc', size: '320×240', stored: '320×240', rotation: 0, fps: 30, frames: 90, duration: 3, vfr: false });
+  expect(info.vp9).toMatchObject({ codec: 'vp9', size: '320×240', fps: 25, frames: 50 });
+  expect(info.av1).toMatchObject({ codec: 'av1', size: '320×240', fps: 24, frames: 48 });
+  expect(info.odd).toMatchObject({ size: '317×241', frames: 50 });
+  // The display matrix turns the stored 320×240 frames upright: 240×320 as displayed.
+  expect(info.rotated).toMatchObject({ size: '240×320', stored: '320×240', rotation: 270 });
+  expect(info.vfr).toMatchObject({ vfr: true, duration: 3 });
+});
+
+test("sampled timestamps equal the policy's, and the decoder returns those frames", async ({ page }) => {
+  const r = await page.evaluate(async (url) => {
+    const stride = await window.videoTest.sample(url, { kind: 'stride', frames: 8, stride: 8 });
+    const segments = await window.videoTest.sample(url, { kind: 'segments', frames: 6 });
+    const multi = await window.videoTest.sample(url, { kind: 'stride', frames: 4, stride: 16 }, { temporalClips: 2, spatialCrops: 3 });
+    return { stride, segments, multi };
+  }, clip('h264.mp4'));
+  // 90 frames; a 8×8 clip spans 57: centred, it starts at (90 − 57) / 2 → 16.
+  const strideIndices = [16, 24, 32, 40, 48, 56, 64, 72];
+  expect(r.stride.sampling.views[0].frameIndices).toEqual(strideIndices);
+  expect(r.stride.sampling.timestamps).toEqual(strideIndices.map((i) => expect.closeTo((i + 0.5) / 30, 9)));
+  // The decoder hands back exactly those frames (their presentation times are i/30).
+  expect(r.stride.decoded).toEqual(strideIndices.map((i) => expect.closeTo(i / 30, 4)));
+  // Segments: the middle frame of each of 6 equal parts of 90 frames.
+  expect(r.segments.sampling.views[0].frameIndices).toEqual([7, 22, 37, 52, 67, 82]);
+  expect(r.segments.decoded).toEqual([7, 22, 37, 52, 67, 82].map((i) => expect.closeTo(i / 30, 4)));
+  // 2 temporal clips × 3 crops = 6 views over 8 distinct frames, each decoded once.
+  expect(r.multi.sampling.views.map((v) => `${v.temporalClip}:${v.crop}`)).toEqual(['0:start', '0:centre', '0:end', '1:start', '1:centre', '1:end']);
+  expect(r.multi.sampling.views[0].frameIndices).toEqual([10, 26, 42, 58]);
+  expect(r.multi.sampling.views[3].frameIndices).toEqual([30, 46, 62, 78]);
+  expect(r.multi.decoded).toHaveLength(8);
+});
+
+test('variable frame rate: frames are sampled in time, and the decoder shows the frame on screen then', async ({ page }) => {
+  const r = await page.evaluate((url) => window.videoTest.sample(url, { kind: 'segments', frames: 6 }), clip('vfr.mp4'));
+  // 1 s at 30 fps, then 2 s at 10 fps; frames sit on the 30 fps lattice, so segment j's middle is at (15j + 7.5) / 30 s.
+  expect(r.sampling.timestamps).toEqual([0, 1, 2, 3, 4, 5].map((j) => expect.closeTo((15 * j + 7.5) / 30, 9)));
+  // After 1 s only every third lattice slot has a frame: the decoder returns the one being shown.
+  expect(r.decoded).toEqual([0.233, 0.733, 1.2, 1.7, 2.2, 2.7].map((t) => expect.closeTo(t, 2)));
+});
+
+test("decoded frames match ffmpeg's (mean abs error < 4/255)", async ({ page }) => {
+  const cases: { name: string; width: number; height: number; indices: number[]; uploads: ('auto' | 'copy' | 'external')[] }[] = [
+    { name: 'h264.mp4', width: 320, height: 240, indices: [0, 15, 47, 89], uploads: ['copy'] },
+    { name: 'h264-bt709.mp4', width: 320, height: 240, indices: [3, 20], uploads: ['copy', 'external'] },
+    { name: 'vp9.webm', width: 320, height: 240, indices: [1, 30], uploads: ['copy'] },
+    { name: 'av1.mp4', width: 320, height: 240, indices: [2, 40], uploads: ['copy'] },
+    // Odd sizes put colour edges between chroma samples, where decoders upsample chroma differently: the
+    // mean stays below 4, single pixels at edges differ by up to ~250.
+    { name: 'odd-317x241.webm', width: 317, height: 241, indices: [5, 44], uploads: ['copy'] },
+    // BT.601 primaries: 'auto' copies (importing would shift the colours to sRGB primaries).
+    { name: 'rotated-90.mp4', width: 240, height: 320, indices: [0, 33], uploads: ['copy', 'auto'] },
+  ];
+  const report: string[] = [];
+  for (const c of cases) {
+    const rgb = ffmpegFrames(c.name, c.indices, c.width, c.height);
+    for (const upload of c.uploads) {
+      const r = await page.evaluate(([url, indices, frames, up]) => window.videoTest.compareWithFfmpeg(url, indices, frames, up), [clip(c.name), c.indices, rgb, upload] as const);
+      expect([r.width, r.height]).toEqual([c.width, c.height]);
+      expect(r.uploadPath).toBe(upload === 'auto' ? 'copy' : upload);
+      report.push(`${c.name} ${upload}→${r.uploadPath}: mean ${r.frames.map((f) => f.meanAbs.toFixed(2)).join(', ')} max ${r.frames.map((f) => f.maxAbs.toFixed(0)).join(', ')} (of 255)`);
+      // A rotation the wrong way round would give mean errors near 100.
+      for (const f of r.frames) expect(f.meanAbs, `${c.name} via ${upload}`).toBeLessThan(4);
+    }
+  }
+  console.log(`decoded vs ffmpeg:\n  ${report.join('\n  ')}`);
+});
+
+test('GPU preprocessing equals the CPU reference in the browser, for every crop', async ({ page }) => {
+  const report: string[] = [];
+  for (const [name, plan] of [['odd-317x241.webm', { temporalClips: 1, spatialCrops: 3 }], ['rotated-90.mp4', { temporalClips: 1, spatialCrops: 3 }], ['h264.mp4', { temporalClips: 2, spatialCrops: 1 }], ['4k.mp4', { temporalClips: 1, spatialCrops: 1 }]] as const) {
+    const r = await page.evaluate(([url, config, p]) => window.videoTest.gpuVsReference(url, config, { kind: 'segments', frames: 2 }, p), [clip(name), base, plan] as const);
+    for (const v of r.views) {
+      expect(v.shape).toEqual([2, 3, 224, 224]);
+      expect(v.maxAbs, `${name} ${v.crop}`).toBeLessThan(1e-4);
+    }
+    report.push(`${name}: ${r.views.map((v) => `${v.crop} ${v.maxAbs.toExponential(1)}`).join(', ')}`);
+  }
+  console.log(`GPU vs CPU reference, max abs error after normalization (mean 0.45, std 0.225):\n  ${report.join('\n  ')}`);
+});
+
+test('bad input is refused with a specific message', async ({ page }) => {
+  const r = await page.evaluate(async (urls) => {
+    const out: Record<string, { kind?: string; message: string } | undefined> = {};
+    for (const [name, url] of Object.entries(urls)) out[name] = (await window.videoTest.probe(url)).error;
+    // Truncated after its index: opening works, decoding past the cut does not.
+    out.truncatedDecode = await window.videoTest.sample(urls.truncated, { kind: 'segments', frames: 4 }).then(
+      () => undefined,
+      (e: Error) => ({ kind: e.name, message: e.message }),
+    );
+    return out;
+  }, {
+    notAVideo: clip('not-a-video.mp4'),
+    zeroBytes: clip('zero-bytes.mp4'),
+    audioOnly: clip('audio-only.mp4'),
+    hevc: clip('hevc.mp4'),
+    tooWide: clip('too-wide.webm'),
+    truncated: clip('truncated.mp4'),
+  });
+  expect(r.notAVideo).toMatchObject({ kind: 'not-a-video', message: 'not-a-video.mp4 is not a video file this app can open (MP4, MOV, WebM or MKV)' });
+  expect(r.zeroBytes).toMatchObject({ kind: 'empty', message: 'zero-bytes.mp4 is empty (0 bytes)' });
+  expect(r.audioOnly).toMatchObject({ kind: 'no-video-track', message: 'audio-only.mp4 has no video track (it holds only audio)' });
+  expect(r.hevc?.kind).toBe('undecodable-codec');
+  expect(r.hevc?.message).toMatch(/^hevc\.mp4 is HEVC \(H\.265\) video, which this browser cannot decode\. Convert it to H\.264, VP9 or AV1/);
+  expect(r.tooWide).toMatchObject({ kind: 'too-large' });
+  expect(r.tooWide?.message).toMatch(/9000×64 frames; the largest this app handles is 8192 px a side/);
+  expect(r.truncated).toBeUndefined();
+  expect(r.truncatedDecode?.kind).toBe('VideoError');
+  expect(r.truncatedDecode?.message).toMatch(/^truncated\.mp4 has no decodable frame at \d\.\d\d s of its 2\.00 s: the file looks truncated or damaged$/);
+});
+
+test('decoding is cancellable, and the video stays usable', async ({ page }) => {
+  const r = await page.evaluate((url) => window.videoTest.cancel(url), clip('h264.mp4'));
+  expect(r).toEqual({ error: 'AbortError', framesBeforeAbort: 2, againViews: 1 });
+});
+
+test('long video: windows stream in order with progress, and stop early', async ({ page }) => {
+  const r = await page.evaluate(async (url) => ({
+    all: await window.videoTest.windows(url, { kind: 'stride', frames: 4, stride: 8 }),
+    two: await window.videoTest.windows(url, { kind: 'stride', frames: 4, stride: 8 }, 2),
+  }), clip('h264.mp4'));
+  // 90 frames, clips spanning 25 frames, half-overlapping: starts 0, 13, 26, 39, 52, 65.
+  expect(r.all.windows.map((w) => w.frameIndices[0])).toEqual([0, 13, 26, 39, 52, 65]);
+  expect(r.all.windows[5].frameIndices).toEqual([65, 73, 81, 89]);
+  expect(r.all.windows.every((w) => w.finite && w.count === 6)).toBe(true);
+  expect(r.all.windows[5].end).toBeCloseTo(3, 9);
+  expect(r.all.progress.at(-1)).toBeCloseTo(1, 9);
+  expect([...r.all.progress].sort((a, b) => a - b)).toEqual(r.all.progress);
+  expect(r.two.windows).toHaveLength(2);
+});
+
+test('end to end: file → frames → GPU preprocessing → engine → top-5 (tiny model)', async ({ page }) => {
+  const r = await page.evaluate((url) => window.videoTest.classify(url), clip('odd-317x241.webm'));
+  console.log(`tiny-divided on odd-317x241.webm, frames ${r.frameIndices}: ${r.top5.map((c) => `${c.label} ${c.probability.toFixed(3)}`).join(', ')}; logits vs CPU-preprocessed input: max abs ${r.logitsMaxAbs.toExponential(1)}`);
+  expect(r.top5).toHaveLength(5);
+  expect(r.top5.every((c, i) => i === 0 || c.probability <= r.top5[i - 1].probability)).toBe(true);
+  expect(r.logitsMaxAbs).toBeLessThan(1e-4);
+  expect(r.note).toMatch(/spread evenly/);
+});

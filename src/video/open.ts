@@ -1,0 +1,115 @@
+// Opening a video with mediabunny: File/Blob/URL → a decodable video track and what the model needs to
+// know about it. Every way a file can be unusable ends here as a VideoError with a specific message.
+import { ALL_FORMATS, BlobSource, Input, UrlSource, type InputVideoTrack } from 'mediabunny';
+import type { Rotation, Size } from '../preprocess/geometry';
+import { codecName, VideoError } from './errors';
+import { frameCount, type VideoTiming } from './sampling';
+
+/** Largest frame side we accept: the WebGPU texture limit on most GPUs (8K video is 7680 wide). */
+export const MAX_FRAME_SIDE = 8192;
+
+export interface VideoInfo extends VideoTiming {
+  /** File name or URL. */
+  name: string;
+  /** Container, e.g. 'MP4', 'WebM'. */
+  container: string;
+  /** mediabunny's codec id ('avc', 'vp9', 'av1', …) and the WebCodecs codec string. */
+  codec: string;
+  codecString: string | null;
+  /** Frame size as decoded (before rotation): what the GPU uploads. */
+  stored: Size;
+  /** Frame size as displayed (after rotation), in stored pixels: what the model sees. */
+  width: number;
+  height: number;
+  /** Clockwise rotation from stored to displayed frames. */
+  rotation: Rotation;
+  /** Non-square pixels are kept as stored (as ffmpeg-based training pipelines did); reported for information. */
+  pixelAspectRatio: number;
+  frameCount: number;
+  /** True when frames do not sit on one regular lattice (phone recordings, screen captures). */
+  variableFrameRate: boolean;
+}
+
+/** An opened video: `dispose()` it (or `using`) to release the file and any decoders. */
+export class VideoFile implements Disposable {
+  constructor(readonly info: VideoInfo, readonly track: InputVideoTrack, private readonly input: Input) {}
+  dispose() {
+    this.input.dispose();
+  }
+  [Symbol.dispose]() {
+    this.dispose();
+  }
+}
+
+export type VideoSource = Blob | string;
+
+/** Open `source` (a File/Blob, or a URL) and check that its video can be decoded and preprocessed. */
+export async function openVideo(source: VideoSource, options: { signal?: AbortSignal } = {}): Promise<VideoFile> {
+  const name = typeof source === 'string' ? source : source instanceof File ? source.name : 'the video';
+  if (typeof source !== 'string' && source.size === 0) throw new VideoError('empty', `${name} is empty (0 bytes)`);
+  const input = new Input({ source: typeof source === 'string' ? new UrlSource(source) : new BlobSource(source), formats: ALL_FORMATS });
+  try {
+    const info = await probe(input, name, options.signal);
+    return new VideoFile(info.info, info.track, input);
+  } catch (e) {
+    input.dispose();
+    if (e instanceof VideoError || options.signal?.aborted) throw e;
+    throw new VideoError('corrupt', `${name} could not be read as a video: ${(e as Error).message}. The file may be truncated or damaged.`, { cause: e });
+  }
+}
+
+async function probe(input: Input, name: string, signal?: AbortSignal): Promise<{ info: VideoInfo; track: InputVideoTrack }> {
+  const step = async <T>(p: Promise<T>): Promise<T> => {
+    const value = await p;
+    signal?.throwIfAborted();
+    return value;
+  };
+  let readable: boolean;
+  try {
+    readable = await step(input.canRead());
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    throw new VideoError('unreadable', `${name} could not be read: ${(e as Error).message}`, { cause: e });
+  }
+  if (!readable) throw new VideoError('not-a-video', `${name} is not a video file this app can open (MP4, MOV, WebM or MKV)`);
+  const container = (await step(input.getFormat())).name;
+  const track = await step(input.getPrimaryVideoTrack());
+  if (!track) {
+    const audio = (await step(input.getAudioTracks())).length > 0;
+    throw new VideoError('no-video-track', `${name} has no video track${audio ? ' (it holds only audio)' : ''}`);
+  }
+  const codec = await step(track.getCodec());
+  if (!codec || !(await step(track.canDecode()))) {
+    const what = codecName(codec, await step(track.getInternalCodecId()));
+    throw new VideoError('undecodable-codec', `${name} is ${what} video, which this browser cannot decode. Convert it to H.264, VP9 or AV1 (e.g. ffmpeg -i in.mp4 -c:v libx264 out.mp4), or open it in a browser with ${what} support.`);
+  }
+  const stored = { width: await step(track.getCodedWidth()), height: await step(track.getCodedHeight()) };
+  const rotation = (await step(track.getRotation())) as Rotation;
+  if (Math.max(stored.width, stored.height) > MAX_FRAME_SIDE) {
+    throw new VideoError('too-large', `${name} has ${stored.width}×${stored.height} frames; the largest this app handles is ${MAX_FRAME_SIDE} px a side. Scale it down first (e.g. ffmpeg -i in.mp4 -vf scale=-2:1080 out.mp4).`);
+  }
+  const startTime = await step(track.getFirstTimestamp());
+  const endTime = await step(track.computeDuration());
+  const rate = await step(track.computeFrameRateMetrics());
+  if (rate.probedPacketCount === 0 || !(endTime > startTime)) throw new VideoError('empty', `${name} has a video track without frames`);
+  const par = await step(track.getPixelAspectRatio());
+  const swap = rotation === 90 || rotation === 270;
+  const timing = { startTime, duration: endTime - startTime, frameRate: rate.bestGuessFrameRate };
+  return {
+    track,
+    info: {
+      name,
+      container,
+      codec,
+      codecString: await step(track.getCodecParameterString()),
+      stored,
+      width: swap ? stored.height : stored.width,
+      height: swap ? stored.width : stored.height,
+      rotation,
+      pixelAspectRatio: par.num / par.den,
+      ...timing,
+      frameCount: frameCount(timing),
+      variableFrameRate: !rate.frameRateIsConstant,
+    },
+  };
+}
