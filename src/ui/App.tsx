@@ -1,57 +1,42 @@
-import { useEffect, useState } from 'react';
-
-// Placeholder: shows whether this browser exposes WebGPU and which adapter it gives. The real UI comes later.
-
-type GpuStatus =
-  | { kind: 'checking' }
-  | { kind: 'unavailable'; reason: string }
-  | { kind: 'available'; adapter: GPUAdapterInfo; isFallback: boolean };
-
-async function probeGpu(): Promise<GpuStatus> {
-  if (!('gpu' in navigator) || !navigator.gpu) {
-    return { kind: 'unavailable', reason: 'navigator.gpu is missing: this browser has no WebGPU' };
-  }
-  const adapter = await navigator.gpu.requestAdapter();
-  if (!adapter) return { kind: 'unavailable', reason: 'navigator.gpu.requestAdapter() returned null' };
-  // isFallbackAdapter moved from GPUAdapter to GPUAdapterInfo; read whichever this browser has.
-  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  const legacy = adapter as GPUAdapter & { isFallbackAdapter?: boolean };
-  return { kind: 'available', adapter: info, isFallback: Boolean(info.isFallbackAdapter ?? legacy.isFallbackAdapter) };
-}
-
-function describe(status: GpuStatus): string {
-  switch (status.kind) {
-    case 'checking':
-      return 'WebGPU: checking…';
-    case 'unavailable':
-      return `WebGPU: not available (${status.reason})`;
-    case 'available': {
-      const { vendor, architecture, device, description } = status.adapter;
-      const name = [vendor, architecture, device, description].filter(Boolean).join(' / ') || 'unnamed adapter';
-      return `WebGPU: available — ${name}${status.isFallback ? ' (fallback adapter)' : ''}`;
-    }
-  }
-}
+import { useEffect } from 'react';
+import { useActions } from '../store';
+import { Alerts } from './Alerts';
+import { ExplorerPanel } from './explorer/ExplorerPanel';
+import { probeGpu } from './gpu-probe';
+import { Header } from './Header';
+import { ModelPanel } from './model/ModelPanel';
+import { PredictionsPanel } from './PredictionsPanel';
+import { useThemeAttribute } from './theme';
+import { VideoPanel } from './video/VideoPanel';
 
 export function App() {
-  const [gpu, setGpu] = useState<GpuStatus>({ kind: 'checking' });
-
+  const { gpuProbed } = useActions();
+  useThemeAttribute();
   useEffect(() => {
-    let live = true;
     probeGpu()
-      .catch((e: unknown): GpuStatus => ({ kind: 'unavailable', reason: String(e) }))
-      .then((s) => live && setGpu(s));
-    return () => {
-      live = false;
-    };
-  }, []);
+      .catch((e: unknown) => ({ kind: 'unavailable' as const, reason: String(e) }))
+      .then(gpuProbed);
+  }, [gpuProbed]);
 
   return (
-    <main style={{ fontFamily: 'system-ui, sans-serif', margin: '2rem' }}>
-      <h1>TimeSformer WebGPU</h1>
-      <p data-testid="gpu-status" data-state={gpu.kind}>
-        {describe(gpu)}
-      </p>
-    </main>
+    <div className="app">
+      <Header />
+      <Alerts />
+      <div className="layout">
+        <aside className="sidebar">
+          <ModelPanel />
+        </aside>
+        <main className="content">
+          <div className="top-row">
+            <VideoPanel />
+            <PredictionsPanel />
+          </div>
+          <ExplorerPanel />
+        </main>
+      </div>
+      <footer className="app-footer muted small">
+        TimeSformer: Bertasius, Wang &amp; Torresani, “Is Space-Time Attention All You Need for Video Understanding?”, ICML 2021. Everything runs in your browser; videos never leave your computer.
+      </footer>
+    </div>
   );
 }

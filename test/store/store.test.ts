@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createAppStore } from '../../src/store/create';
 import type { AppDeps } from '../../src/store/types';
 import { InferenceError, type ProgressHandler } from '../../src/worker/client';
-import type { ClassifyOptions, ClassifyResult, ModelInfo, ModelRef } from '../../src/worker/protocol';
+import type { ClassifyOptions, ClassifyResult, ModelInfo, ModelRef, TimelineSegment } from '../../src/worker/protocol';
 
 /** A promise with its resolve/reject at hand. */
 function deferred<T>() {
@@ -22,6 +22,7 @@ interface Call<T> {
 function fakeWorld() {
   const loads: (Call<ModelInfo> & { ref: ModelRef })[] = [];
   const classifies: (Call<ClassifyResult> & { video: Blob; options: ClassifyOptions })[] = [];
+  const timelines: (Call<number> & { onSegment: (s: TimelineSegment) => void; maxSegments?: number })[] = [];
   let deviceLost: (m: string) => void = () => {};
   let time = 0;
   const revoked: string[] = [];
@@ -39,6 +40,11 @@ function fakeWorld() {
           classifies.push({ video, options, onProgress, signal, reply });
           return reply.promise;
         },
+        timeline(_video, onSegment, { maxSegments, onProgress, signal } = {}) {
+          const reply = deferred<number>();
+          timelines.push({ onSegment, maxSegments, onProgress, signal, reply });
+          return reply.promise;
+        },
       };
     },
     localModels: async () => [{ id: 'tiny-divided', name: 'tiny', path: '/models/tiny-divided/', frames: 4, imageSize: 64, labels: 3, licence: 'random' }],
@@ -49,7 +55,7 @@ function fakeWorld() {
     now: () => time,
   };
   const { store, results } = createAppStore(deps);
-  return { store, results, loads, classifies, revoked, deviceLost: (m: string) => deviceLost(m), advance: (ms: number) => (time += ms), actions: store.getState().actions };
+  return { store, results, loads, classifies, timelines, revoked, deviceLost: (m: string) => deviceLost(m), advance: (ms: number) => (time += ms), actions: store.getState().actions };
 }
 
 const info: ModelInfo = {
@@ -220,5 +226,31 @@ describe('the app store', () => {
     await tick();
     expect(w.loads[0].ref).toEqual({ kind: 'files', id: 'folder:my-model', files });
     expect(w.store.getState().model.catalog.at(-1)).toMatchObject({ id: 'folder:my-model', origin: 'folder' });
+  });
+
+  it('streams a timeline of the whole video, and drops it when the video changes', async () => {
+    const w = fakeWorld();
+    void w.actions.appStarted('?model=tiny-divided');
+    await tick();
+    w.loads[0].reply.resolve(info);
+    await tick();
+    w.actions.videoChosen(clip());
+    void w.actions.timelineRequested();
+    expect(w.timelines[0].maxSegments).toBeGreaterThan(1);
+    w.timelines[0].onSegment({ index: 0, count: 2, start: 0, end: 2, probs: Float32Array.from([0.1, 0.1, 0.8]) });
+    w.timelines[0].onSegment({ index: 1, count: 2, start: 2, end: 4, probs: Float32Array.from([0.6, 0.3, 0.1]) });
+    w.timelines[0].reply.resolve(2);
+    await tick();
+    const { timeline } = w.store.getState();
+    expect(timeline.status).toBe('done');
+    expect(timeline.segments.map((s) => [s.start, s.top.label])).toEqual([
+      [0, 'jump'],
+      [2, 'walk'],
+    ]);
+
+    void w.actions.timelineRequested();
+    w.actions.videoChosen(clip('other.mp4'));
+    expect(w.timelines[1].signal!.aborted).toBe(true);
+    expect(w.store.getState().timeline).toMatchObject({ status: 'idle', segments: [] });
   });
 });

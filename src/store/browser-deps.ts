@@ -1,0 +1,31 @@
+// The store's dependencies in the browser: the inference worker, /models/index.json, Cache Storage.
+import { evictModel, MODEL_CACHE } from '../hub/cached-source';
+import type { LocalIndexEntry } from '../hub/registry';
+import { InferenceClient } from '../worker/client';
+import type { AppDeps } from './types';
+
+async function localModels(): Promise<LocalIndexEntry[]> {
+  const response = await fetch('/models/index.json');
+  if (!response.ok) throw new Error(`/models/index.json: HTTP ${response.status}`);
+  const index = (await response.json()) as { models?: LocalIndexEntry[] };
+  return index.models ?? [];
+}
+
+async function cached(urls: string[]): Promise<boolean[]> {
+  if (typeof caches === 'undefined') return urls.map(() => false);
+  const cache = await caches.open(MODEL_CACHE);
+  return Promise.all(urls.map(async (u) => (await cache.match(u)) !== undefined));
+}
+
+export function browserDeps(): AppDeps {
+  return {
+    client: (onDeviceLost) => new InferenceClient(onDeviceLost),
+    localModels,
+    cached,
+    evict: evictModel,
+    objectUrl: { create: (blob) => URL.createObjectURL(blob), revoke: (url) => URL.revokeObjectURL(url) },
+    pageUrl: location.href,
+    now: () => performance.now(),
+    storage: localStorage,
+  };
+}

@@ -1,0 +1,44 @@
+// Builds the app store from its slices. Tests call createAppStore with fake dependencies; the app uses
+// the one made in ./index.ts.
+import { createStore, type StoreApi } from 'zustand/vanilla';
+import type { ClassifyResult } from '../worker/protocol';
+import { explorerActions, initialExplorerState } from './explorer-slice';
+import { inferenceActions, initialInferenceState } from './inference-slice';
+import { initialModelState, modelActions } from './model-slice';
+import { Registry } from './registry';
+import { initialTimelineState, timelineActions } from './timeline-slice';
+import type { AppDeps, AppState, SliceContext } from './types';
+import { initialUiState, uiActions } from './ui-slice';
+import { initialVideoState, videoActions } from './video-slice';
+
+export interface AppStore {
+  store: StoreApi<AppState>;
+  results: Registry<ClassifyResult>;
+}
+
+export function createAppStore(deps: AppDeps): AppStore {
+  const results = new Registry<ClassifyResult>((r) => r.frames.forEach((f) => f.close()));
+  const store = createStore<AppState>()((set, get) => {
+    let client: ReturnType<AppDeps['client']> | undefined;
+    const ctx: SliceContext = {
+      set,
+      get,
+      deps,
+      client: () => (client ??= deps.client((message) => get().actions.deviceLost(message))),
+      results,
+      videos: new Registry<Blob>(),
+      folders: new Map(),
+      running: {},
+    };
+    return {
+      model: initialModelState,
+      video: initialVideoState,
+      inference: initialInferenceState,
+      timeline: initialTimelineState,
+      explorer: initialExplorerState,
+      ui: initialUiState(deps.storage),
+      actions: { ...modelActions(ctx), ...videoActions(ctx), ...inferenceActions(ctx), ...timelineActions(ctx), ...explorerActions(ctx), ...uiActions(ctx) },
+    };
+  });
+  return { store, results };
+}

@@ -1,0 +1,79 @@
+// The explorer slice: which attention view is shown and how (layer, head, the picked query patch,
+// scheme, colours). The maps themselves are in the registry with the result.
+import type { ColormapName } from '../attention/colormap';
+import type { Query, Scheme } from '../attention/schemes';
+import { patch, type SliceContext } from './types';
+
+export type ExplorerView = 'spatial' | 'rollout' | 'schemes';
+
+/** One head, the mean over heads, or every head in a grid. */
+export type HeadView = number | 'mean' | 'grid';
+
+export interface ExplorerState {
+  view: ExplorerView;
+  layer: number;
+  head: HeadView;
+  /** The patch picked on a frame: the query of the temporal plots and of the schemes view. */
+  query: Query | null;
+  scheme: Scheme;
+  colormap: ColormapName;
+  /** Heatmap opacity over the frames, 0..1. */
+  opacity: number;
+}
+
+export interface ExplorerActions {
+  explorerViewChosen(view: ExplorerView): void;
+  layerChosen(layer: number): void;
+  headChosen(head: HeadView): void;
+  patchPicked(query: Query | null): void;
+  schemeChosen(scheme: Scheme): void;
+  colormapChosen(colormap: ColormapName): void;
+  opacityChanged(opacity: number): void;
+}
+
+export const initialExplorerState: ExplorerState = {
+  view: 'spatial',
+  layer: 0,
+  head: 'mean',
+  query: null,
+  scheme: 'divided',
+  colormap: 'viridis',
+  opacity: 0.7,
+};
+
+export function explorerActions(ctx: SliceContext): ExplorerActions {
+  const explorer = (fields: Partial<ExplorerState>) => patch(ctx, 'explorer', fields);
+  return {
+    explorerViewChosen: (view) => explorer({ view }),
+    layerChosen: (layer) => explorer({ layer }),
+    headChosen: (head) => explorer({ head }),
+    patchPicked: (query) => explorer({ query }),
+    schemeChosen: (scheme) => explorer({ scheme }),
+    colormapChosen: (colormap) => explorer({ colormap }),
+    opacityChanged: (opacity) => explorer({ opacity: Math.min(1, Math.max(0, opacity)) }),
+  };
+}
+
+/** The query after an arrow key (within the frame) or PageUp/PageDown (to the previous/next frame); null for other keys. */
+export function movedQuery(query: Query, key: string, frames: number, gh: number, gw: number): Query | null {
+  const row = Math.floor(query.patch / gw);
+  const col = query.patch % gw;
+  const clamp = (v: number, n: number) => Math.min(n - 1, Math.max(0, v));
+  const at = (r: number, c: number, frame = query.frame): Query => ({ frame, patch: clamp(r, gh) * gw + clamp(c, gw) });
+  switch (key) {
+    case 'ArrowUp':
+      return at(row - 1, col);
+    case 'ArrowDown':
+      return at(row + 1, col);
+    case 'ArrowLeft':
+      return at(row, col - 1);
+    case 'ArrowRight':
+      return at(row, col + 1);
+    case 'PageUp':
+      return at(row, col, clamp(query.frame - 1, frames));
+    case 'PageDown':
+      return at(row, col, clamp(query.frame + 1, frames));
+    default:
+      return null;
+  }
+}

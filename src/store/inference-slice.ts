@@ -1,0 +1,121 @@
+// The inference slice: classifying the chosen video with the loaded model — progress, cancel, the
+// result's summary (its arrays and bitmaps live in the registry under resultId) and errors.
+import type { ClassifyOptions, ClassifyResult } from '../worker/protocol';
+import { classifyError, isCancel, type AppError } from './errors';
+import { progressed, type Progress, type ProgressEvent } from './progress';
+import { summarize, type ResultSummary } from './summary';
+import { patch, type SliceContext } from './types';
+
+/** waiting: a video is here but the model is not ready yet. */
+export type InferenceStatus = 'idle' | 'waiting' | 'running' | 'done' | 'failed';
+
+/** What a result was computed from. */
+export interface RunKey {
+  modelId: string;
+  videoId: number;
+  options: ClassifyOptions;
+}
+
+export interface InferenceState {
+  status: InferenceStatus;
+  progress: Progress | null;
+  options: ClassifyOptions;
+  resultId: number | null;
+  summary: ResultSummary | null;
+  ranWith: RunKey | null;
+  error: AppError | null;
+}
+
+export interface InferenceActions {
+  /** Classify the current video with the current model (now, or as soon as the model is ready). */
+  classificationRequested(): Promise<void>;
+  classificationProgressed(event: ProgressEvent): void;
+  classificationFinished(result: ClassifyResult, ranWith: RunKey): void;
+  classificationFailed(error: AppError): void;
+  classificationCancelled(): void;
+  classifyOptionsChanged(options: Partial<ClassifyOptions>): void;
+  /** The shown result no longer applies (a new video): free its frames and arrays. */
+  resultDiscarded(): void;
+  inferenceErrorDismissed(): void;
+}
+
+export const initialInferenceState: InferenceState = {
+  status: 'idle',
+  progress: null,
+  options: { views: 'single', attention: true, sampling: 'auto' },
+  resultId: null,
+  summary: null,
+  ranWith: null,
+  error: null,
+};
+
+export function inferenceActions(ctx: SliceContext): InferenceActions {
+  const { get, deps } = ctx;
+  const inference = (fields: Partial<InferenceState>) => patch(ctx, 'inference', fields);
+  const actions = () => get().actions;
+
+  return {
+    async classificationRequested() {
+      const { video, model } = get();
+      const blob = ctx.videos.get(video.current?.id);
+      if (!video.current || !blob) return;
+      if (model.status !== 'ready' || !model.currentId) {
+        inference({ status: 'waiting', error: null, progress: null });
+        return;
+      }
+      ctx.running.classify?.abort();
+      const abort = (ctx.running.classify = new AbortController());
+      const current = () => ctx.running.classify === abort;
+      const ranWith: RunKey = { modelId: model.currentId, videoId: video.current.id, options: get().inference.options };
+      const name = video.current.name;
+      inference({ status: 'running', progress: null, error: null });
+      try {
+        const result = await ctx.client().classify(blob, ranWith.options, (p) => current() && actions().classificationProgressed(p), abort.signal);
+        if (current()) actions().classificationFinished(result, ranWith);
+        else result.frames.forEach((f) => f.close());
+      } catch (e) {
+        if (current() && !isCancel(e)) actions().classificationFailed(classifyError(e, name));
+      } finally {
+        if (current()) ctx.running.classify = undefined;
+      }
+    },
+
+    classificationProgressed(event) {
+      const next = progressed(get().inference.progress, event, deps.now());
+      if (next) inference({ progress: next });
+    },
+
+    classificationFinished(result, ranWith) {
+      const previous = get().inference.resultId;
+      const resultId = ctx.results.put(result);
+      const summary = summarize(result, get().model.info?.labels ?? []);
+      inference({ status: 'done', progress: null, resultId, summary, ranWith, error: null });
+      ctx.results.release(previous);
+    },
+
+    classificationFailed(error) {
+      inference({ status: 'failed', progress: null, error });
+      if (error.kind === 'video') actions().videoRejected();
+    },
+
+    classificationCancelled() {
+      ctx.running.classify?.abort();
+      ctx.running.classify = undefined;
+      inference({ status: 'idle', progress: null });
+    },
+
+    classifyOptionsChanged(options) {
+      inference({ options: { ...get().inference.options, ...options } });
+    },
+
+    resultDiscarded() {
+      const previous = get().inference.resultId;
+      inference({ resultId: null, summary: null, ranWith: null, status: 'idle', error: null });
+      ctx.results.release(previous);
+    },
+
+    inferenceErrorDismissed() {
+      inference({ error: null });
+    },
+  };
+}

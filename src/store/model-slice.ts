@@ -1,0 +1,168 @@
+// The model slice: the catalog, which model is loaded (or loading, with download progress), what it is,
+// and which catalog entries are in the download cache.
+import type { ModelInfo } from '../worker/protocol';
+import { buildCatalog, cacheKeys, folderEntry, modelRef, readParams, resolveModelParam, type ModelEntry } from './catalog';
+import { deviceLostError, isCancel, modelLoadError, unknownModelError, type AppError } from './errors';
+import { progressed, type Progress, type ProgressEvent } from './progress';
+import { patch, type SliceContext } from './types';
+
+export type ModelStatus = 'idle' | 'loading' | 'ready' | 'failed' | 'lost';
+
+export interface ModelState {
+  catalog: ModelEntry[];
+  /** The entry shown in the model panel. */
+  selectedId: string | null;
+  /** The entry loaded, or being loaded. */
+  currentId: string | null;
+  status: ModelStatus;
+  progress: Progress | null;
+  info: ModelInfo | null;
+  loadMs: number | null;
+  error: AppError | null;
+  /** Catalog ids whose files are in Cache Storage. */
+  cached: Record<string, boolean>;
+}
+
+export interface ModelActions {
+  /** The page opened with `search` (?model=, ?hub=): build the catalog and load the model it names. */
+  appStarted(search: string): Promise<void>;
+  modelSelected(id: string): void;
+  /** Load an entry (the selected one by default), cancelling a load in progress. */
+  modelRequested(id?: string): Promise<void>;
+  modelFolderOpened(name: string, files: File[]): void;
+  modelLoadProgressed(event: ProgressEvent): void;
+  modelLoaded(info: ModelInfo, loadMs: number): void;
+  modelLoadFailed(error: AppError): void;
+  modelLoadCancelled(): void;
+  modelEvicted(id: string): Promise<void>;
+  cacheChanged(): Promise<void>;
+  deviceLost(message: string): void;
+  modelErrorDismissed(): void;
+}
+
+export const initialModelState: ModelState = {
+  catalog: [],
+  selectedId: null,
+  currentId: null,
+  status: 'idle',
+  progress: null,
+  info: null,
+  loadMs: null,
+  error: null,
+  cached: {},
+};
+
+export function modelActions(ctx: SliceContext): ModelActions {
+  const { get, deps } = ctx;
+  const model = (fields: Partial<ModelState>) => patch(ctx, 'model', fields);
+  const actions = () => get().actions;
+
+  return {
+    async appStarted(search) {
+      const params = readParams(search);
+      // Without the index the hub models and URLs still work: note it, don't stop.
+      const local = await deps.localModels().catch(() => []);
+      const catalog = buildCatalog(local, params.hub);
+      const entry = resolveModelParam(params.model, catalog);
+      if (!entry) {
+        model({ catalog, selectedId: catalog[0]?.id ?? null, status: 'failed', error: unknownModelError(params.model) });
+        return;
+      }
+      model({ catalog: catalog.includes(entry) ? catalog : [...catalog, entry], selectedId: entry.id });
+      void actions().cacheChanged();
+      await actions().modelRequested(entry.id);
+    },
+
+    modelSelected(id) {
+      model({ selectedId: id });
+    },
+
+    async modelRequested(id = get().model.selectedId ?? undefined) {
+      const entry = get().model.catalog.find((e) => e.id === id);
+      if (!entry) return;
+      ctx.running.model?.abort();
+      // A classification with the previous model is moot; it runs again once this one is ready.
+      ctx.running.classify?.abort();
+      get().actions.timelineCleared();
+      const abort = (ctx.running.model = new AbortController());
+      const current = () => ctx.running.model === abort;
+      const started = deps.now();
+      model({ selectedId: entry.id, currentId: entry.id, status: 'loading', progress: null, info: null, error: null, loadMs: null });
+      if (get().video.current) patch(ctx, 'inference', { status: 'waiting', progress: null });
+      try {
+        const info = await ctx.client().loadModel(modelRef(entry, ctx.folders.get(entry.id)), (p) => current() && actions().modelLoadProgressed(p), abort.signal);
+        if (current()) actions().modelLoaded(info, deps.now() - started);
+      } catch (e) {
+        if (current() && !isCancel(e)) actions().modelLoadFailed(modelLoadError(e, entry.name));
+      } finally {
+        if (current()) ctx.running.model = undefined;
+      }
+    },
+
+    modelFolderOpened(name, files) {
+      const entry = folderEntry(name, files);
+      ctx.folders.set(entry.id, files);
+      const catalog = get().model.catalog.filter((e) => e.id !== entry.id);
+      model({ catalog: [...catalog, entry], selectedId: entry.id });
+      void actions().modelRequested(entry.id);
+    },
+
+    modelLoadProgressed(event) {
+      const next = progressed(get().model.progress, event, deps.now());
+      if (next) model({ progress: next });
+    },
+
+    modelLoaded(info, loadMs) {
+      model({ status: 'ready', info, loadMs, progress: null, error: null });
+      // The last layer's maps are the ones closest to the decision; a new grid invalidates the query.
+      patch(ctx, 'explorer', { layer: Math.max(0, info.layers - 1), head: 'mean', query: null });
+      void actions().cacheChanged();
+      if (get().video.current) void actions().classificationRequested();
+    },
+
+    modelLoadFailed(error) {
+      model({ status: 'failed', error, progress: null });
+      if (get().inference.status === 'waiting') patch(ctx, 'inference', { status: 'idle' });
+    },
+
+    modelLoadCancelled() {
+      ctx.running.model?.abort();
+      ctx.running.model = undefined;
+      model({ status: 'idle', currentId: null, progress: null });
+      if (get().inference.status === 'waiting') patch(ctx, 'inference', { status: 'idle' });
+    },
+
+    async modelEvicted(id) {
+      const entry = get().model.catalog.find((e) => e.id === id);
+      if (!entry?.base) return;
+      await deps.evict(entry.base);
+      await actions().cacheChanged();
+    },
+
+    async cacheChanged() {
+      const entries = get().model.catalog.filter((e) => e.base);
+      const cached: Record<string, boolean> = {};
+      await Promise.all(
+        entries.map(async (e) => {
+          const { config, weights } = cacheKeys(e, deps.pageUrl);
+          const [hasConfig, ...hasWeights] = await deps.cached([config, ...weights]);
+          cached[e.id] = hasConfig && hasWeights.some(Boolean);
+        }),
+      );
+      model({ cached });
+    },
+
+    deviceLost(message) {
+      ctx.running.classify?.abort();
+      ctx.running.classify = undefined;
+      get().actions.timelineCleared();
+      model({ status: 'lost', error: deviceLostError(message), progress: null });
+      const inference = get().inference.status;
+      if (inference === 'running' || inference === 'waiting') patch(ctx, 'inference', { status: 'idle', progress: null });
+    },
+
+    modelErrorDismissed() {
+      model({ error: null });
+    },
+  };
+}

@@ -1,0 +1,63 @@
+// The app's state: one zustand store in slices (model, video, inference, timeline, explorer, ui). Each slice
+// file holds its state's initial value and its actions; actions are named as the events they handle
+// (`videoChosen`, `classificationFinished`), so that reading a component says what happened, not how
+// the state changes.
+import type { StoreApi } from 'zustand';
+import type { InferenceClient } from '../worker/client';
+import type { LocalIndexEntry } from '../hub/registry';
+import type { ClassifyResult } from '../worker/protocol';
+import type { ModelActions, ModelState } from './model-slice';
+import type { VideoActions, VideoState } from './video-slice';
+import type { InferenceActions, InferenceState } from './inference-slice';
+import type { ExplorerActions, ExplorerState } from './explorer-slice';
+import type { TimelineActions, TimelineState } from './timeline-slice';
+import type { UiActions, UiState } from './ui-slice';
+import type { Registry } from './registry';
+
+export type Actions = ModelActions & VideoActions & InferenceActions & TimelineActions & ExplorerActions & UiActions;
+
+export interface AppState {
+  model: ModelState;
+  video: VideoState;
+  inference: InferenceState;
+  timeline: TimelineState;
+  explorer: ExplorerState;
+  ui: UiState;
+  actions: Actions;
+}
+
+/** What the store needs from the world, injected so that tests run without a browser. */
+export interface AppDeps {
+  /** The inference worker's client, made on first use; `onDeviceLost` is called if the GPU goes away. */
+  client(onDeviceLost: (message: string) => void): Pick<InferenceClient, 'loadModel' | 'classify' | 'timeline'>;
+  /** Entries of /models/index.json. */
+  localModels(): Promise<LocalIndexEntry[]>;
+  /** Which of these URLs are in the model cache. */
+  cached(urls: string[]): Promise<boolean[]>;
+  /** Drops a model's files from the cache. */
+  evict(base: string): Promise<unknown>;
+  objectUrl: { create(blob: Blob): string; revoke(url: string): void };
+  /** Where the page is (resolves relative model URLs like the worker does). */
+  pageUrl: string;
+  now(): number;
+  storage?: Pick<Storage, 'getItem' | 'setItem'>;
+}
+
+/** What every slice's actions get: the store, the world, and the state that is not data. */
+export interface SliceContext {
+  set: StoreApi<AppState>['setState'];
+  get: StoreApi<AppState>['getState'];
+  deps: AppDeps;
+  client(): ReturnType<AppDeps['client']>;
+  results: Registry<ClassifyResult>;
+  videos: Registry<Blob>;
+  /** Files of opened model folders, by entry id. */
+  folders: Map<string, File[]>;
+  /** The running requests; aborting one cancels it in the worker. */
+  running: { model?: AbortController; classify?: AbortController; timeline?: AbortController };
+}
+
+/** Replace some fields of one slice. */
+export function patch<K extends Exclude<keyof AppState, 'actions'>>(ctx: Pick<SliceContext, 'set'>, key: K, fields: Partial<AppState[K]>): void {
+  ctx.set((s) => ({ [key]: { ...s[key], ...fields } }) as Pick<AppState, K>);
+}

@@ -1,0 +1,69 @@
+import type { ReactNode } from 'react';
+import { hasTemporal } from '../../attention/maps';
+import { useActions, useExplorerState } from '../../store';
+import type { ExplorerView } from '../../store/explorer-slice';
+import { ErrorBoundary } from '../ErrorBoundary';
+import { ATTENTION_NAMES } from '../format';
+import { Panel } from '../Panel';
+import { ExplorerControls } from './ExplorerControls';
+import { useExplorerData, type ExplorerData } from './explorer-data';
+import { RolloutView } from './RolloutView';
+import { SchemesView } from './SchemesView';
+import { SpatialView } from './SpatialView';
+import { TemporalPanel } from './TemporalPanel';
+
+const TABS: [ExplorerView, string][] = [
+  ['spatial', 'Spatial attention'],
+  ['rollout', 'Rollout'],
+  ['schemes', 'Attention schemes'],
+];
+
+function Tabs() {
+  const { view } = useExplorerState();
+  const { explorerViewChosen } = useActions();
+  return (
+    <div className="tabs" role="tablist" aria-label="Attention views">
+      {TABS.map(([id, label]) => (
+        <button key={id} type="button" role="tab" id={`tab-${id}`} aria-selected={view === id} aria-controls="explorer-view" className={view === id ? 'on' : ''} onClick={() => explorerViewChosen(id)}>
+          {label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function Empty({ children }: { children: ReactNode }) {
+  return <p className="muted empty">{children}</p>;
+}
+
+function ActiveView({ data }: { data: ExplorerData | undefined }) {
+  const { view, query } = useExplorerState();
+  if (!data) return <Empty>Load a model to explore its attention.</Empty>;
+  if (view === 'schemes') return <SchemesView data={data} />;
+  if (!data.frames) return <Empty>Classify a video to see where the model looks.</Empty>;
+  if (!data.maps) return <Empty>This run recorded no attention maps.</Empty>;
+  const maps = data.maps;
+  return (
+    <>
+      {view === 'spatial' ? <SpatialView data={data} maps={maps} /> : <RolloutView data={data} maps={maps} />}
+      {query && hasTemporal(maps) && <TemporalPanel maps={maps} query={query} />}
+      {query && !hasTemporal(maps) && <Empty>Only divided space-time models have separate temporal attention; this one is {ATTENTION_NAMES[data.info.attentionType]}.</Empty>}
+    </>
+  );
+}
+
+/** The reason this app exists: where the model looks, in space and in time. */
+export function ExplorerPanel() {
+  const data = useExplorerData();
+  const { view } = useExplorerState();
+  return (
+    <Panel title="Attention explorer" className="explorer-panel" actions={<Tabs />}>
+      <ExplorerControls layers={data?.layers ?? 1} heads={data?.heads ?? 1} disabled={!data?.maps && view !== 'schemes'} />
+      <div id="explorer-view" role="tabpanel" aria-labelledby={`tab-${view}`}>
+        <ErrorBoundary what="attention view">
+          <ActiveView data={data} />
+        </ErrorBoundary>
+      </div>
+    </Panel>
+  );
+}

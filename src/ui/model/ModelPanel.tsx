@@ -1,0 +1,46 @@
+import { useState, type DragEvent } from 'react';
+import { useActions, useModelState, useSelectedEntry } from '../../store';
+import { routeDrop } from '../dropped-files';
+import { Panel } from '../Panel';
+import { PerfReadout } from '../PerfReadout';
+import { ProgressView } from '../ProgressView';
+import { LoadedModel } from './LoadedModel';
+import { ModelDetails } from './ModelDetails';
+import { ModelSelect } from './ModelSelect';
+import { OpenFolder } from './OpenFolder';
+
+/** The model manager: choose, download (with progress), cache, evict, open a local folder. */
+export function ModelPanel() {
+  const { status, progress } = useModelState();
+  const entry = useSelectedEntry();
+  const actions = useActions();
+  const [dragging, setDragging] = useState(false);
+
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    setDragging(false);
+    void routeDrop(e.dataTransfer, actions);
+  };
+
+  return (
+    <Panel title="Model" className={`model-panel ${dragging ? 'dragging' : ''}`}>
+      <div
+        className="model-drop"
+        onDragOver={(e) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+      >
+        <ModelSelect />
+        {entry && <ModelDetails entry={entry} />}
+        {status === 'loading' && <ProgressView progress={progress} starting="Starting" onCancel={actions.modelLoadCancelled} testId="model-progress" />}
+        <LoadedModel />
+        <OpenFolder />
+      </div>
+      <h3 className="subhead">Performance</h3>
+      <PerfReadout />
+    </Panel>
+  );
+}
