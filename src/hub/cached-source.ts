@@ -4,7 +4,11 @@ import type { ModelSource } from '../checkpoint/source';
 
 export const MODEL_CACHE = 'timesformer-models-v1';
 
-/** `source` with every file it finds kept in the cache under its URL. */
+/**
+ * `source` with every answer kept in the cache under its URL: the files, and the files that are not
+ * there (a 404, kept as an empty 404 response), so that a second visit asks the network nothing —
+ * the loader probes for model.safetensors before pytorch_model.bin, and offline that probe must not fail.
+ */
 export function cachedSource(source: ModelSource & { url(file: string): string }): ModelSource {
   return {
     label: source.label,
@@ -12,14 +16,15 @@ export function cachedSource(source: ModelSource & { url(file: string): string }
       const url = source.url(file);
       const cache = typeof caches === 'undefined' ? undefined : await caches.open(MODEL_CACHE);
       const hit = await cache?.match(url);
+      if (hit?.status === 404) return undefined;
       if (hit) {
         const bytes = new Uint8Array(await hit.arrayBuffer());
         options.onProgress?.({ file, loaded: bytes.byteLength, total: bytes.byteLength, cached: true });
         return bytes;
       }
       const bytes = await source.read(file, options);
-      // Only real files are kept: a missing one (404) is asked again next time.
-      if (bytes && cache) await cache.put(url, new Response(bytes.slice().buffer, { headers: { 'Content-Length': String(bytes.byteLength) } }));
+      const answer = bytes ? new Response(bytes.slice().buffer, { headers: { 'Content-Length': String(bytes.byteLength) } }) : new Response(null, { status: 404 });
+      await cache?.put(url, answer);
       return bytes;
     },
   };

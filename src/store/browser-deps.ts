@@ -14,7 +14,8 @@ async function localModels(): Promise<LocalIndexEntry[]> {
 async function cached(urls: string[]): Promise<boolean[]> {
   if (typeof caches === 'undefined') return urls.map(() => false);
   const cache = await caches.open(MODEL_CACHE);
-  return Promise.all(urls.map(async (u) => (await cache.match(u)) !== undefined));
+  // A kept 404 (a file the hub does not have) is not a cached file.
+  return Promise.all(urls.map(async (u) => (await cache.match(u))?.ok === true));
 }
 
 export function browserDeps(): AppDeps {

@@ -12,7 +12,7 @@ export function LoadedModel() {
   return (
     <p className="loaded-model" data-testid="model-status" data-status={status}>
       <span className="dot dot-on" aria-hidden="true" /> <strong>{name}</strong> — {ATTENTION_NAMES[info.attentionType]}, {info.frames} frames × {info.imageSize}² ({grid}×{grid} patches), {info.layers} layers × {info.heads} heads,{' '}
-      {formatParams(info.parameters)} parameters, {info.labels.length} labels
+      {formatParams(info.parameters)} parameters, {info.labels.length} labels; weights from {info.format}
     </p>
   );
 }
