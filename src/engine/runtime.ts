@@ -14,7 +14,7 @@ export interface KernelSource {
 
 /** A recorded step: a dispatch, or a buffer copy (which must sit outside a compute pass). */
 export type Step =
-  | { kind: 'dispatch'; label: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number] }
+  | { kind: 'dispatch'; label: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number]; params: GPUBuffer }
   | { kind: 'copy'; label: string; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
 
 interface CachedPipeline {
@@ -57,7 +57,7 @@ export class Runtime {
   }
 
   /** A storage buffer (zeroed by WebGPU). Sizes are in bytes, rounded up to 16 for vec4 views. */
-  private readonly owned: GPUBuffer[] = [];
+  private readonly owned = new Set<GPUBuffer>();
 
   buffer(label: string, bytes: number, usage = 0): GPUBuffer {
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
@@ -65,14 +65,21 @@ export class Runtime {
       throw new GpuError(`${label} needs ${size} bytes, more than this GPU allows in one buffer (${this.device.limits.maxStorageBufferBindingSize})`);
     }
     const buffer = this.device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | usage });
-    this.owned.push(buffer);
+    this.owned.add(buffer);
     return buffer;
+  }
+
+  /** Destroy these buffers now (e.g. a plan's, when the input shape changes). */
+  release(buffers: Iterable<GPUBuffer>) {
+    for (const b of buffers) {
+      b.destroy();
+      this.owned.delete(b);
+    }
   }
 
   /** Destroy every buffer this runtime made. */
   destroy() {
-    for (const b of this.owned) b.destroy();
-    this.owned.length = 0;
+    this.release([...this.owned]);
   }
 
   upload(label: string, data: Float32Array | Uint32Array | Uint16Array): GPUBuffer {
@@ -86,18 +93,20 @@ export class Runtime {
     const size = Math.max(16, Math.ceil(words.byteLength / 16) * 16);
     const buffer = this.device.createBuffer({ label, size, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.device.queue.writeBuffer(buffer, 0, words);
+    this.owned.add(buffer);
     return buffer;
   }
 
   /** Record a dispatch of `source` over `buffers` (in binding order) with its uniform words. */
   dispatch(label: string, source: KernelSource, params: ArrayBuffer, buffers: GPUBuffer[], workgroups: [number, number, number]): Step {
     const { pipeline, layout } = this.pipeline(source);
-    const all = [this.uniform(`${label} params`, params), ...buffers];
+    const uniform = this.uniform(`${label} params`, params);
+    const all = [uniform, ...buffers];
     if (all.length !== source.bindings.length) throw new GpuError(`${label}: ${all.length} bindings given, kernel has ${source.bindings.length}`);
     const bindGroup = this.device.createBindGroup({ label, layout, entries: all.map((buffer, binding) => ({ binding, resource: { buffer } })) });
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (workgroups.some((n) => n > max)) throw new GpuError(`${label}: ${workgroups} workgroups exceed the limit ${max}`);
-    return { kind: 'dispatch', label, pipeline, bindGroup, workgroups };
+    return { kind: 'dispatch', label, pipeline, bindGroup, workgroups, params: uniform };
   }
 
   /** Encode steps into one command buffer: consecutive dispatches share a compute pass. */

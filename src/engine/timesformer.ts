@@ -292,7 +292,9 @@ export class TimesformerEngine {
   }
 
   private releasePlan() {
-    for (const b of this.plan?.buffers ?? []) b.destroy();
+    if (!this.plan) return;
+    this.rt.release(this.plan.buffers);
+    this.rt.release(this.plan.steps.flatMap((s) => (s.kind === 'dispatch' ? [s.params] : [])));
     this.plan = undefined;
   }
 

@@ -223,9 +223,12 @@ export async function chooseGemmVariant(rt: Runtime): Promise<GemmVariant> {
   const y = rt.buffer('gemm probe Y', M * N * 4);
   const linear = packLinear(rt, 'gemm probe', new Float32Array(N * K), N, K);
   const times: Record<GemmVariant, number> = { registers: Infinity, tiled: Infinity };
+  const probeBuffers = [a, y, linear.w, linear.bias];
   try {
     for (const variant of ['registers', 'tiled'] as const) {
-      const steps = [gemm(rt, `probe ${variant}`, variant, { a, M, linear, y })];
+      const step = gemm(rt, `probe ${variant}`, variant, { a, M, linear, y });
+      if (step.kind === 'dispatch') probeBuffers.push(step.params);
+      const steps = [step];
       rt.device.queue.submit([rt.encode(steps).finish()]);
       await rt.device.queue.onSubmittedWorkDone(); // compile + warm up
       for (let i = 0; i < 3; i++) {
@@ -236,7 +239,7 @@ export async function chooseGemmVariant(rt: Runtime): Promise<GemmVariant> {
       }
     }
   } finally {
-    for (const b of [a, y, linear.w, linear.bias]) b.destroy();
+    rt.release(probeBuffers);
   }
   const best: GemmVariant = times.tiled < times.registers ? 'tiled' : 'registers';
   chosen.set(key, best);
