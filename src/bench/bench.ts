@@ -1,6 +1,9 @@
 // Benchmarks of the WGSL engine on any GPUDevice (Node/Dawn or a browser): per-kernel GFLOP/s and
-// TimeSformer ms per view. Median of `iterations` runs after a warm-up. Times are wall clock from
-// submit to completion (what a user waits for); GPU timestamps would miss the per-pass overheads.
+// TimeSformer ms per view, and beside it the comparison backends (src/backends/: onnxruntime-web wasm and
+// WebGPU, TensorFlow.js WebGPU and CPU) on the same models in the same run, so the ratios mean something.
+// Median of `iterations` runs after a warm-up. Times are wall clock from the call to the logits (what a
+// user waits for); GPU timestamps would miss the per-pass overheads.
+import type { BackendName, InferenceBackend } from '../backends/backend';
 import type { EngineDevice } from '../engine/device';
 import { attention } from '../engine/kernels/attention';
 import { gemm, packLinear, type GemmVariant } from '../engine/kernels/gemm';
@@ -14,7 +17,29 @@ export interface BenchResult {
   /** Median milliseconds per run. */
   ms: number;
   gflops?: number;
+  /** Whole-model rows: the model and who ran it ('wgsl' for our engine, else a comparison backend). */
+  model?: string;
+  backend?: 'wgsl' | BackendName;
+  /** Comparison backends: ms to create the session / upload the weights (first-run compilation is in the warm-up). */
+  setupMs?: number;
+  /** Comparison backends: ms per view ÷ the engine's on the same model (> 1: slower than ours). */
+  vsEngine?: number;
+  /** A comparison backend that could not run: why. */
+  error?: string;
 }
+
+/**
+ * A comparison backend, made by the caller (Node or a page know where ONNX files are and how to load ORT)
+ * for each bench model: from the model's random weights (tfjs), or from the fixture's ONNX export of the same
+ * size (ORT; `BENCH_ONNX_FIXTURES`). `{ skip }` when it cannot run that model here.
+ */
+export interface ComparisonBackend {
+  name: BackendName;
+  create(model: string, weights: ReturnType<typeof randomModel>): Promise<InferenceBackend | { skip: string }>;
+}
+
+/** Fixture folders whose model.onnx has exactly a bench model's sizes (fixtures/timesformer/<folder>/model.onnx). */
+export const BENCH_ONNX_FIXTURES: Record<string, string> = { tiny: 'tiny-divided', small: 'small-divided' };
 
 export interface BenchReport {
   adapter: EngineDevice['adapter'];
@@ -26,6 +51,10 @@ export interface BenchOptions {
   iterations: number;
   models: (keyof typeof BENCH_MODELS)[];
   log?: (line: string) => void;
+  /** Comparison backends to time on each model after the engine. */
+  comparisons?: ComparisonBackend[];
+  /** Skip the per-kernel numbers (GEMM, attention, LayerNorm): whole models only. */
+  modelsOnly?: boolean;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -56,12 +85,73 @@ async function runSteps(rt: Runtime, steps: Step[], politeWaitMs: number) {
 
 export async function runBench(gpu: EngineDevice, options: BenchOptions): Promise<BenchReport> {
   const log = options.log ?? (() => {});
-  const rt = new Runtime(gpu);
   const results: BenchResult[] = [];
   const record = (r: BenchResult) => {
     results.push(r);
-    log(`${r.name.padEnd(48)} ${r.ms.toFixed(2).padStart(10)} ms${r.gflops === undefined ? '' : `  ${r.gflops.toFixed(2).padStart(9)} GFLOP/s`}`);
+    const extra = r.gflops !== undefined ? `  ${r.gflops.toFixed(2).padStart(9)} GFLOP/s` : r.vsEngine !== undefined ? `  ${r.vsEngine.toFixed(2).padStart(7)}× ours  (setup ${r.setupMs!.toFixed(0)} ms)` : '';
+    log(`${r.name.padEnd(48)} ${r.ms.toFixed(2).padStart(10)} ms${extra}`);
   };
+  if (!options.modelsOnly) await benchKernels(gpu, options.iterations, record);
+
+  // Whole model, one view, logits only (what the app runs per clip), then the comparison backends.
+  let gemmVariant: GemmVariant = 'registers';
+  for (const name of options.models) {
+    const model = randomModel(name);
+    const c = model.config;
+    const engine = await TimesformerEngine.create(gpu, model);
+    gemmVariant = engine.gemmVariant;
+    const pixels = new Float32Array(c.numFrames * 3 * c.imageSize * c.imageSize).fill(0.1);
+    const shape: [number, number, number, number] = [c.numFrames, 3, c.imageSize, c.imageSize];
+    const ms = await time(options.iterations, () => engine.run(pixels, shape, { attention: 'none', hiddenStates: false }).then(() => {}));
+    record({ name: `timesformer-${name} ${c.numFrames}×${c.imageSize}² per view (${engine.gemmVariant})`, ms, model: name, backend: 'wgsl' });
+    const maps = await time(options.iterations, () => engine.run(pixels, shape, { attention: 'maps', hiddenStates: false }).then(() => {}));
+    record({ name: `timesformer-${name} per view with attention maps`, ms: maps });
+    engine.destroy();
+
+    for (const comparison of options.comparisons ?? []) {
+      const label = `timesformer-${name} per view: ${comparison.name}`;
+      const t0 = performance.now();
+      let backend: InferenceBackend | undefined;
+      try {
+        const made = await comparison.create(name, model);
+        if ('skip' in made) {
+          log(`${label.padEnd(48)}   skipped: ${made.skip}`);
+          continue;
+        }
+        backend = made;
+        const setupMs = performance.now() - t0;
+        const theirs = await time(options.iterations, () => backend!.run(pixels, shape).then(() => {}));
+        record({ name: label, ms: theirs, model: name, backend: comparison.name, setupMs, vsEngine: theirs / ms });
+      } catch (e) {
+        const error = e instanceof Error ? e.message : String(e);
+        results.push({ name: label, ms: NaN, model: name, backend: comparison.name, error });
+        log(`${label.padEnd(48)}   FAILED: ${error}`);
+      } finally {
+        await backend?.dispose().catch(() => {});
+      }
+    }
+  }
+  if (options.comparisons?.length) for (const line of sideBySide(results)) log(line);
+  return { adapter: gpu.adapter, gemmVariant, results };
+}
+
+/** One line per model: ms per view of every backend that ran it, and its ratio to ours. */
+export function sideBySide(results: BenchResult[]): string[] {
+  const rows = results.filter((r) => r.model && r.backend);
+  const models = [...new Set(rows.map((r) => r.model!))];
+  const lines = ['', 'side by side, ms per view (× our engine):'];
+  for (const model of models) {
+    const cells = rows
+      .filter((r) => r.model === model)
+      .map((r) => (r.error ? `${r.backend} failed` : r.backend === 'wgsl' ? `wgsl ${r.ms.toFixed(1)}` : `${r.backend} ${r.ms.toFixed(1)} (${r.vsEngine!.toFixed(2)}×)`));
+    lines.push(`  ${model.padEnd(6)} ${cells.join(' | ')}`);
+  }
+  return lines;
+}
+
+/** Per-kernel numbers at TimeSformer-base shapes. */
+async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: BenchResult) => void) {
+  const rt = new Runtime(gpu);
 
   // GEMM: the TimeSformer-base qkv projection, 1569 × 768 → 2304, both variants.
   const [M, K, N] = [1569, 768, 2304];
@@ -69,7 +159,7 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
   const linear = packLinear(rt, 'W', new Float32Array(N * K).fill(0.01), N, K, new Float32Array(N));
   for (const variant of ['registers', 'tiled'] as const) {
     const steps = [gemm(rt, variant, variant, { a, M, linear, y })];
-    const ms = await time(options.iterations, (wait) => runSteps(rt, steps, wait));
+    const ms = await time(iterations, (wait) => runSteps(rt, steps, wait));
     record({ name: `gemm ${variant} ${M}x${K}x${N}`, ms, gflops: (2 * M * K * N) / ms / 1e6 });
   }
 
@@ -84,28 +174,11 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
   ];
   for (const c of attnCases) {
     const steps = [attention(rt, c.name, { qkv, context: ctx, probsMode: 'none', seqs: c.seqs, len: c.len, heads: H, D, input: c.map, output: c.map })];
-    const ms = await time(options.iterations, (wait) => runSteps(rt, steps, wait));
+    const ms = await time(iterations, (wait) => runSteps(rt, steps, wait));
     record({ name: c.name, ms, gflops: (4 * c.seqs * c.len * c.len * D) / ms / 1e6 });
   }
   const gamma = rt.buffer('gamma', D * 4), beta = rt.buffer('beta', D * 4);
   const lnSteps = [layerNorm(rt, 'ln', { x: ctx, y: qkv, gamma, beta, rows: S, D, eps: 1e-6 })];
-  record({ name: `layernorm ${S}×${D}`, ms: await time(options.iterations, (wait) => runSteps(rt, lnSteps, wait)) });
+  record({ name: `layernorm ${S}×${D}`, ms: await time(iterations, (wait) => runSteps(rt, lnSteps, wait)) });
   rt.destroy();
-
-  // Whole model, one view, logits only (what the app runs per clip).
-  let gemmVariant: GemmVariant = 'registers';
-  for (const name of options.models) {
-    const model = randomModel(name);
-    const c = model.config;
-    const engine = await TimesformerEngine.create(gpu, model);
-    gemmVariant = engine.gemmVariant;
-    const pixels = new Float32Array(c.numFrames * 3 * c.imageSize * c.imageSize).fill(0.1);
-    const shape: [number, number, number, number] = [c.numFrames, 3, c.imageSize, c.imageSize];
-    const ms = await time(options.iterations, () => engine.run(pixels, shape, { attention: 'none', hiddenStates: false }).then(() => {}));
-    record({ name: `timesformer-${name} ${c.numFrames}×${c.imageSize}² per view (${engine.gemmVariant})`, ms });
-    const maps = await time(options.iterations, () => engine.run(pixels, shape, { attention: 'maps', hiddenStates: false }).then(() => {}));
-    record({ name: `timesformer-${name} per view with attention maps`, ms: maps });
-    engine.destroy();
-  }
-  return { adapter: gpu.adapter, gemmVariant, results };
 }

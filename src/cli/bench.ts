@@ -1,28 +1,55 @@
-// npm run bench -- [--iterations N] [--models tiny,small,base] [--browser] [--out file.json]
+// npm run bench -- [--iterations N] [--models tiny,small,base] [--backends onnx-wasm,...|none] [--models-only] [--browser] [--out file.json]
 // Benchmarks the WGSL engine in Node through Dawn (SwiftShader here; TIMESFORMER_GPU=system for a real GPU),
-// or with --browser in headless Chromium (the same code in a page).
+// or with --browser in headless Chromium (the same code in a page), and beside it, on the same models in the
+// same run, the comparison backends (src/backends/): onnxruntime-web wasm and WebGPU on the fixtures' ONNX
+// exports of the same sizes, TensorFlow.js WebGPU and CPU on the same random weights as the engine.
 // TimeSformer-base is left out by default on CPU adapters, where one view takes minutes.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { runBench, type BenchReport } from '../bench/bench';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { BackendName } from '../backends/backend';
+import { BACKEND_NAMES, createNodeBackend } from '../backends/node';
+import { BENCH_ONNX_FIXTURES, runBench, type BenchReport, type ComparisonBackend } from '../bench/bench';
 import { BENCH_MODELS } from '../bench/random-model';
+import type { EngineDevice } from '../engine/device';
 import { nodeEngineDevice } from '../engine/node-gpu';
 import { openHarness } from './browser/launch';
 
+const USAGE = 'usage: npm run bench -- [--iterations N] [--models tiny,small,base] [--backends onnx-wasm,onnx-webgpu,tfjs-webgpu,tfjs-cpu|none] [--models-only] [--browser] [--out file.json]';
+const ROOT = join(import.meta.dirname, '..', '..');
+
 function parseArgs(argv: string[]) {
-  const args = { iterations: 5, models: undefined as string[] | undefined, out: '', browser: false };
+  const args = { iterations: 5, models: undefined as string[] | undefined, backends: [...BACKEND_NAMES] as BackendName[], modelsOnly: false, out: '', browser: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--iterations') args.iterations = Number(argv[++i]);
     else if (a === '--models') args.models = argv[++i].split(',');
+    else if (a === '--backends') args.backends = argv[++i] === 'none' ? [] : (argv[i].split(',') as BackendName[]);
+    else if (a === '--models-only') args.modelsOnly = true;
     else if (a === '--out') args.out = argv[++i];
     else if (a === '--browser') args.browser = true;
-    else throw new Error(`unknown option ${a}\nusage: npm run bench -- [--iterations N] [--models tiny,small,base] [--browser] [--out file.json]`);
+    else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
   if (!(args.iterations >= 1)) throw new Error('--iterations needs a number ≥ 1');
   args.out ||= `bench-results/bench-${args.browser ? 'chromium' : 'node'}.json`;
   for (const m of args.models ?? []) if (!(m in BENCH_MODELS)) throw new Error(`unknown model '${m}' (have ${Object.keys(BENCH_MODELS).join(', ')})`);
+  for (const b of args.backends) if (!BACKEND_NAMES.includes(b)) throw new Error(`unknown backend '${b}' (have ${BACKEND_NAMES.join(', ')}, or none)`);
   return args;
+}
+
+/** The comparison backends in Node: ORT on the fixtures' ONNX exports, tfjs on the engine's random weights. */
+function nodeComparisons(names: BackendName[], gpu: EngineDevice): ComparisonBackend[] {
+  return names.map((name) => ({
+    name,
+    async create(model, weights) {
+      if (name.startsWith('onnx')) {
+        const folder = BENCH_ONNX_FIXTURES[model];
+        const onnxPath = folder && join(ROOT, 'fixtures', 'timesformer', folder, 'model.onnx');
+        if (!onnxPath || !existsSync(onnxPath)) return { skip: `no ONNX export of the ${model} model in fixtures/` };
+        return createNodeBackend(name, { onnxPath, gpu });
+      }
+      return createNodeBackend(name, { model: weights, gpu });
+    },
+  }));
 }
 
 type Models = (keyof typeof BENCH_MODELS)[];
@@ -33,7 +60,8 @@ async function benchNode(args: ReturnType<typeof parseArgs>): Promise<BenchRepor
   try {
     console.log(`Node ${process.version} + Dawn on ${gpu.adapter.vendor} ${gpu.adapter.architecture} ${gpu.adapter.description}${gpu.adapter.isFallback ? ' (CPU adapter)' : ''}`);
     const models = (args.models as Models | undefined) ?? defaultModels(gpu.adapter.isFallback);
-    return { runtime: `node ${process.version} + Dawn`, ...(await runBench(gpu, { iterations: args.iterations, models, log: console.log })) };
+    const comparisons = nodeComparisons(args.backends, gpu);
+    return { runtime: `node ${process.version} + Dawn`, ...(await runBench(gpu, { iterations: args.iterations, models, log: console.log, comparisons, modelsOnly: args.modelsOnly })) };
   } finally {
     gpu.device.destroy();
   }
@@ -45,6 +73,18 @@ async function benchBrowser(args: ReturnType<typeof parseArgs>): Promise<BenchRe
     const version = session.page.context().browser()?.version();
     console.log(`Chromium ${version} (headless)`);
     const models = args.models as Models | undefined;
+    if (args.backends.length || args.modelsOnly) {
+      // The comparison backends' page (e2e/pages/: Vite scans those pages' imports at startup) runs the same
+      // runBench, engine included, with ORT and tfjs beside it on one GPUDevice.
+      await session.page.goto(`${session.baseUrl}/e2e/pages/backends.html`);
+      await session.page.waitForFunction(() => 'backends' in window, undefined, { timeout: 120_000 });
+      const report = await session.page.evaluate(
+        ([iterations, chosen, backends, modelsOnly]) => window.backends.bench({ iterations, models: chosen, backends, modelsOnly }),
+        [args.iterations, models, args.backends, args.modelsOnly] as const,
+      );
+      console.log(`(onnx-wasm with ${report.wasmThreads} thread${report.wasmThreads === 1 ? '' : 's'})`);
+      return { runtime: `Chromium ${version}`, ...report };
+    }
     const report = await session.page.evaluate(async ([iterations, chosen]) => {
       const info = await navigator.gpu.requestAdapter();
       const fallback = (info?.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? true;

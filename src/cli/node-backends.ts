@@ -1,5 +1,8 @@
 // The backends the command-line tools can run in Node.
+import { createNodeBackend, findOnnxFile } from '../backends/node';
+import type { BackendName } from '../backends/backend';
 import type { LoadedModel } from '../checkpoint/load';
+import type { EngineDevice } from '../engine/device';
 import { nodeEngineDevice } from '../engine/node-gpu';
 import { TimesformerEngine } from '../engine/timesformer';
 import { forwardReference } from '../reference/timesformer';
@@ -10,6 +13,65 @@ export interface NodeBackend {
   tolerances: Tolerances;
   /** Every output verify compares: logits, hidden states, all attention probabilities. */
   run(model: LoadedModel, pixels: Tensor): Promise<NamedTensors>;
+  /**
+   * The expected tensors this backend is checked on, when it cannot produce them all (an ONNX export
+   * returns logits only). Default: every output in the expected file.
+   */
+  compares?: (name: string) => boolean;
+  /** One line for verify to print about where the backend's inputs came from. */
+  describe?: (model: LoadedModel) => string;
+}
+
+/** A Dawn device for one verify run, destroyed afterwards. */
+async function withGpu<T>(work: (gpu: EngineDevice) => Promise<T>): Promise<T> {
+  const gpu = await nodeEngineDevice();
+  try {
+    return await work(gpu);
+  } finally {
+    gpu.device.destroy();
+  }
+}
+
+/**
+ * onnxruntime-web on the ONNX export beside the model folder: `<model_dir>/model.onnx`, else
+ * `<model_dir>/../model.onnx` (the fixtures' layout). Logits only.
+ */
+function onnxBackend(name: 'onnx-wasm' | 'onnx-webgpu'): NodeBackend {
+  const onnxPath = (model: LoadedModel) => {
+    const path = findOnnxFile(model.source);
+    if (!path) throw new Error(`${name} needs an ONNX export: no model.onnx in ${model.source} or its parent folder`);
+    return path;
+  };
+  const runWith = async (model: LoadedModel, pixels: Tensor, gpu?: EngineDevice) => {
+    const backend = await createNodeBackend(name, { onnxPath: onnxPath(model), gpu });
+    try {
+      return await backend.run(pixels.data, pixels.shape as [number, number, number, number]);
+    } finally {
+      await backend.dispose();
+    }
+  };
+  return {
+    tolerances: WGSL_TOLERANCES,
+    compares: (tensor) => tensor === 'logits',
+    describe: (model) => `ONNX file ${onnxPath(model)} (an ONNX export returns logits only)`,
+    run: (model, pixels) => (name === 'onnx-webgpu' ? withGpu((gpu) => runWith(model, pixels, gpu)) : runWith(model, pixels)),
+  };
+}
+
+/** The TimeSformer forward pass in TensorFlow.js ops, on tfjs-backend-cpu or tfjs-backend-webgpu (Dawn). */
+function tfjsBackend(name: 'tfjs-cpu' | 'tfjs-webgpu'): NodeBackend {
+  const runWith = async (model: LoadedModel, pixels: Tensor, gpu?: EngineDevice) => {
+    const backend = await createNodeBackend(name, { model, gpu });
+    try {
+      return await backend.run(pixels.data, pixels.shape as [number, number, number, number], { hiddenStates: true, attention: true });
+    } finally {
+      await backend.dispose();
+    }
+  };
+  return {
+    tolerances: WGSL_TOLERANCES,
+    run: (model, pixels) => (name === 'tfjs-webgpu' ? withGpu((gpu) => runWith(model, pixels, gpu)) : runWith(model, pixels)),
+  };
 }
 
 export const nodeBackends: Record<string, NodeBackend> = {
@@ -27,4 +89,8 @@ export const nodeBackends: Record<string, NodeBackend> = {
       }
     },
   },
-};
+  'onnx-wasm': onnxBackend('onnx-wasm'),
+  'onnx-webgpu': onnxBackend('onnx-webgpu'),
+  'tfjs-cpu': tfjsBackend('tfjs-cpu'),
+  'tfjs-webgpu': tfjsBackend('tfjs-webgpu'),
+} satisfies Record<'cpu' | 'wgsl' | BackendName, NodeBackend>;

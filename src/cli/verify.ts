@@ -1,4 +1,4 @@
-// npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl] [--tolerance X]
+// npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl|onnx-wasm|onnx-webgpu|tfjs-cpu|tfjs-webgpu] [--tolerance X]
 // Runs a backend on the reference clip in the expected file and compares every output it holds.
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -10,7 +10,7 @@ import { compareOutputs, formatComparison, verdict } from '../verify/compare';
 import { openHarness, serveLocalFolder } from './browser/launch';
 import { nodeBackends } from './node-backends';
 
-const USAGE = 'usage: npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl] [--browser] [--tolerance X]';
+const USAGE = 'usage: npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl|onnx-wasm|onnx-webgpu|tfjs-cpu|tfjs-webgpu] [--browser] [--tolerance X]';
 
 function parseArgs(argv: string[]) {
   const positional: string[] = [];
@@ -59,9 +59,11 @@ async function main(): Promise<number> {
   }
   const pixels = { shape: pixelValues.shape.slice(1), data: toFloat32(pixelValues) };
   console.log(`model ${args.modelDir} (${model.config.attentionType}, ${model.format}); backend ${args.backend}; clip [${pixels.shape}]`);
+  if (backend.describe) console.log(backend.describe(model));
   const outputs = await backend.run(model, pixels);
   const tolerances = args.tolerance === undefined ? backend.tolerances : { ...backend.tolerances, uniform: args.tolerance };
-  const results = compareOutputs(outputs, expected, tolerances);
+  const compared = backend.compares ? new Map([...expected].filter(([name]) => backend.compares!(name))) : expected;
+  const results = compareOutputs(outputs, compared, tolerances);
   for (const r of results) console.log(formatComparison(r));
   const line = verdict(results);
   console.log(line);
