@@ -1,22 +1,9 @@
 // `npm run verify -- … --backend onnx-wasm|tfjs-cpu` as a user runs it: a real process, its output and exit code.
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { verify } from '../cli/run-verify';
 import { expectedPath, FIXTURES, modelDir } from '../fixtures';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
-
-async function verify(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('npx', ['tsx', 'src/cli/verify.ts', ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 const line = (name: string) => new RegExp(`^${name.replace('.', '\\.')} +\\[[\\d,]+\\] +max abs error [\\d.e-]+ \\(tolerance [\\d.e-]+\\) +pass$`, 'm');
 

@@ -1,24 +1,11 @@
 // `npm run verify` end to end, as a user runs it: a real process, its output and exit code.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { verify } from './run-verify';
 import { expectedPath, modelDir } from '../fixtures';
 
-const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '..', '..');
-
-async function verify(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run('npx', ['tsx', 'src/cli/verify.ts', ...args], { cwd: ROOT });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 /** A copy of the tiny-divided expected file with one logit changed by `delta`. */
 function tampered(delta: number): string {
