@@ -74,6 +74,16 @@ const result = (probs: number[]): ClassifyResult => ({
 });
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** The app started with ?model=tiny-divided, and the worker has loaded it. */
+async function worldWithModel() {
+  const w = fakeWorld();
+  void w.actions.appStarted('?model=tiny-divided');
+  await tick();
+  w.loads[0].reply.resolve(info);
+  await tick();
+  return w;
+}
 const clip = (name = 'clip.mp4') => new File([new Uint8Array(10)], name, { type: 'video/mp4' });
 
 describe('the app store', () => {
@@ -154,11 +164,7 @@ describe('the app store', () => {
   });
 
   it('drops a video the worker cannot read, shows why, and classifies the next one', async () => {
-    const w = fakeWorld();
-    void w.actions.appStarted('?model=tiny-divided');
-    await tick();
-    w.loads[0].reply.resolve(info);
-    await tick();
+    const w = await worldWithModel();
 
     w.actions.videoChosen(clip('broken.mp4'));
     w.classifies[0].reply.reject(new InferenceError('video', 'broken.mp4 is not a video file'));
@@ -179,11 +185,7 @@ describe('the app store', () => {
   });
 
   it('cancels a classification: the worker is told, and its late answer is ignored', async () => {
-    const w = fakeWorld();
-    void w.actions.appStarted('?model=tiny-divided');
-    await tick();
-    w.loads[0].reply.resolve(info);
-    await tick();
+    const w = await worldWithModel();
     w.actions.videoChosen(clip());
     w.actions.classificationCancelled();
     expect(w.classifies[0].signal!.aborted).toBe(true);
@@ -206,11 +208,7 @@ describe('the app store', () => {
   });
 
   it('offers to reload the model when the GPU device is lost', async () => {
-    const w = fakeWorld();
-    void w.actions.appStarted('?model=tiny-divided');
-    await tick();
-    w.loads[0].reply.resolve(info);
-    await tick();
+    const w = await worldWithModel();
     w.deviceLost('GPU reset');
     const { model } = w.store.getState();
     expect(model.status).toBe('lost');
@@ -229,11 +227,7 @@ describe('the app store', () => {
   });
 
   it('streams a timeline of the whole video, and drops it when the video changes', async () => {
-    const w = fakeWorld();
-    void w.actions.appStarted('?model=tiny-divided');
-    await tick();
-    w.loads[0].reply.resolve(info);
-    await tick();
+    const w = await worldWithModel();
     w.actions.videoChosen(clip());
     void w.actions.timelineRequested();
     expect(w.timelines[0].maxSegments).toBeGreaterThan(1);
