@@ -53,8 +53,9 @@ async function createOnnxWebGpuInNode(bytes: Uint8Array, gpu: EngineDevice): Pro
 export interface NodeBackendSource {
   /** For tfjs: the loaded (or random) model. */
   model?: TfjsModel;
-  /** For onnx: the ONNX file's path. */
+  /** For onnx: the ONNX file's path, or the model's bytes (e.g. written by exportTimesformerOnnx). */
   onnxPath?: string;
+  onnxBytes?: Uint8Array;
   /** For the WebGPU backends: a Dawn device (`nodeEngineDevice()`), shared with the engine. */
   gpu?: EngineDevice;
 }
@@ -63,8 +64,8 @@ export async function createNodeBackend(name: BackendName, source: NodeBackendSo
   if (!BACKEND_NAMES.includes(name)) throw new Error(`unknown backend '${name}' (have ${BACKEND_NAMES.join(', ')})`);
   if (needsGpu(name) && !source.gpu) throw new BackendError(name, 'needs a GPU device (nodeEngineDevice())');
   if (name === 'onnx-wasm' || name === 'onnx-webgpu') {
-    if (!source.onnxPath) throw new BackendError(name, 'needs an ONNX file (model.onnx in or beside the model folder)');
-    const bytes = await readOnnxFile(source.onnxPath, name);
+    if (!source.onnxPath && !source.onnxBytes) throw new BackendError(name, 'needs an ONNX file (model.onnx in or beside the model folder)');
+    const bytes = source.onnxBytes ?? (await readOnnxFile(source.onnxPath!, name));
     return name === 'onnx-wasm' ? createOnnxBackend(bytes, { ep: 'wasm', numThreads: 1 }) : createOnnxWebGpuInNode(bytes, source.gpu!);
   }
   if (!source.model) throw new BackendError(name, 'needs the model (config and weights)');

@@ -7,6 +7,8 @@ export const BENCH_MODELS: Record<string, Omit<TimesformerConfig, 'labels' | 'hi
   tiny: { imageSize: 64, patchSize: 16, numFrames: 4, hiddenSize: 64, numLayers: 2, numHeads: 4, intermediateSize: 128, labels: 10 },
   small: { imageSize: 96, patchSize: 16, numFrames: 8, hiddenSize: 192, numLayers: 4, numHeads: 3, intermediateSize: 768, labels: 16 },
   base: { imageSize: 224, patchSize: 16, numFrames: 8, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, labels: 400 },
+  // TimeSformer-HR: 16 frames of 448², 12 545 tokens.
+  hr: { imageSize: 448, patchSize: 16, numFrames: 16, hiddenSize: 768, numLayers: 12, numHeads: 12, intermediateSize: 3072, labels: 400 },
 };
 
 export function randomModel(name: keyof typeof BENCH_MODELS): { config: TimesformerConfig; weights: TimesformerWeights } {

@@ -1,21 +1,20 @@
-// npm run bench -- [--iterations N] [--models tiny,small,base] [--backends onnx-wasm,...|none] [--models-only] [--browser] [--out file.json]
+// npm run bench -- [--iterations N] [--models tiny,small,base,hr] [--backends onnx-wasm,...|none] [--models-only] [--browser] [--out file.json]
 // Benchmarks the WGSL engine in Node through Dawn (SwiftShader here; TIMESFORMER_GPU=system for a real GPU),
 // or with --browser in headless Chromium (the same code in a page), and beside it, on the same models in the
-// same run, the comparison backends (src/backends/): onnxruntime-web wasm and WebGPU on the fixtures' ONNX
-// exports of the same sizes, TensorFlow.js WebGPU and CPU on the same random weights as the engine.
+// same run, the comparison backends (src/backends/) on the same random weights as the engine: onnxruntime-web
+// wasm and WebGPU on our ONNX export of them (src/backends/onnx-export.ts), TensorFlow.js WebGPU and CPU.
 // TimeSformer-base is left out by default on CPU adapters, where one view takes minutes.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { BackendName } from '../backends/backend';
 import { BACKEND_NAMES, createNodeBackend } from '../backends/node';
-import { BENCH_ONNX_FIXTURES, runBench, type BenchReport, type ComparisonBackend } from '../bench/bench';
+import { exportTimesformerOnnx } from '../backends/onnx-export';
+import { runBench, type BenchReport, type ComparisonBackend } from '../bench/bench';
 import { BENCH_MODELS } from '../bench/random-model';
 import type { EngineDevice } from '../engine/device';
 import { nodeEngineDevice } from '../engine/node-gpu';
-import { openHarness } from './browser/launch';
 
-const USAGE = 'usage: npm run bench -- [--iterations N] [--models tiny,small,base] [--backends onnx-wasm,onnx-webgpu,tfjs-webgpu,tfjs-cpu|none] [--models-only] [--browser] [--out file.json]';
-const ROOT = join(import.meta.dirname, '..', '..');
+const USAGE = 'usage: npm run bench -- [--iterations N] [--models tiny,small,base,hr] [--backends onnx-wasm,onnx-webgpu,tfjs-webgpu,tfjs-cpu|none] [--models-only] [--browser] [--out file.json]';
 
 function parseArgs(argv: string[]) {
   const args = { iterations: 5, models: undefined as string[] | undefined, backends: [...BACKEND_NAMES] as BackendName[], modelsOnly: false, out: '', browser: false };
@@ -36,24 +35,17 @@ function parseArgs(argv: string[]) {
   return args;
 }
 
-/** The comparison backends in Node: ORT on the fixtures' ONNX exports, tfjs on the engine's random weights. */
+/** The comparison backends in Node, on the engine's random weights: tfjs directly, ORT on our ONNX export of them. */
 function nodeComparisons(names: BackendName[], gpu: EngineDevice): ComparisonBackend[] {
   return names.map((name) => ({
     name,
-    async create(model, weights) {
-      if (name.startsWith('onnx')) {
-        const folder = BENCH_ONNX_FIXTURES[model];
-        const onnxPath = folder && join(ROOT, 'fixtures', 'timesformer', folder, 'model.onnx');
-        if (!onnxPath || !existsSync(onnxPath)) return { skip: `no ONNX export of the ${model} model in fixtures/` };
-        return createNodeBackend(name, { onnxPath, gpu });
-      }
-      return createNodeBackend(name, { model: weights, gpu });
-    },
+    create: (_model, { config, weights }) =>
+      createNodeBackend(name, name.startsWith('onnx') ? { onnxBytes: exportTimesformerOnnx(config, weights), gpu } : { model: { config, weights }, gpu }),
   }));
 }
 
 type Models = (keyof typeof BENCH_MODELS)[];
-const defaultModels = (isFallback: boolean): Models => (isFallback ? ['tiny', 'small'] : ['tiny', 'small', 'base']);
+const defaultModels = (isFallback: boolean): Models => (isFallback ? ['tiny', 'small'] : ['tiny', 'small', 'base', 'hr']);
 
 async function benchNode(args: ReturnType<typeof parseArgs>): Promise<BenchReport & { runtime: string }> {
   const gpu = await nodeEngineDevice();
@@ -68,6 +60,8 @@ async function benchNode(args: ReturnType<typeof parseArgs>): Promise<BenchRepor
 }
 
 async function benchBrowser(args: ReturnType<typeof parseArgs>): Promise<BenchReport & { runtime: string }> {
+  // Imported here: Playwright and Vite are needed only in the browser (the GPU kit bundles Node's path alone).
+  const { openHarness } = await import('./browser/launch');
   const session = await openHarness([], console.log);
   try {
     const version = session.page.context().browser()?.version();
