@@ -42,6 +42,23 @@ make rotated-90.mp4 -i faststart.mp4 -c copy -metadata:s:v:0 rotate=90
 [[ -s not-a-video.mp4 ]] || echo "This is a text file with a video's name." > not-a-video.mp4
 # Frames wider than any GPU texture (VP9 allows up to 65536 px).
 make too-wide.webm -f lavfi -i "color=c=gray:size=9000x64:rate=5:duration=0.4" -c:v libvpx-vp9 -pix_fmt yuv420p -deadline realtime
+# Files as people have them (look-alikes of real-world ones).
+# An MPEG-TS segment cut from a broadcast: timestamps from about 114 s, the first 1.9 s before its first
+# keyframe (cut mid-GOP with stream copy, the non-key packets kept). Not .ts: Vite would serve that as TypeScript.
+make gop-keys-0-4s.mp4 -f lavfi -i "$(pattern 320x240 30 5)" -c:v libx264 -pix_fmt yuv420p -g 300 -sc_threshold 0 -force_key_frames 0,4 "${tags[@]}"
+make broadcast-cut.mpegts -i gop-keys-0-4s.mp4 -ss 2 -c copy -copyinkf -output_ts_offset 112.7 -f mpegts
+# One P frame (frame 10 of 60) the decoder rejects: its slice header names a PPS that does not exist
+# (bits 1, 1, 0001000: first_mb 0, slice_type P, pps_id 7); ffmpeg decodes the 59 others.
+if [[ ! -s damaged-frame.mp4 ]]; then
+  ff -f lavfi -i "$(pattern 320x240 30 2)" -c:v libx264 -pix_fmt yuv420p -g 30 -bf 0 "${tags[@]}" tmp.damaged-frame.mp4
+  # Packet 10's sample: a 4-byte NAL length, the NAL header, then the slice header.
+  pos=$(ffprobe -v error -select_streams v -show_entries packet=pos -of csv=p=0 tmp.damaged-frame.mp4 | sed -n 11p)
+  printf '\xc4\x00' | dd of=tmp.damaged-frame.mp4 bs=1 seek=$((pos + 5)) conv=notrunc status=none
+  mv tmp.damaged-frame.mp4 damaged-frame.mp4
+fi
+# The index (moov, at the front) promises 35 s; the media data ends after the first 15 frames (0.5 s).
+make faststart-35s.mp4 -f lavfi -i "$(pattern 160x120 30 35)" -c:v libx264 -preset ultrafast -pix_fmt yuv420p -g 30 "${tags[@]}" -movflags +faststart
+[[ -s ends-early.mp4 ]] || head -c "$(ffprobe -v error -select_streams v -show_entries packet=pos -of csv=p=0 faststart-35s.mp4 | sed -n 16p)" faststart-35s.mp4 > ends-early.mp4
 # 4K: decoded and downscaled on the GPU.
 make 4k.mp4 -f lavfi -i "$(pattern 3840x2160 5 1)" -c:v libx264 -pix_fmt yuv420p -preset ultrafast "${tags[@]}"
 

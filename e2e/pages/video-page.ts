@@ -82,9 +82,23 @@ const api = {
   async sample(url: string, policy: SamplingPolicy, plan?: ViewPlan) {
     return withVideo(url, async (video) => {
       const sampling = sampleViews(video.info, policy, plan);
+      // Per timestamp, the presentation time of the frame handed over (a stand-in's where one was replaced).
       const decoded: number[] = [];
-      await decodeFrames(video, sampling.timestamps, (frame) => void decoded.push(frame.timestamp / 1e6));
-      return { info: video.info, sampling, decoded };
+      const notes = await decodeFrames(video, sampling.timestamps, (frame, index) => void (decoded[index] = frame.timestamp / 1e6));
+      return { info: video.info, sampling, decoded, notes };
+    });
+  },
+
+  /** The frames at lattice `indices` (frame i's timestamp): what was handed over per index, and the notes; or the error. */
+  async decodeIndices(url: string, indices: number[]) {
+    return withVideo(url, async (video) => {
+      const decoded: number[] = [];
+      try {
+        const notes = await decodeFrames(video, indices.map((i) => frameTimestamp(video.info, i)), (frame, index) => void (decoded[index] = frame.timestamp / 1e6));
+        return { decoded, notes };
+      } catch (e) {
+        return { error: { name: (e as Error).name, kind: e instanceof VideoError ? e.kind : undefined, message: (e as Error).message } };
+      }
     });
   },
 

@@ -3,6 +3,7 @@
 // is the caller's (each clip's `encode` writes the engine's input inside the engine's submission).
 import type { PreprocessorConfig } from '../checkpoint/config';
 import type { EngineDevice } from '../engine/device';
+import type { Runtime } from '../engine/runtime';
 import { FrameStore, type PreprocessedClip, type UploadPath } from '../preprocess/frame-store';
 import { decodeFrames, type DecodeOptions } from './decode';
 import { VideoError } from './errors';
@@ -18,21 +19,24 @@ export interface PreparedViews {
   views: { view: SampledView; clip: PreprocessedClip }[];
   /** How frames reached the GPU. */
   uploadPath: UploadPath | undefined;
+  /** For the user: what of the file could not be used, how frames were sampled, which were replaced. */
+  notes: string[];
   /** Free the GPU memory of the frames. */
   release(): void;
 }
 
 /** Decode every frame the views need once, preprocess them on the GPU, and give one clip per view. */
-export async function prepareViews(video: VideoFile, gpu: EngineDevice, preprocessor: PreprocessorConfig, policy: SamplingPolicy, plan?: ViewPlan, options: ClipOptions = {}): Promise<PreparedViews> {
+export async function prepareViews(video: VideoFile, gpu: Runtime | EngineDevice, preprocessor: PreprocessorConfig, policy: SamplingPolicy, plan?: ViewPlan, options: ClipOptions = {}): Promise<PreparedViews> {
   const sampling = sampleViews(video.info, policy, plan);
   const store = createStore(video, gpu, preprocessor, sampling.timestamps.length, [...new Set(sampling.views.map((v) => v.crop))], options);
   try {
-    await decodeFrames(video, sampling.timestamps, (frame, slot) => store.upload(slot, frame), options);
+    const decodeNotes = await decodeFrames(video, sampling.timestamps, (frame, slot) => store.upload(slot, frame), options);
     const slotOf = new Map(sampling.timestamps.map((t, slot) => [t, slot]));
     return {
       sampling,
       views: sampling.views.map((view) => ({ view, clip: store.clip(view.timestamps.map((t) => slotOf.get(t)!), view.crop) })),
       uploadPath: store.uploadPath,
+      notes: [...video.info.notes, ...(sampling.note ? [sampling.note] : []), ...decodeNotes],
       release: () => store.destroy(),
     };
   } catch (e) {
@@ -52,7 +56,7 @@ export interface WindowClip extends SampledWindow {
  * asks for it. A window's clip is valid until the next one is requested: run the engine on it first.
  * Stop early with `break` or the signal; the GPU memory is freed either way.
  */
-export async function* windowClips(video: VideoFile, gpu: EngineDevice, preprocessor: PreprocessorConfig, policy: SamplingPolicy, options: ClipOptions & { maxWindows?: number } = {}): AsyncGenerator<WindowClip> {
+export async function* windowClips(video: VideoFile, gpu: Runtime | EngineDevice, preprocessor: PreprocessorConfig, policy: SamplingPolicy, options: ClipOptions & { maxWindows?: number } = {}): AsyncGenerator<WindowClip> {
   const windows = slidingWindows(video.info, policy, options.maxWindows);
   const store = createStore(video, gpu, preprocessor, policy.frames, ['centre'], options);
   try {
@@ -70,7 +74,7 @@ export async function* windowClips(video: VideoFile, gpu: EngineDevice, preproce
   }
 }
 
-function createStore(video: VideoFile, gpu: EngineDevice, preprocessor: PreprocessorConfig, slots: number, crops: SampledView['crop'][], options: ClipOptions): FrameStore {
+function createStore(video: VideoFile, gpu: Runtime | EngineDevice, preprocessor: PreprocessorConfig, slots: number, crops: SampledView['crop'][], options: ClipOptions): FrameStore {
   const { stored, name } = video.info;
   const maxSide = gpu.device.limits.maxTextureDimension2D;
   if (Math.max(stored.width, stored.height) > maxSide) {

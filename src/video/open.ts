@@ -1,16 +1,19 @@
 // Opening a video with mediabunny: File/Blob/URL → a decodable video track and what the model needs to
 // know about it. Every way a file can be unusable ends here as a VideoError with a specific message.
-import { ALL_FORMATS, BlobSource, Input, UrlSource, type InputVideoTrack } from 'mediabunny';
+import { ALL_FORMATS, BlobSource, EncodedPacketSink, Input, UrlSource, type InputVideoTrack } from 'mediabunny';
 import type { Rotation, Size } from '../preprocess/geometry';
 import { codecName, VideoError } from './errors';
-import { frameCount, type VideoTiming } from './sampling';
+import { decodableTiming, frameCount, type TrackSpan, type VideoTiming } from './sampling';
 
 /** Largest frame side we accept: the WebGPU texture limit on most GPUs (8K video is 7680 wide). */
 export const MAX_FRAME_SIDE = 8192;
 
+/** `startTime` and `duration` are the decodable span, which sampling uses (see decodableTiming). */
 export interface VideoInfo extends VideoTiming {
   /** File name or URL. */
   name: string;
+  /** The first packet's timestamp, shown as 0 s: messages give times from here. */
+  origin: number;
   /** Container, e.g. 'MP4', 'WebM'. */
   container: string;
   /** mediabunny's codec id ('avc', 'vp9', 'av1', …) and the WebCodecs codec string. */
@@ -28,6 +31,8 @@ export interface VideoInfo extends VideoTiming {
   frameCount: number;
   /** True when frames do not sit on one regular lattice (phone recordings, screen captures). */
   variableFrameRate: boolean;
+  /** What of the file cannot be used (frames before the first keyframe, a file that ends early). */
+  notes: string[];
 }
 
 /** An opened video: `dispose()` it (or `using`) to release the file and any decoders. */
@@ -94,7 +99,8 @@ async function probe(input: Input, name: string, signal?: AbortSignal): Promise<
   if (rate.probedPacketCount === 0 || !(endTime > startTime)) throw new VideoError('empty', `${name} has a video track without frames`);
   const par = await step(track.getPixelAspectRatio());
   const swap = rotation === 90 || rotation === 270;
-  const timing = { startTime, duration: endTime - startTime, frameRate: rate.bestGuessFrameRate };
+  const span = await step(trackSpan(track, name, startTime, endTime, rate.bestGuessFrameRate));
+  const { timing, notes } = decodableTiming(span, name);
   return {
     track,
     info: {
@@ -107,9 +113,40 @@ async function probe(input: Input, name: string, signal?: AbortSignal): Promise<
       height: swap ? stored.width : stored.height,
       rotation,
       pixelAspectRatio: par.num / par.den,
+      origin: startTime,
       ...timing,
       frameCount: frameCount(timing),
       variableFrameRate: !rate.frameRateIsConstant,
+      notes,
     },
   };
+}
+
+/**
+ * Where the decodable frames are: from the first real keyframe (a segment cut from a broadcast starts
+ * mid-GOP) to the last packet whose data is in the file (an index can promise more than a cut file holds).
+ */
+async function trackSpan(track: InputVideoTrack, name: string, firstTimestamp: number, indexedEnd: number, frameRate: number): Promise<TrackSpan> {
+  const packets = new EncodedPacketSink(track);
+  const verify = { verifyKeyPackets: true };
+  const first = await packets.getFirstPacket();
+  const key = (await packets.getKeyPacket(firstTimestamp, verify)) ?? (first && (await packets.getNextKeyPacket(first, verify)));
+  if (!key) throw new VideoError('corrupt', `${name} has no keyframe with its data in the file, so none of its frames can be decoded: the file looks truncated or damaged`);
+  let dataEnd = indexedEnd;
+  if (!(await packets.getPacket(Infinity))) {
+    // The last packet's data is missing: bisect for the last one whose data is there (the key one is).
+    let present = key;
+    let [lo, hi] = [key.timestamp, (await packets.getPacket(Infinity, { metadataOnly: true }))!.timestamp];
+    while (hi - lo > 0.5 / frameRate) {
+      const middle = (lo + hi) / 2;
+      const packet = await packets.getPacket(middle);
+      if (!packet) hi = middle;
+      else {
+        lo = middle;
+        if (packet.timestamp > present.timestamp) present = packet;
+      }
+    }
+    dataEnd = present.timestamp + present.duration;
+  }
+  return { firstTimestamp, indexedEnd, firstKeyTimestamp: key.timestamp, dataEnd, frameRate };
 }

@@ -110,6 +110,51 @@ export function sampleViews(timing: VideoTiming, policy: SamplingPolicy, plan: V
   return { policy, views, timestamps, ...(note && { note }) };
 }
 
+/** Where a track's frames are and where its decodable ones are (seconds, on the track's own clock). */
+export interface TrackSpan {
+  /** The first packet's timestamp: the video's start, which a player shows as 0 s. */
+  firstTimestamp: number;
+  /** The end the container's index gives. */
+  indexedEnd: number;
+  /** The first keyframe: frames before it refer to frames that are not in the file. */
+  firstKeyTimestamp: number;
+  /** Where the packets whose data is in the file end (the indexed end unless the file is cut short). */
+  dataEnd: number;
+  frameRate: number;
+}
+
+/** Seconds from the video's start, as messages give them. */
+export const formatSeconds = (seconds: number) => `${seconds.toFixed(2)} s`;
+
+/**
+ * The part of a track that can be sampled: from its first keyframe to the end of its data. Notes say what
+ * was left out, with times from the video's start (a broadcast segment's first timestamp can be 112.7 s).
+ */
+export function decodableTiming(span: TrackSpan, name: string): { timing: VideoTiming; notes: string[] } {
+  const { firstTimestamp: origin, firstKeyTimestamp: start, dataEnd: end } = span;
+  const notes: string[] = [];
+  // Less than a frame apart: the same instant (container clocks round).
+  const halfFrame = 0.5 / span.frameRate;
+  if (start - origin > halfFrame) notes.push(`the first ${formatSeconds(start - origin)} of ${name} come before its first keyframe and cannot be decoded: frames were sampled from ${formatSeconds(start - origin)} on`);
+  if (span.indexedEnd - end > halfFrame) notes.push(`${name} ends early, at ${formatSeconds(end - origin)} of the ${formatSeconds(span.indexedEnd - origin)} its index promises: frames were sampled from what is there`);
+  return { timing: { startTime: start, duration: end - start, frameRate: span.frameRate }, notes };
+}
+
+/**
+ * For frames that could not be decoded, the nearest one that was (by time; the earlier one on a tie):
+ * index → index of the stand-in. `decoded[i]` says whether timestamps[i] was decoded.
+ */
+export function nearestDecoded(timestamps: number[], decoded: boolean[]): Map<number, number> {
+  const good = timestamps.flatMap((_, i) => (decoded[i] ? [i] : []));
+  const standIns = new Map<number, number>();
+  if (good.length === 0) return standIns;
+  timestamps.forEach((t, i) => {
+    if (decoded[i]) return;
+    standIns.set(i, good.reduce((best, j) => (Math.abs(timestamps[j] - t) < Math.abs(timestamps[best] - t) ? j : best)));
+  });
+  return standIns;
+}
+
 /** Seconds of video a segments-policy window covers (SSv2 clips are 2–6 s long). */
 export const SEGMENT_WINDOW_SECONDS = 4;
 

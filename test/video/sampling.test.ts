@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { frameTimestamp, policyForModel, sampleViews, slidingWindows, type VideoTiming } from '../../src/video/sampling';
+import { decodableTiming, frameTimestamp, nearestDecoded, policyForModel, sampleViews, slidingWindows, type VideoTiming } from '../../src/video/sampling';
 
 const video = (seconds: number, fps = 30): VideoTiming => ({ startTime: 0, duration: seconds, frameRate: fps });
 
@@ -84,5 +84,49 @@ describe('slidingWindows', () => {
     const w = slidingWindows(video(12), { kind: 'segments', frames: 8 });
     expect(w[0].end - w[0].start).toBeCloseTo(4, 9);
     expect(w).toHaveLength(5);
+  });
+});
+
+describe('decodableTiming', () => {
+  const span = { firstTimestamp: 0, indexedEnd: 3, firstKeyTimestamp: 0, dataEnd: 3, frameRate: 30 };
+
+  it('leaves a whole, key-first video as it is, without notes', () => {
+    expect(decodableTiming(span, 'a.mp4')).toEqual({ timing: { startTime: 0, duration: 3, frameRate: 30 }, notes: [] });
+    // Container clocks round: a keyframe less than half a frame after the first packet is the first frame.
+    expect(decodableTiming({ ...span, firstTimestamp: 10, firstKeyTimestamp: 10.01, indexedEnd: 13, dataEnd: 13 }, 'a.mp4').notes).toEqual([]);
+  });
+
+  it('starts at the first keyframe, and gives times from the video start (a broadcast segment at 112.7 s)', () => {
+    const r = decodableTiming({ firstTimestamp: 112.7, firstKeyTimestamp: 114.7, indexedEnd: 115.33, dataEnd: 115.33, frameRate: 30 }, 'seg.ts');
+    expect(r.timing.startTime).toBe(114.7);
+    expect(r.timing.duration).toBeCloseTo(0.63, 9);
+    expect(r.notes).toEqual(['the first 2.00 s of seg.ts come before its first keyframe and cannot be decoded: frames were sampled from 2.00 s on']);
+    // Sampling stays inside the decodable part.
+    const s = sampleViews(r.timing, { kind: 'segments', frames: 8 });
+    expect(Math.min(...s.timestamps)).toBeGreaterThan(114.7);
+    expect(Math.max(...s.timestamps)).toBeLessThan(115.33);
+  });
+
+  it('ends where the data ends when the file is cut short of its index', () => {
+    const r = decodableTiming({ ...span, indexedEnd: 35, dataEnd: 0.5 }, 'cut.mp4');
+    expect(r.timing).toEqual({ startTime: 0, duration: 0.5, frameRate: 30 });
+    expect(r.notes).toEqual(['cut.mp4 ends early, at 0.50 s of the 35.00 s its index promises: frames were sampled from what is there']);
+  });
+});
+
+describe('nearestDecoded', () => {
+  it('stands the nearest decoded frame in for each one that failed, the earlier on a tie', () => {
+    const t = [0, 1, 2, 3, 4, 5, 6];
+    expect(nearestDecoded(t, [true, false, false, true, false, false, true])).toEqual(
+      new Map([
+        [1, 0],
+        [2, 3],
+        [4, 3],
+        [5, 6],
+      ]),
+    );
+    expect(nearestDecoded([0, 1, 2.5, 3], [true, false, false, true])).toEqual(new Map([[1, 0], [2, 3]]));
+    expect(nearestDecoded(t, t.map(() => true))).toEqual(new Map());
+    expect(nearestDecoded([0, 1], [false, false])).toEqual(new Map());
   });
 });
