@@ -26,6 +26,9 @@ export interface InferenceState {
   error: AppError | null;
 }
 
+/** A result set aside while another video is tried (its arrays stay in the registry). */
+export type KeptResult = Pick<InferenceState, 'resultId' | 'summary' | 'ranWith'>;
+
 export interface InferenceActions {
   /** Classify the current video with the current model (now, or as soon as the model is ready). */
   classificationRequested(): Promise<void>;
@@ -36,6 +39,10 @@ export interface InferenceActions {
   classifyOptionsChanged(options: Partial<ClassifyOptions>): void;
   /** The shown result no longer applies (a new video): free its frames and arrays. */
   resultDiscarded(): void;
+  /** A new video is tried: stop showing the result, but keep its frames and arrays (the video slice holds its id). */
+  resultSetAside(): void;
+  /** The new video could not be used: show the set-aside result again (the error stays, naming the new file). */
+  resultRestored(kept: KeptResult): void;
   inferenceErrorDismissed(): void;
 }
 
@@ -91,6 +98,7 @@ export function inferenceActions(ctx: SliceContext): InferenceActions {
       const summary = summarize(result, get().model.info?.labels ?? []);
       inference({ status: 'done', progress: null, resultId, summary, ranWith, error: null });
       ctx.results.release(previous);
+      if (ranWith.videoId === get().video.current?.id) actions().videoClassified();
     },
 
     classificationFailed(error) {
@@ -110,8 +118,16 @@ export function inferenceActions(ctx: SliceContext): InferenceActions {
 
     resultDiscarded() {
       const previous = get().inference.resultId;
-      inference({ resultId: null, summary: null, ranWith: null, status: 'idle', error: null });
+      actions().resultSetAside();
       ctx.results.release(previous);
+    },
+
+    resultSetAside() {
+      inference({ resultId: null, summary: null, ranWith: null, status: 'idle', error: null });
+    },
+
+    resultRestored(kept) {
+      inference({ ...kept, status: 'done' });
     },
 
     inferenceErrorDismissed() {

@@ -184,6 +184,51 @@ describe('the app store', () => {
     expect(w.store.getState().inference.status).toBe('done');
   });
 
+  it('keeps the video, result and timeline on screen when the next file cannot be used; the alert names that file', async () => {
+    const w = await worldWithModel();
+    w.actions.videoChosen(clip('good.mp4'));
+    w.classifies[0].reply.resolve(result([0.2, 0.7, 0.1]));
+    await tick();
+    void w.actions.timelineRequested();
+    w.timelines[0].onSegment({ index: 0, count: 1, start: 0, end: 2, probs: Float32Array.from([0.1, 0.1, 0.8]) });
+    w.timelines[0].reply.resolve(1);
+    await tick();
+    const shown = w.store.getState();
+
+    // While the new file is tried, the old result is hidden but not freed.
+    w.actions.videoChosen(clip('broken.mp4'));
+    expect(w.store.getState().inference.summary).toBeNull();
+    expect(w.results.get(shown.inference.resultId)).toBeDefined();
+    w.classifies[1].reply.reject(new InferenceError('video', 'broken.mp4 is not a video file'));
+    await tick();
+    let s = w.store.getState();
+    expect(s.inference.error!.title).toBe('Cannot use broken.mp4');
+    expect(s.video.current).toEqual(shown.video.current);
+    expect(s.inference).toMatchObject({ status: 'done', resultId: shown.inference.resultId, summary: shown.inference.summary, ranWith: shown.inference.ranWith });
+    expect(w.results.get(s.inference.resultId)!.probs[1]).toBeCloseTo(0.7);
+    expect(s.timeline).toEqual(shown.timeline);
+    expect(w.revoked).toEqual(['blob:broken.mp4']);
+
+    // A third file that is still running when a fourth comes: the kept one stays the first.
+    w.actions.videoChosen(clip('slow.mp4'));
+    w.actions.videoChosen(clip('bad.mp4'));
+    w.classifies[3].reply.reject(new InferenceError('video', 'bad.mp4 has no video track'));
+    await tick();
+    s = w.store.getState();
+    expect(s.inference.error!.title).toBe('Cannot use bad.mp4');
+    expect(s.video.current!.name).toBe('good.mp4');
+    expect(s.inference.summary).toEqual(shown.inference.summary);
+
+    // A usable file replaces it for good: the old result and video are freed.
+    w.actions.videoChosen(clip('next.mp4'));
+    w.classifies[4].reply.resolve(result([1, 0, 0]));
+    await tick();
+    s = w.store.getState();
+    expect(s.video).toMatchObject({ current: { name: 'next.mp4' }, previous: null });
+    expect(w.results.get(shown.inference.resultId)).toBeUndefined();
+    expect(w.revoked).toEqual(['blob:broken.mp4', 'blob:slow.mp4', 'blob:bad.mp4', 'blob:good.mp4']);
+  });
+
   it('cancels a classification: the worker is told, and its late answer is ignored', async () => {
     const w = await worldWithModel();
     w.actions.videoChosen(clip());
