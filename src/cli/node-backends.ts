@@ -5,14 +5,15 @@ import type { LoadedModel } from '../checkpoint/load';
 import type { EngineDevice } from '../engine/device';
 import { nodeEngineDevice } from '../engine/node-gpu';
 import { TimesformerEngine } from '../engine/timesformer';
+import { rolloutGeometry, rolloutOutputs } from '../reference/rollout';
 import { forwardReference } from '../reference/timesformer';
 import type { NamedTensors, Tensor } from '../tensor';
 import { CPU_TOLERANCES, WGSL_TOLERANCES, type Tolerances } from '../verify/compare';
 
 export interface NodeBackend {
   tolerances: Tolerances;
-  /** Every output verify compares: logits, hidden states, all attention probabilities. */
-  run(model: LoadedModel, pixels: Tensor): Promise<NamedTensors>;
+  /** Every output verify compares: logits, hidden states, all attention probabilities; `rollout.<fusion>` when asked and able. */
+  run(model: LoadedModel, pixels: Tensor, options?: { rollout?: boolean }): Promise<NamedTensors>;
   /**
    * The expected tensors this backend is checked on, when it cannot produce them all (an ONNX export
    * returns logits only). Default: every output in the expected file.
@@ -75,14 +76,21 @@ function tfjsBackend(name: 'tfjs-cpu' | 'tfjs-webgpu'): NodeBackend {
 }
 
 export const nodeBackends: Record<string, NodeBackend> = {
-  cpu: { tolerances: CPU_TOLERANCES, run: async (model, pixels) => forwardReference(model, pixels) },
+  cpu: {
+    tolerances: CPU_TOLERANCES,
+    async run(model, pixels, options) {
+      const outputs = forwardReference(model, pixels);
+      if (options?.rollout) for (const [name, t] of rolloutOutputs(outputs, rolloutGeometry(model.config, pixels.shape))) outputs.set(name, t);
+      return outputs;
+    },
+  },
   wgsl: {
     tolerances: WGSL_TOLERANCES,
-    async run(model, pixels) {
+    async run(model, pixels, options) {
       const gpu = await nodeEngineDevice();
       const engine = await TimesformerEngine.create(gpu, model);
       try {
-        return await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'all', hiddenStates: true });
+        return await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'all', hiddenStates: true, rollout: options?.rollout ? { discard: 0 } : undefined });
       } finally {
         engine.destroy();
         gpu.device.destroy();

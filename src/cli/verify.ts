@@ -10,6 +10,9 @@ import { compareOutputs, formatComparison, verdict } from '../verify/compare';
 import { openHarness, serveLocalFolder } from './browser/launch';
 import { nodeBackends } from './node-backends';
 
+/** Attention rollout without discard, `[1 + N·T]` (divided, joint) or `[T, 1 + N]` (space-only). */
+const ROLLOUT = /^rollout\.(mean|max|min)$/;
+
 const USAGE = 'usage: npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl|onnx-wasm|onnx-webgpu|tfjs-cpu|tfjs-webgpu] [--browser] [--tolerance X]';
 
 function parseArgs(argv: string[]) {
@@ -60,9 +63,11 @@ async function main(): Promise<number> {
   const pixels = { shape: pixelValues.shape.slice(1), data: toFloat32(pixelValues) };
   console.log(`model ${args.modelDir} (${model.config.attentionType}, ${model.format}); backend ${args.backend}; clip [${pixels.shape}]`);
   if (backend.describe) console.log(backend.describe(model));
-  const outputs = await backend.run(model, pixels);
+  // The rollout is compared whenever the expected file holds it: a backend that cannot produce it fails.
+  const rollout = [...expected.keys()].some((name) => ROLLOUT.test(name));
+  const outputs = await backend.run(model, pixels, { rollout });
   const tolerances = args.tolerance === undefined ? backend.tolerances : { ...backend.tolerances, uniform: args.tolerance };
-  const compared = backend.compares ? new Map([...expected].filter(([name]) => backend.compares!(name))) : expected;
+  const compared = backend.compares ? new Map([...expected].filter(([name]) => backend.compares!(name) || ROLLOUT.test(name))) : expected;
   const results = compareOutputs(outputs, compared, tolerances);
   for (const r of results) console.log(formatComparison(r));
   const line = verdict(results);
