@@ -4,6 +4,7 @@ import { Alerts } from './Alerts';
 import { ExplorerPanel } from './explorer/ExplorerPanel';
 import { probeGpu } from './gpu-probe';
 import { Header } from './Header';
+import { LivePanel } from './live/LivePanel';
 import { ModelPanel } from './model/ModelPanel';
 import { PredictionsPanel } from './PredictionsPanel';
 import { useThemeAttribute } from './theme';
@@ -31,6 +32,7 @@ export function App() {
             <VideoPanel />
             <PredictionsPanel />
           </div>
+          <LivePanel />
           <ExplorerPanel />
         </main>
       </div>

@@ -4,7 +4,7 @@
 /// <reference lib="webworker" />
 import { CheckpointError } from '../checkpoint/errors';
 import { loadModel, type LoadedModel } from '../checkpoint/load';
-import { fileListSource, urlSource, type ModelSource } from '../checkpoint/source';
+import { fileListSource, type ModelSource } from '../checkpoint/source';
 import { GpuError, requestEngineDevice, type EngineDevice } from '../engine/device';
 import { TimesformerEngine } from '../engine/timesformer';
 import { expectedParameters } from '../checkpoint/weights';
@@ -82,7 +82,7 @@ function describe(error: unknown, signal: AbortSignal): ErrorInfo {
 }
 
 async function load(ref: ModelRef, signal: AbortSignal, progress: (stage: Stage, done: number, total?: number, detail?: string) => void): Promise<ModelInfo> {
-  const source: ModelSource = ref.kind === 'url' ? cachedSource(urlSource(ref.base)) : fileListSource(ref.files, 'the chosen folder');
+  const source: ModelSource & { cacheWarning?: string } = ref.kind === 'url' ? cachedSource(ref.base) : fileListSource(ref.files, 'the chosen folder');
   const model = await loadModel(source, { signal, onProgress: (p) => progress('download', p.loaded, p.total, p.cached ? `${p.file} (cached)` : p.file) });
   signal.throwIfAborted();
   progress('upload', 0);
@@ -109,6 +109,7 @@ async function load(ref: ModelRef, signal: AbortSignal, progress: (stage: Stage,
     parameters: [...expectedParameters(c).values()].reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1), 0),
     gemmVariant: engine.gemmVariant,
     adapter: [gpuDevice.adapter.vendor, gpuDevice.adapter.architecture, gpuDevice.adapter.description].filter(Boolean).join(' ') + (gpuDevice.adapter.isFallback ? ' (software)' : ''),
+    ...(source.cacheWarning && { cacheWarning: source.cacheWarning }),
   };
 }
 
@@ -152,7 +153,7 @@ async function classify(video: Blob, options: ClassifyOptions, signal: AbortSign
       frames: await framesAsSeen(first!.get('pixel_values')!.data, T, H, W, model.preprocessor),
       timestamps: prepared.views[0].view.timestamps,
       attention: options.attention ? attentionMaps(first!, c.numLayers, T, c.numHeads, grid) : undefined,
-      notes: prepared.sampling.note ? [prepared.sampling.note] : [],
+      notes: prepared.notes,
       timings: { decodeMs, inferenceMs: performance.now() - t1 },
     };
   } finally {

@@ -22,6 +22,8 @@ export interface ModelInfo {
   /** 'registers' or 'tiled': the GEMM chosen for this GPU. */
   gemmVariant: string;
   adapter: string;
+  /** Set when the model could not be kept in Cache Storage (it loaded from memory): why, for the user. */
+  cacheWarning?: string;
 }
 
 export interface ClassifyOptions {

@@ -10,9 +10,16 @@ export function LoadedModel() {
   const name = entry?.origin === 'folder' ? entry.name : info.id;
   const grid = info.imageSize / info.patchSize;
   return (
-    <p className="loaded-model" data-testid="model-status" data-status={status}>
-      <span className="dot dot-on" aria-hidden="true" /> <strong>{name}</strong> — {ATTENTION_NAMES[info.attentionType]}, {info.frames} frames × {info.imageSize}² ({grid}×{grid} patches), {info.layers} layers × {info.heads} heads,{' '}
-      {formatParams(info.parameters)} parameters, {info.labels.length} labels; weights from {info.format}
-    </p>
+    <>
+      <p className="loaded-model" data-testid="model-status" data-status={status}>
+        <span className="dot dot-on" aria-hidden="true" /> <strong>{name}</strong> — {ATTENTION_NAMES[info.attentionType]}, {info.frames} frames × {info.imageSize}² ({grid}×{grid} patches), {info.layers} layers × {info.heads} heads,{' '}
+        {formatParams(info.parameters)} parameters, {info.labels.length} labels; weights from {info.format}
+      </p>
+      {info.cacheWarning && (
+        <p className="notes" role="status" data-testid="cache-warning">
+          {info.cacheWarning}
+        </p>
+      )}
+    </>
   );
 }

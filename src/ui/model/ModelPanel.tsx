@@ -1,4 +1,5 @@
-import { useState, type DragEvent } from 'react';
+import { useEffect, useState, type DragEvent } from 'react';
+import { requestPersistentStorage } from '../../hub/cached-source';
 import { useActions, useModelState, useSelectedEntry } from '../../store';
 import { routeDrop } from '../dropped-files';
 import { Panel } from '../Panel';
@@ -15,6 +16,10 @@ export function ModelPanel() {
   const entry = useSelectedEntry();
   const actions = useActions();
   const [dragging, setDragging] = useState(false);
+  // A download is kept in Cache Storage: ask the browser not to evict it (pages only; workers cannot ask).
+  useEffect(() => {
+    if (status === 'loading' && entry?.base) void requestPersistentStorage();
+  }, [status, entry]);
 
   const onDrop = (e: DragEvent) => {
     e.preventDefault();

@@ -1,0 +1,195 @@
+import { useEffect, useRef } from 'react';
+import { LIVE_WINDOWS, type LiveWindow } from '../../live/window';
+import { RESOLUTIONS } from '../../live/source';
+import { useActions, useLiveState, useModelState, useVideoState } from '../../store';
+import type { LiveState } from '../../store/live-slice';
+import { formatPercent } from '../format';
+import { Panel } from '../Panel';
+import { AttentionOverlay } from './AttentionOverlay';
+import './live.css';
+
+const isOn = (s: LiveState['status']) => s === 'starting' || s === 'running' || s === 'paused';
+
+function download(text: string, name: string, type: string) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function Settings() {
+  const live = useLiveState();
+  const { info } = useModelState();
+  const { current } = useVideoState();
+  const { liveSettingsChanged } = useActions();
+  const on = isOn(live.status);
+  return (
+    <div className="live-settings">
+      <label className="field inline">
+        <span className="field-label">Source</span>
+        <select value={live.source} disabled={on} onChange={(e) => liveSettingsChanged({ source: e.target.value as LiveState['source'] })} data-testid="live-source">
+          <option value="camera">Camera</option>
+          <option value="video" disabled={!current}>
+            The chosen video, playing
+          </option>
+        </select>
+      </label>
+      {live.source === 'camera' && (
+        <>
+          <label className="field inline">
+            <span className="field-label">Camera</span>
+            <select value={live.deviceId ?? ''} disabled={on} onChange={(e) => liveSettingsChanged({ deviceId: e.target.value || null })}>
+              <option value="">Default camera</option>
+              {live.cameras.map((c) => (
+                <option key={c.deviceId} value={c.deviceId}>
+                  {c.label}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field inline">
+            <span className="field-label">Resolution</span>
+            <select
+              value={`${live.resolution.width}x${live.resolution.height}`}
+              disabled={on}
+              onChange={(e) => liveSettingsChanged({ resolution: RESOLUTIONS.find((r) => `${r.width}x${r.height}` === e.target.value)! })}
+            >
+              {RESOLUTIONS.map((r) => (
+                <option key={`${r.width}x${r.height}`} value={`${r.width}x${r.height}`}>
+                  {r.width}×{r.height}
+                </option>
+              ))}
+            </select>
+          </label>
+        </>
+      )}
+      <label className="field inline">
+        <span className="field-label">Window</span>
+        <select value={live.window} onChange={(e) => liveSettingsChanged({ window: e.target.value as LiveWindow })} data-testid="live-window">
+          {LIVE_WINDOWS.map((w) => (
+            <option key={w.value} value={w.value}>
+              {w.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="field inline">
+        <span className="field-label">Smoothing</span>
+        <input type="range" min={0.05} max={1} step={0.05} value={live.smoothing} onChange={(e) => liveSettingsChanged({ smoothing: Number(e.target.value) })} aria-valuetext={`factor ${live.smoothing}`} />
+        <span className="muted small">α {live.smoothing.toFixed(2)}</span>
+      </label>
+      <label className="field inline">
+        <input type="checkbox" checked={live.showRaw} onChange={(e) => liveSettingsChanged({ showRaw: e.target.checked })} />
+        <span className="small">Latest raw result</span>
+      </label>
+      <label className="field inline">
+        <span className="field-label">Attention layer</span>
+        <select value={live.attentionLayer ?? 'off'} onChange={(e) => liveSettingsChanged({ attentionLayer: e.target.value === 'off' ? null : Number(e.target.value) })}>
+          <option value="off">off (fastest backend)</option>
+          <option value={-1}>last</option>
+          {Array.from({ length: info?.layers ?? 0 }, (_, l) => (
+            <option key={l} value={l}>
+              {l + 1}
+            </option>
+          ))}
+        </select>
+      </label>
+    </div>
+  );
+}
+
+function Stats() {
+  const live = useLiveState();
+  const state = live.status === 'starting' ? 'starting' : live.status;
+  return (
+    <p className="live-stats small" data-testid="live-stats" data-state={state} data-clips-per-second={live.clipsPerSecond.toFixed(2)} data-latency-ms={live.latencyMs?.toFixed(0) ?? ''} data-open-frames={live.openFrames} role="status">
+      {live.status === 'starting' && 'Starting…'}
+      {live.status === 'paused' && 'Paused while the tab is hidden.'}
+      {live.status === 'stopped' && 'Stopped.'}
+      {(live.status === 'running' || live.status === 'paused') && (
+        <>
+          {live.sourceInfo && <span>{live.sourceInfo.label} · </span>}
+          {live.filling ? <span>filling the window: {live.filling.filled} of {live.filling.slots} frames · </span> : null}
+          <span>{live.clipsPerSecond.toFixed(1)} clips/s</span> · <span>latency {live.latencyMs === null ? '–' : `${Math.round(live.latencyMs)} ms`}</span> · <span>{live.clips} clips</span>
+        </>
+      )}
+    </p>
+  );
+}
+
+function LivePredictions() {
+  const live = useLiveState();
+  const top = live.showRaw ? live.raw : live.top;
+  return (
+    <ol className="predictions" data-testid="live-predictions" aria-label={live.showRaw ? 'Latest raw result' : 'Smoothed predictions'}>
+      {top.map((p, rank) => (
+        <li key={p.index} className="prediction" data-testid="prediction" data-label={p.label} data-prob={p.prob}>
+          <div className="prediction-text">
+            <span className="prediction-label">
+              <span className="rank">{rank + 1}</span> {p.label}
+            </span>
+            <span className="prediction-prob">{formatPercent(p.prob)}</span>
+          </div>
+          <div className="bar" aria-hidden="true">
+            <div className="bar-fill" style={{ width: `${Math.max(0.5, p.prob * 100)}%` }} />
+          </div>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** Live classification of the camera or the chosen video as it plays. */
+export function LivePanel() {
+  const live = useLiveState();
+  const { status: modelStatus } = useModelState();
+  const actions = useActions();
+  const video = useRef<HTMLVideoElement>(null);
+  const on = isOn(live.status);
+  useEffect(() => {
+    void actions.liveCamerasRequested();
+    return () => actions.liveStopRequested();
+  }, [actions]);
+
+  return (
+    <Panel
+      title="Live"
+      className="live-panel"
+      actions={
+        <button type="button" className={`button ${on ? '' : 'primary'}`} data-testid="webcam-toggle" disabled={!on && modelStatus !== 'ready'} onClick={() => (on ? actions.liveStopRequested() : void actions.liveStartRequested(video.current!))}>
+          {on ? 'Stop' : live.source === 'camera' ? 'Start camera' : 'Start live on the video'}
+        </button>
+      }
+    >
+      {live.error && (
+        <div className="alert" role="alert" data-kind={live.error.kind}>
+          <div className="alert-body">
+            <strong>{live.error.message}</strong>
+            <p className="alert-advice">{live.error.advice}</p>
+          </div>
+          <button type="button" className="button ghost small" onClick={actions.liveErrorDismissed}>
+            Dismiss
+          </button>
+        </div>
+      )}
+      <Settings />
+      <div className={`live-view ${on ? '' : 'idle'}`}>
+        <video ref={video} className="live-video" data-testid="live-video" muted playsInline />
+        <AttentionOverlay video={video} />
+      </div>
+      <Stats />
+      <LivePredictions />
+      {live.logEntries > 0 && (
+        <div className="button-row">
+          <span className="muted small">{live.logEntries} results logged</span>
+          <button type="button" className="button small" onClick={() => download(actions.liveLogExported('json'), 'live-predictions.json', 'application/json')}>
+            Download log (JSON)
+          </button>
+          <button type="button" className="button small" onClick={() => download(actions.liveLogExported('csv'), 'live-predictions.csv', 'text/csv')}>
+            Download log (CSV)
+          </button>
+        </div>
+      )}
+    </Panel>
+  );
+}
