@@ -135,7 +135,7 @@ export default defineConfig({
   // Scan the e2e test pages for dependencies at startup too: a dependency found later (mediabunny, first
   // imported by e2e/pages/video-page.ts) makes Vite re-bundle and reload the page in the middle of a test.
   optimizeDeps: {
-    entries: ['index.html', 'e2e/pages/*.html'],
+    entries: ['index.html', 'e2e/pages/*.html', 'src/cli/browser/harness.html'],
   },
   build: {
     target: 'es2022',

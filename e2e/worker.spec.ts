@@ -23,11 +23,22 @@ test('loads a model, classifies a video with attention maps, and survives bad in
   expect(missing).toMatchObject({ ok: false, kind: 'model' });
   expect(missing.ok || missing.message).toMatch(/no config.json/);
 
+  // No model yet is the user's next step, not a GPU failure.
   const noModel = await page.evaluate(() => window.workerApi.classify('/e2e/clips/out/h264.mp4', { views: 'single', attention: true, sampling: 'auto' }));
-  expect(noModel).toMatchObject({ ok: false, kind: 'gpu' });
+  expect(noModel).toMatchObject({ ok: false, kind: 'model' });
+  expect(noModel.ok || noModel.message).toMatch(/no model is loaded/);
 
-  const loaded = await page.evaluate(() => window.workerApi.loadModel('/models/tiny-divided'));
+  // Auto: our engine on a hardware GPU, the wasm EP on a software adapter (the tiny model ships model.onnx).
+  const auto = await page.evaluate(() => window.workerApi.loadModel('/models/tiny-divided'));
+  expect(auto.ok).toBe(true);
+  if (!auto.ok) return;
+  const software = auto.value.adapter.endsWith('(software)');
+  expect(auto.value.backend).toMatchObject(software ? { name: 'onnx-wasm', capabilities: { attention: false, gpuInput: false } } : { name: 'wgsl' });
+  expect(auto.value.backend.reason).toMatch(software ? /software WebGPU adapter.*wasm EP on \d CPU thread/ : /hardware GPU/);
+  // The engine for the rest: attention maps.
+  const loaded = await page.evaluate(() => window.workerApi.loadModel('/models/tiny-divided', 'wgsl'));
   expect(loaded.ok).toBe(true);
+  expect(loaded.ok && loaded.value.backend).toMatchObject({ name: 'wgsl', reason: 'wgsl, as chosen', capabilities: { attention: true, gpuInput: true, threads: null } });
   expect(loaded.ok && loaded.value).toMatchObject({ attentionType: 'divided_space_time', frames: 4, layers: 2, heads: 4, labels: Array.from({ length: 10 }, (_, i) => `class_${i}`) });
 
   const single = await page.evaluate(() => window.workerApi.classify('/e2e/clips/out/h264.mp4', { views: 'single', attention: true, sampling: 'auto' }));
@@ -57,7 +68,7 @@ test('loads a model, classifies a video with attention maps, and survives bad in
     expect(bad.ok || bad.message, clip).toMatch(message);
   }
   const cancelled = await page.evaluate(() => window.workerApi.cancelled('/e2e/clips/out/h264.mp4'));
-  expect(cancelled).toMatchObject({ ok: false, kind: 'cancelled' });
+  expect(cancelled).toMatchObject({ ok: false, kind: 'cancelled', outcome: 'cancelled' });
 
   // Still usable after all of that.
   const again = await page.evaluate(() => window.workerApi.classify('/e2e/clips/out/h264.mp4', { views: 'single', attention: false, sampling: 'auto' }));
@@ -76,4 +87,29 @@ test('loads a model, classifies a video with attention maps, and survives bad in
 
   const stages = await page.evaluate(() => [...new Set(window.workerApi.stages)]);
   expect(stages).toEqual(expect.arrayContaining(['download', 'upload', 'decode', 'inference']));
+});
+
+test('the scheduler: a classification during a timeline runs, a newer one replaces it, the timeline completes; no listener is left', async ({ page }) => {
+  await open(page);
+  expect((await page.evaluate(() => window.workerApi.loadModel('/models/tiny-divided'))).ok).toBe(true);
+  const run = await page.evaluate(() => window.workerApi.concurrent('/e2e/clips/out/h264.mp4', '/e2e/clips/out/long-20s.mp4'));
+  expect(run.first).toMatchObject({ ok: false, kind: 'cancelled', outcome: 'replaced' });
+  expect(run.second).toBe(3); // the multi-view one, shown
+  expect(run.timeline).toEqual({ ok: true, value: 6 });
+  expect(run.segments).toBe(6);
+  // The user's classification went ahead of the background timeline's remaining windows.
+  expect(run.finished.indexOf('second')).toBeLessThan(run.finished.indexOf('timeline'));
+  expect(await page.evaluate(() => window.workerApi.listenersLeft('/e2e/clips/out/h264.mp4'))).toEqual({ ok: true, failed: 'video', listeners: 0 });
+});
+
+test('a killed worker: the request it had fails with a clear message, a new worker reloads the model and the next request succeeds', async ({ page }) => {
+  await open(page);
+  expect((await page.evaluate(() => window.workerApi.loadModel('/models/tiny-divided'))).ok).toBe(true);
+  const before = await page.evaluate(() => window.workerApi.classify('/e2e/clips/out/h264.mp4', { views: 'single', attention: false, sampling: 'auto' }));
+  const run = await page.evaluate(() => window.workerApi.killed('/e2e/clips/out/h264.mp4'));
+  expect(run.pending).toMatchObject({ ok: false, kind: 'internal' });
+  expect(run.pending.ok || run.pending.message).toMatch(/worker stopped .*a new one was started and is reloading the model/);
+  expect(run.restarts).toHaveLength(1);
+  expect(run.workers).toBe(2);
+  expect(run.next).toEqual({ ok: true, probs: before.ok && before.probs });
 });

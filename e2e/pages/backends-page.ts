@@ -1,52 +1,27 @@
-// The comparison backends (src/backends/) in a real page: the browser side of e2e/backends.spec.ts and of
-// `npm run bench -- --browser`. Exposes `window.backends`. One GPUDevice for the page, shared by our engine,
-// onnxruntime-web's WebGPU EP and tfjs-backend-webgpu.
-//
-// Vite pre-bundles onnxruntime-web, so the .wasm files its bundles look for beside themselves are not there:
-// the `?url` imports below tell ORT where Vite serves them (the app's worker will do the same).
-import ortWebGpuMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
-import ortWebGpuWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
-import ortWasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
-import ortWasmWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
-import type { BackendName, ClipShape, InferenceBackend } from '../../src/backends/backend';
-import { createOnnxBackend } from '../../src/backends/onnx';
-import { createTfjsBackend, type TfjsModel } from '../../src/backends/tfjs';
-import { BENCH_ONNX_FIXTURES, runBench, type BenchReport, type ComparisonBackend } from '../../src/bench/bench';
-import type { BENCH_MODELS } from '../../src/bench/random-model';
+// The comparison backends (src/backends/) in a real page: the browser side of e2e/backends.spec.ts. Exposes
+// `window.backends`. One GPUDevice (one Runtime) for the page, shared by our engine, onnxruntime-web's WebGPU EP
+// and tfjs-backend-webgpu; backends are made by src/backends/browser.ts, as the app's worker makes them.
+import type { BackendName, ClipShape } from '../../src/backends/backend';
+import { createBrowserBackend, wasmThreads } from '../../src/backends/browser';
 import { loadModel } from '../../src/checkpoint/load';
 import { readSafetensors } from '../../src/checkpoint/safetensors';
 import { urlSource } from '../../src/checkpoint/source';
 import { toFloat32 } from '../../src/checkpoint/tensor';
-import { requestEngineDevice, type EngineDevice } from '../../src/engine/device';
+import { requestEngineDevice } from '../../src/engine/device';
+import { Runtime } from '../../src/engine/runtime';
 import { compareOutputs, verdict, WGSL_TOLERANCES, type Comparison } from '../../src/verify/compare';
 
-let device: Promise<EngineDevice> | undefined;
+let runtime: Promise<Runtime> | undefined;
 const gpu = () => {
   if (!navigator.gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
-  return (device ??= requestEngineDevice(navigator.gpu, (reason) => console.log(reason)));
+  return (runtime ??= requestEngineDevice(navigator.gpu, (reason) => console.log(reason)).then((device) => new Runtime(device)));
 };
-
-/** wasm EP threads: all cores when the page is cross-origin isolated (SharedArrayBuffer), else 1. */
-const wasmThreads = () => (globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1);
 
 async function fetchBytes(url: string): Promise<Uint8Array | undefined> {
   const response = await fetch(url);
   if (response.status === 404) return undefined;
   if (!response.ok) throw new Error(`fetching ${url}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
-}
-
-async function createBackend(name: BackendName, source: { onnx?: Uint8Array; model?: TfjsModel }): Promise<InferenceBackend> {
-  switch (name) {
-    case 'onnx-wasm':
-      return createOnnxBackend(source.onnx!, { ep: 'wasm', numThreads: wasmThreads(), wasmPaths: { wasm: ortWasmWasm, mjs: ortWasmMjs } });
-    case 'onnx-webgpu':
-      return createOnnxBackend(source.onnx!, { ep: 'webgpu', device: (await gpu()).device, wasmPaths: { wasm: ortWebGpuWasm, mjs: ortWebGpuMjs } });
-    case 'tfjs-webgpu':
-      return createTfjsBackend(source.model!, { backend: 'webgpu', device: (await gpu()).device });
-    case 'tfjs-cpu':
-      return createTfjsBackend(source.model!, { backend: 'cpu' });
-  }
 }
 
 export interface BackendVerifyResult {
@@ -75,7 +50,7 @@ async function verify(name: BackendName, fixtureUrl: string): Promise<BackendVer
   const model = isOnnx ? undefined : await loadModel(urlSource(`${fixtureUrl}/model`));
 
   const t0 = performance.now();
-  const backend = await createBackend(name, { onnx, model });
+  const backend = await createBrowserBackend(name, { onnx, model, runtime: await gpu() });
   const setupMs = performance.now() - t0;
   try {
     const t1 = performance.now();
@@ -89,34 +64,9 @@ async function verify(name: BackendName, fixtureUrl: string): Promise<BackendVer
   }
 }
 
-export interface PageBenchOptions {
-  iterations: number;
-  models?: (keyof typeof BENCH_MODELS)[];
-  backends: BackendName[];
-  modelsOnly?: boolean;
-}
-
-/** `runBench` with the comparison backends made here: ORT on the fixtures' ONNX exports, tfjs on the engine's weights. */
-async function bench(options: PageBenchOptions): Promise<BenchReport & { wasmThreads: number }> {
-  const engineDevice = await gpu();
-  const models = options.models ?? (engineDevice.adapter.isFallback ? ['tiny', 'small'] : ['tiny', 'small', 'base']);
-  const comparisons: ComparisonBackend[] = options.backends.map((name) => ({
-    name,
-    async create(model, weights) {
-      if (!name.startsWith('onnx')) return createBackend(name, { model: weights });
-      const folder = BENCH_ONNX_FIXTURES[model];
-      const onnx = folder && (await fetchBytes(`/fixtures/timesformer/${folder}/model.onnx`));
-      if (!onnx) return { skip: `no ONNX export of the ${model} model under /fixtures/` };
-      return createBackend(name, { onnx });
-    },
-  }));
-  const report = await runBench(engineDevice, { iterations: options.iterations, models, comparisons, modelsOnly: options.modelsOnly, log: (line) => console.log(line) });
-  return { ...report, wasmThreads: wasmThreads() };
-}
-
 declare global {
   interface Window {
-    backends: { verify: typeof verify; bench: typeof bench };
+    backends: { verify: typeof verify };
   }
 }
-window.backends = { verify, bench };
+window.backends = { verify };

@@ -1,31 +1,51 @@
-// Comparison backends: the same TimeSformer forward pass run by other libraries (onnxruntime-web,
-// TensorFlow.js), behind one small interface so that the worker, `verify` and `bench` can switch between
-// them and our WGSL engine. Everything here is DOM-free: it runs in a page, a worker and Node.
+// Backends: the TimeSformer forward pass behind one small interface — our WGSL engine (wgsl.ts) and the same
+// model run by other libraries (onnxruntime-web, TensorFlow.js) — so that the worker, `verify` and `bench`
+// switch between them. The worker runs a model only through this interface. Everything here is DOM-free:
+// it runs in a page, a worker and Node.
+import type { GpuClip } from '../engine/timesformer';
 import type { NamedTensors } from '../tensor';
 
 /** One clip without the batch dimension: frames, channels, height, width (`pixel_values[0]`). */
 export type ClipShape = [T: number, C: number, H: number, W: number];
 
-/** The backends by name, as `verify --backend`, `bench` and the worker call them. */
-export type BackendName = 'onnx-wasm' | 'onnx-webgpu' | 'tfjs-webgpu' | 'tfjs-cpu';
+/** The backends by name, as `verify --backend`, `bench`, the worker and `?backend=` call them. */
+export type BackendName = 'wgsl' | 'onnx-wasm' | 'onnx-webgpu' | 'tfjs-webgpu' | 'tfjs-cpu';
+
+/** A clip as a backend takes it: CPU pixels, or (where `capabilities.gpuInput`) a clip recorded on the GPU. */
+export type ClipInput = Float32Array | GpuClip;
 
 export interface RunOptions {
   /** Also return `hidden_states.{i}` and `last_hidden_state` (where the backend can; ONNX exports cannot). */
   hiddenStates?: boolean;
-  /** Also return every attention probability tensor, `attn.{l}.{temporal|spatial|full}` (where the backend can). */
-  attention?: boolean;
+  /**
+   * Attention probabilities (where the backend can): `true` every tensor, `attn.{l}.{temporal|spatial|full}`;
+   * 'maps' what the explorer shows: temporal, and the CLS query's rows `attn.{l}.{spatial|full}.cls`.
+   */
+  attention?: boolean | 'maps';
+  /** Also return the clip as the model saw it, `pixel_values` [T, 3, H, W] (to display a GPU clip's frames). */
+  returnInput?: boolean;
+}
+
+/** What a backend can do, as the worker and the UI read it. */
+export interface BackendCapabilities {
+  /** Attention probabilities (the explorer's maps). */
+  attention: boolean;
+  hiddenStates: boolean;
+  /** Takes a GpuClip (preprocessing on the same device, pixels never on the CPU); else CPU pixels. */
+  gpuInput: boolean;
+  /** CPU threads it computes with (the wasm EP); null for GPU backends. */
+  threads: number | null;
 }
 
 export interface InferenceBackend {
   readonly name: BackendName;
-  /** What `run` can return besides `logits`. */
-  readonly produces: { hiddenStates: boolean; attention: boolean };
+  readonly capabilities: BackendCapabilities;
   /**
-   * Run one clip: `pixels` [T, 3, H, W] normalized, row-major. Returns at least `logits` ([1, labels];
-   * [T, labels] for space_only, as Hugging Face), named as the reference fixtures name them.
-   * Calls are queued: one clip at a time.
+   * Run one clip [T, 3, H, W], normalized (CPU pixels row-major, or a GpuClip where `capabilities.gpuInput`).
+   * Returns at least `logits` ([1, labels]; [T, labels] for space_only, as Hugging Face), named as the
+   * reference fixtures name them. Calls are queued: one clip at a time.
    */
-  run(pixels: Float32Array, shape: ClipShape, options?: RunOptions): Promise<NamedTensors>;
+  run(input: ClipInput, shape: ClipShape, options?: RunOptions): Promise<NamedTensors>;
   /** Free the session / weights. The backend cannot run afterwards; a shared GPUDevice is left alive. */
   dispose(): Promise<void>;
 }
@@ -42,14 +62,16 @@ export class BackendError extends Error {
   }
 }
 
-export function checkClip(backend: BackendName, pixels: Float32Array, shape: ClipShape): void {
+/** Checks a clip for a backend that takes CPU pixels only. */
+export function checkClip(backend: BackendName, pixels: ClipInput, shape: ClipShape): asserts pixels is Float32Array {
   if (!Array.isArray(shape) || shape.length !== 4 || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
     throw new BackendError(backend, `shape must be [T, 3, H, W] of positive integers, got [${shape}]`);
   }
   if (shape[1] !== 3) throw new BackendError(backend, `clips have 3 channels, shape [${shape}] has ${shape[1]}`);
   const n = shape[0] * shape[1] * shape[2] * shape[3];
-  if (!(pixels instanceof Float32Array) || pixels.length !== n) {
-    throw new BackendError(backend, `pixels must be a Float32Array of ${n} values for shape [${shape}], got ${pixels?.length}`);
+  if (!(pixels instanceof Float32Array)) throw new BackendError(backend, 'takes CPU pixels (a Float32Array), not a GPU clip');
+  if (pixels.length !== n) {
+    throw new BackendError(backend, `pixels must be a Float32Array of ${n} values for shape [${shape}], got ${pixels.length}`);
   }
 }
 

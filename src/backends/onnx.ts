@@ -10,7 +10,7 @@
 // An ONNX export has only what it was exported with: logits, no hidden states or attention.
 import type * as Ort from 'onnxruntime-web';
 import type { NamedTensors } from '../tensor';
-import { BackendError, checkClip, errorMessage, SerialQueue, type ClipShape, type InferenceBackend } from './backend';
+import { BackendError, checkClip, errorMessage, SerialQueue, type ClipInput, type ClipShape, type InferenceBackend } from './backend';
 
 export type OnnxExecutionProvider = 'wasm' | 'webgpu';
 
@@ -97,8 +97,9 @@ export async function createOnnxBackend(model: Uint8Array, options: OnnxBackendO
   let disposed = false;
   return {
     name,
-    produces: { hiddenStates: false, attention: false },
-    run(pixels: Float32Array, shape: ClipShape): Promise<NamedTensors> {
+    // ORT fixes the wasm EP's threads at its first session (1 where SharedArrayBuffer is missing).
+    capabilities: { hiddenStates: false, attention: false, gpuInput: false, threads: options.ep === 'wasm' ? ort.env.wasm.numThreads ?? 1 : null },
+    run(pixels: ClipInput, shape: ClipShape): Promise<NamedTensors> {
       return queue.run(async () => {
         if (disposed) throw new BackendError(name, 'the backend was disposed');
         checkClip(name, pixels, shape);

@@ -16,7 +16,7 @@ import { toFloat32 } from '../checkpoint/tensor';
 import type { Linear, Norm, TimesformerWeights } from '../checkpoint/weights';
 import { positionEmbeddings, timeEmbeddings } from '../reference/timesformer';
 import type { NamedTensors } from '../tensor';
-import { BackendError, checkClip, errorMessage, SerialQueue, type BackendName, type ClipShape, type InferenceBackend, type RunOptions } from './backend';
+import { BackendError, checkClip, errorMessage, SerialQueue, type BackendName, type ClipInput, type ClipShape, type InferenceBackend, type RunOptions } from './backend';
 
 type Tf = typeof TF;
 type T2 = TF.Tensor; // 2-D in practice: [rows, columns]
@@ -140,7 +140,9 @@ function forward(
     const d = D / H;
     const [q, k, v] = tf.unstack(tf.transpose(tf.reshape(qkv, [G, S, 3, H, d]), [2, 0, 3, 1, 4])); // 3 × [G, H, S, d]
     const probs = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d))); // [G, H, S, S]
-    if (options.attention) out[name] = probs;
+    // 'maps': the CLS query's rows of spatial / full attention (what the explorer draws), temporal whole.
+    if (options.attention === 'maps' && !name.endsWith('temporal')) out[`${name}.cls`] = tf.reshape(tf.slice(probs, [0, 0, 0, 0], [G, H, 1, S]), [G, H, S]);
+    else if (options.attention) out[name] = probs;
     return tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [G * S, D]); // [G·S, D]
   };
 
@@ -240,8 +242,8 @@ export async function createTfjsBackend(model: TfjsModel, options: TfjsBackendOp
   let disposed = false;
   return {
     name,
-    produces: { hiddenStates: true, attention: true },
-    run(pixels: Float32Array, shape: ClipShape, options: RunOptions = {}): Promise<NamedTensors> {
+    capabilities: { hiddenStates: true, attention: true, gpuInput: false, threads: kind === 'cpu' ? 1 : null },
+    run(pixels: ClipInput, shape: ClipShape, options: RunOptions = {}): Promise<NamedTensors> {
       return tfQueue.run(async () => {
         if (disposed) throw new BackendError(name, 'the backend was disposed');
         checkClip(name, pixels, shape);

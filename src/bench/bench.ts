@@ -30,16 +30,13 @@ export interface BenchResult {
 
 /**
  * A comparison backend, made by the caller (Node or a page know where ONNX files are and how to load ORT)
- * for each bench model: from the model's random weights (tfjs), or from the fixture's ONNX export of the same
- * size (ORT; `BENCH_ONNX_FIXTURES`). `{ skip }` when it cannot run that model here.
+ * for each bench model from its random weights (tfjs directly, ORT on their ONNX export by
+ * src/backends/onnx-export.ts). `{ skip }` when it cannot run that model here.
  */
 export interface ComparisonBackend {
   name: BackendName;
   create(model: string, weights: ReturnType<typeof randomModel>): Promise<InferenceBackend | { skip: string }>;
 }
-
-/** Fixture folders whose model.onnx has exactly a bench model's sizes (fixtures/timesformer/<folder>/model.onnx). */
-export const BENCH_ONNX_FIXTURES: Record<string, string> = { tiny: 'tiny-divided', small: 'small-divided' };
 
 export interface BenchReport {
   adapter: EngineDevice['adapter'];

@@ -67,23 +67,13 @@ async function benchBrowser(args: ReturnType<typeof parseArgs>): Promise<BenchRe
     const version = session.page.context().browser()?.version();
     console.log(`Chromium ${version} (headless)`);
     const models = args.models as Models | undefined;
-    if (args.backends.length || args.modelsOnly) {
-      // The comparison backends' page (e2e/pages/: Vite scans those pages' imports at startup) runs the same
-      // runBench, engine included, with ORT and tfjs beside it on one GPUDevice.
-      await session.page.goto(`${session.baseUrl}/e2e/pages/backends.html`);
-      await session.page.waitForFunction(() => 'backends' in window, undefined, { timeout: 120_000 });
-      const report = await session.page.evaluate(
-        ([iterations, chosen, backends, modelsOnly]) => window.backends.bench({ iterations, models: chosen, backends, modelsOnly }),
-        [args.iterations, models, args.backends, args.modelsOnly] as const,
-      );
-      console.log(`(onnx-wasm with ${report.wasmThreads} thread${report.wasmThreads === 1 ? '' : 's'})`);
-      return { runtime: `Chromium ${version}`, ...report };
-    }
-    const report = await session.page.evaluate(async ([iterations, chosen]) => {
-      const info = await navigator.gpu.requestAdapter();
-      const fallback = (info?.info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? true;
-      return window.harness.bench({ iterations, models: chosen ?? (fallback ? ['tiny', 'small'] : ['tiny', 'small', 'base']) });
-    }, [args.iterations, models] as const);
+    // The harness page runs src/bench/page-bench.ts, the code of the app's benchmark page: the engine, and ORT
+    // and tfjs beside it, on one GPUDevice.
+    const report = await session.page.evaluate(
+      ([iterations, chosen, backends, modelsOnly]) => window.harness.bench({ iterations, models: chosen, backends, modelsOnly }),
+      [args.iterations, models, args.backends, args.modelsOnly] as const,
+    );
+    if (args.backends.includes('onnx-wasm')) console.log(`(onnx-wasm with ${report.wasmThreads} thread${report.wasmThreads === 1 ? '' : 's'})`);
     return { runtime: `Chromium ${version}`, ...report };
   } finally {
     await session.close();

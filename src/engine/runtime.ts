@@ -1,5 +1,9 @@
 // The engine's small runtime: a pipeline cache, buffers, and recorded plans of GPU steps.
 // A plan is built once per input shape; running it is one command submission.
+//
+// One Runtime per device: whoever owns the device (the worker's inference service, a test, a tool) makes
+// it, and preprocessing and the engine share it through `scope()`: each scope owns its buffers (destroyed
+// with it), while compiled pipelines and per-adapter measurements (`memo`) are kept once per device.
 import { GpuError, type EngineDevice } from './device';
 
 export type BindingKind = 'uniform' | 'read' | 'write';
@@ -22,19 +26,41 @@ interface CachedPipeline {
   layout: GPUBindGroupLayout;
 }
 
+/** What every scope of a device's Runtime shares: compiled pipelines and memoized per-device values. */
+interface DeviceCaches {
+  pipelines: Map<string, CachedPipeline>;
+  memo: Map<string, unknown>;
+}
+
 export class Runtime {
   readonly device: GPUDevice;
   /** Bound where a kernel's optional input is unused (bindings cannot be left empty). */
   readonly placeholder: GPUBuffer;
-  private readonly pipelines = new Map<string, CachedPipeline>();
+  private readonly caches: DeviceCaches;
 
-  constructor(readonly gpu: EngineDevice) {
+  constructor(
+    readonly gpu: EngineDevice,
+    caches?: DeviceCaches,
+  ) {
     this.device = gpu.device;
+    this.caches = caches ?? { pipelines: new Map(), memo: new Map() };
     this.placeholder = this.buffer('placeholder', 16);
   }
 
+  /** A runtime on the same device sharing this one's pipelines and memos, owning (and destroying) only its own buffers. */
+  scope(): Runtime {
+    return new Runtime(this.gpu, this.caches);
+  }
+
+  /** A value made once per device (a pipeline of another shape, a measurement) and shared by every scope. */
+  memo<T>(key: string, make: () => T): T {
+    if (!this.caches.memo.has(key)) this.caches.memo.set(key, make());
+    return this.caches.memo.get(key) as T;
+  }
+
   pipeline(source: KernelSource): CachedPipeline {
-    let cached = this.pipelines.get(source.key);
+    const pipelines = this.caches.pipelines;
+    let cached = pipelines.get(source.key);
     if (!cached) {
       const layout = this.device.createBindGroupLayout({
         label: source.key,
@@ -51,7 +77,7 @@ export class Runtime {
         compute: { module, entryPoint: 'main' },
       });
       cached = { pipeline, layout };
-      this.pipelines.set(source.key, cached);
+      pipelines.set(source.key, cached);
     }
     return cached;
   }

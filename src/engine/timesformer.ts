@@ -11,11 +11,10 @@ import type { Linear, Norm, TimesformerWeights } from '../checkpoint/weights';
 import { positionEmbeddings, timeEmbeddings } from '../reference/timesformer';
 import type { NamedTensors } from '../tensor';
 import { GpuError, type EngineDevice } from './device';
-import { attention, type AttentionArgs, type ProbsMode, type TokenMap } from './kernels/attention';
+import { attention, type ProbsMode, type TokenMap } from './kernels/attention';
 import { chooseGemmVariant, gemm, packLinear, type GemmArgs, type GemmVariant, type PackedLinear, type WeightDType } from './kernels/gemm';
 import { layerNorm } from './kernels/layernorm';
 import { embed, im2col } from './kernels/patch-embed';
-import { rolloutLayout, RolloutRecorder } from './kernels/rollout';
 import { rowMean } from './kernels/row-mean';
 import { Runtime, type Step } from './runtime';
 
@@ -38,25 +37,6 @@ export interface RunRequest {
   fullSpatialLayer?: number;
   /** Also return the input clip as the model saw it (`pixel_values` [T, 3, H, W]), e.g. to display it. */
   returnInput?: boolean;
-  /**
-   * Attention rollout for every head fusion with this discard ratio, composed on the GPU from the full
-   * probabilities (src/engine/kernels/rollout.ts): `rollout.<fusion>` and `rollout.<fusion>.layers`.
-   */
-  rollout?: { discard: number };
-  /**
-   * With 'maps': keep every layer's full probabilities on the GPU after the run, for readAttention()
-   * (a query patch's spatial rows, a patch's temporal maps), and read back only the spatial CLS rows and,
-   * unless `temporalOnGpu`, the temporal maps.
-   */
-  keepAttention?: boolean;
-  temporalOnGpu?: boolean;
-}
-
-/** A slice of a kept attention tensor (`attn.l.temporal`, `attn.l.spatial`, `attn.l.full`): `count` floats from `offset`. */
-export interface AttentionSlice {
-  name: string;
-  offset: number;
-  count: number;
 }
 
 interface NormBuffers {
@@ -87,9 +67,12 @@ interface Plan {
   pixels: GPUBuffer;
   outputs: Output[];
   buffers: GPUBuffer[];
-  /** Full attention probabilities kept on the GPU (RunRequest.keepAttention), by name. */
-  kept: Map<string, { buffer: GPUBuffer; shape: number[] }>;
+  /** GPU memory its activations, outputs and staging buffers take (what the plan budget counts). */
+  bytes: number;
 }
+
+/** Default budget of kept plans' GPU memory: a multi-view classification and a timeline's plans both stay. */
+export const DEFAULT_PLAN_BUDGET_BYTES = 512 * 2 ** 20;
 
 const f32 = (t: RawTensor) => toFloat32(t);
 
@@ -101,13 +84,18 @@ export interface EngineOptions {
    * Arithmetic is f32 either way.
    */
   weights?: 'auto' | WeightDType;
+  /**
+   * Bytes of GPU memory that recorded plans (activations, bind groups, staging) may keep. Plans are kept per
+   * (input shape, request) and reused; past the budget the least recently used is destroyed (the one running
+   * is always kept).
+   */
+  planBudgetBytes?: number;
 }
 
 export class TimesformerEngine {
-  private plan?: Plan;
+  /** Recorded plans by key, least recently used first. */
+  private readonly plans = new Map<string, Plan>();
   private busy = false;
-  /** The attention probabilities the last run kept on the GPU (RunRequest.keepAttention). */
-  private keptAttention?: Plan['kept'];
   private lost?: string;
 
   private constructor(
@@ -118,13 +106,17 @@ export class TimesformerEngine {
     private readonly embedW: { patch: PackedLinear; cls: GPUBuffer; norm: NormBuffers; head: PackedLinear },
     readonly gemmVariant: GemmVariant,
     readonly weightDType: WeightDType,
+    private readonly planBudgetBytes: number,
   ) {
     rt.device.lost.then((info) => (this.lost = info.message || info.reason));
   }
 
-  /** Upload the weights (Linear weights transposed for the GEMM, f32 or f16) and pick the GEMM variant. */
-  static async create(gpu: EngineDevice, model: { config: TimesformerConfig; weights: TimesformerWeights }, options: EngineOptions = {}): Promise<TimesformerEngine> {
-    const rt = new Runtime(gpu);
+  /**
+   * Upload the weights (Linear weights transposed for the GEMM, f32 or f16) and pick the GEMM variant. Pass the
+   * device's Runtime to share its compiled kernels with preprocessing; a bare EngineDevice gets one of its own.
+   */
+  static async create(gpu: Runtime | EngineDevice, model: { config: TimesformerConfig; weights: TimesformerWeights }, options: EngineOptions = {}): Promise<TimesformerEngine> {
+    const rt = gpu instanceof Runtime ? gpu.scope() : new Runtime(gpu);
     const { config: c, weights: w } = model;
     const dtype: WeightDType = options.weights === 'auto' || options.weights === undefined ? (w.head.weight.dtype === 'F16' ? 'f16' : 'f32') : options.weights;
     const linear = (name: string, l: Linear) => {
@@ -153,7 +145,7 @@ export class TimesformerEngine {
       head: linear('classifier', w.head),
     };
     const variant = options.gemmVariant ?? (await chooseGemmVariant(rt));
-    return new TimesformerEngine(rt, c, w, layers, embedW, variant, dtype);
+    return new TimesformerEngine(rt, c, w, layers, embedW, variant, dtype, options.planBudgetBytes ?? DEFAULT_PLAN_BUDGET_BYTES);
   }
 
   /** Run one clip: pixels [T, 3, Hpx, Wpx] normalized, from the CPU or the GPU. Outputs are named as the reference's. */
@@ -168,8 +160,7 @@ export class TimesformerEngine {
     if (Hpx < P || Wpx < P || T < 1) throw new GpuError(`a clip of ${T} frames of ${Wpx}×${Hpx} is smaller than one ${P}×${P} patch`);
     this.busy = true;
     try {
-      const plan = this.planFor(T, Hpx, Wpx, request);
-      this.keptAttention = plan.kept.size > 0 ? plan.kept : undefined;
+      const plan = await this.planFor(T, Hpx, Wpx, request);
       const { device } = this.rt;
       const encoder = device.createCommandEncoder();
       if (pixels instanceof Float32Array) device.queue.writeBuffer(plan.pixels, 0, pixels.buffer, pixels.byteOffset, pixels.byteLength);
@@ -195,49 +186,46 @@ export class TimesformerEngine {
     }
   }
 
-  /** The recorded plan for this shape and request, built on first use and kept until either changes. */
-  private planFor(T: number, Hpx: number, Wpx: number, request: RunRequest): Plan {
+  /**
+   * The recorded plan for this shape and request: reused when kept, else recorded (and the least recently
+   * used plans beyond the memory budget destroyed). A GPU error while recording (out of memory, a validation
+   * error) is a GpuError here, not an uncaptured error later.
+   */
+  private async planFor(T: number, Hpx: number, Wpx: number, request: RunRequest): Promise<Plan> {
     const key = JSON.stringify([T, Hpx, Wpx, request]);
-    if (this.plan?.key === key) return this.plan;
-    this.releasePlan();
-    this.plan = this.record(key, T, Hpx, Wpx, request);
-    return this.plan;
+    const kept = this.plans.get(key);
+    if (kept) {
+      this.plans.delete(key); // re-inserted: most recently used
+      this.plans.set(key, kept);
+      return kept;
+    }
+    const { device } = this.rt;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let plan: Plan | undefined;
+    try {
+      plan = this.record(key, T, Hpx, Wpx, request);
+    } finally {
+      const errors = [await device.popErrorScope(), await device.popErrorScope()].filter((e) => e !== null);
+      if (errors.length) {
+        if (plan) this.releasePlan(plan);
+        throw new GpuError(`recording the plan for a [${T}, 3, ${Hpx}, ${Wpx}] clip failed: ${errors.map((e) => e.message).join('; ')}`);
+      }
+    }
+    this.plans.set(key, plan);
+    let total = [...this.plans.values()].reduce((n, p) => n + p.bytes, 0);
+    for (const [oldKey, old] of this.plans) {
+      if (total <= this.planBudgetBytes || old === plan) break;
+      this.plans.delete(oldKey);
+      this.releasePlan(old);
+      total -= old.bytes;
+    }
+    return plan;
   }
 
-  /**
-   * Read slices of the attention probabilities the last run kept on the GPU (RunRequest.keepAttention),
-   * e.g. one query patch's spatial rows or one patch's temporal maps, without reading the rest back.
-   */
-  async readAttention(slices: AttentionSlice[]): Promise<Float32Array[]> {
-    if (this.busy) throw new GpuError('the engine is running a clip; read its attention when it is done');
-    const kept = this.keptAttention;
-    if (!kept) throw new GpuError('no attention is kept on the GPU: run a clip with keepAttention first');
-    for (const s of slices) {
-      const k = kept.get(s.name);
-      const size = k?.shape.reduce((x, y) => x * y) ?? 0;
-      if (!k) throw new GpuError(`${s.name} is not kept on the GPU (kept: ${[...kept.keys()].join(', ')})`);
-      if (!(Number.isInteger(s.offset) && Number.isInteger(s.count) && s.offset >= 0 && s.count > 0 && s.offset + s.count <= size)) {
-        throw new GpuError(`${s.name}: slice [${s.offset}, +${s.count}) is outside its ${size} values`);
-      }
-    }
-    const total = slices.reduce((n, s) => n + s.count, 0);
-    const { device } = this.rt;
-    const staging = device.createBuffer({ label: 'attention slices staging', size: total * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    try {
-      const encoder = device.createCommandEncoder();
-      let at = 0;
-      for (const s of slices) {
-        encoder.copyBufferToBuffer(kept.get(s.name)!.buffer, s.offset * 4, staging, at * 4, s.count * 4);
-        at += s.count;
-      }
-      device.queue.submit([encoder.finish()]);
-      await staging.mapAsync(GPUMapMode.READ);
-      const all = new Float32Array(staging.getMappedRange().slice(0));
-      let from = 0;
-      return slices.map((s) => all.slice(from, (from += s.count)));
-    } finally {
-      staging.destroy();
-    }
+  /** Keys of the kept plans, least recently used first (for tests and the memory readout). */
+  get keptPlans(): { key: string; bytes: number }[] {
+    return [...this.plans.values()].map((p) => ({ key: p.key, bytes: p.bytes }));
   }
 
   private record(key: string, T: number, Hpx: number, Wpx: number, request: RunRequest): Plan {
@@ -290,39 +278,11 @@ export class TimesformerEngine {
     snapshot('hidden_states.0');
 
     const whole: TokenMap = { hasCls: true, clsBase: 0, clsStride: seqLen, rowBase: 1, seqStride: seqLen, tokenStride: 1 };
-    const rolloutShape = rolloutLayout(c.attentionType, c.numLayers, H, T, N);
-    const rollout = request.rollout && new RolloutRecorder(rt, rolloutShape.vector, request.rollout.discard, buf);
-    const keep = request.attention === 'maps' && request.keepAttention === true;
-    const kept: Plan['kept'] = new Map();
-    let scratch: GPUBuffer | undefined; // the largest sub-layer's probabilities, made on first use
-    /**
-     * One attention step and where its probabilities go. `mode` is what is read back: every probability
-     * ('all', under `name`), the CLS rows ('cls', under `name`.cls) or none. A rollout or kept maps need
-     * every probability on the GPU: kept ones in their own buffer, else one scratch buffer the rollout
-     * fuses from before the next layer overwrites it; CLS rows are then copied out of them.
-     */
-    const attend = (l: number, sub: number, label: string, name: string, mode: ProbsMode, args: Omit<AttentionArgs, 'probs' | 'probsMode'>) => {
-      const fullShape = [args.seqs, H, args.len, args.len];
-      const floats = fullShape.reduce((x, y) => x * y);
-      const full = mode === 'all' || rollout !== undefined || keep;
-      let probs: GPUBuffer | undefined;
-      if (mode === 'all') probs = output(name, fullShape);
-      else if (keep) probs = buf(name, floats);
-      else if (full) probs = scratch ??= buf('attention probabilities scratch', H * Math.max(...rolloutShape.subLayers.map((u) => u.seqs * u.len * u.len)));
-      if (probs && keep) kept.set(name, { buffer: probs, shape: fullShape });
-      const clsRows = mode === 'cls' ? output(`${name}.cls`, [args.seqs, H, args.len]) : undefined;
-      steps.push(attention(rt, label, { ...args, probs: probs ?? clsRows, probsMode: full ? 'all' : mode }));
-      if (clsRows && probs) {
-        for (let r = 0; r < args.seqs * H; r++) {
-          steps.push({ kind: 'copy', label: `${name} CLS row ${r}`, src: probs, srcOffset: r * args.len * args.len * 4, dst: clsRows, dstOffset: r * args.len * 4, size: args.len * 4 });
-        }
-      }
-      if (probs) rollout?.subLayer(steps, l, label, { ...rolloutShape.subLayers[sub], probs });
-    };
     for (let l = 0; l < c.numLayers; l++) {
       const lw = layers[l];
       const norm = (label: string, n: NormBuffers, x: GPUBuffer, y: GPUBuffer, rows: number, offset = 0) =>
         layerNorm(rt, label, { x, y, gamma: n.gamma, beta: n.beta, rows, D, eps, inOffset: offset, outOffset: offset });
+      const probs = (name: string, shape: number[], mode: ProbsMode) => (mode === 'none' ? undefined : output(name, shape));
       let residual = h; // what the attention block adds to
       if (lw.temporal) {
         // Temporal attention over each patch's T tokens (rows 1 + p·T + t); the CLS row stays as it is.
@@ -330,9 +290,9 @@ export class TimesformerEngine {
         const rows = N * T;
         steps.push(norm(`L${l} temporal norm`, tw.norm, h, a, rows, D));
         steps.push(mm(`L${l} temporal qkv`, { a, aOffset: D, M: rows, linear: tw.qkv, y: qkv, yOffset: 3 * D }));
-        const tMode: ProbsMode = request.attention === 'none' || (keep && request.temporalOnGpu) ? 'none' : 'all';
+        const tMode: ProbsMode = request.attention === 'none' ? 'none' : 'all';
         const map: TokenMap = { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: T, tokenStride: 1 };
-        attend(l, 0, `L${l} temporal attention`, `attn.${l}.temporal`, tMode, { qkv, context: ctx, seqs: N, len: T, heads: H, D, input: map, output: map });
+        steps.push(attention(rt, `L${l} temporal attention`, { qkv, context: ctx, probs: probs(`attn.${l}.temporal`, [N, H, T, T], tMode), probsMode: tMode, seqs: N, len: T, heads: H, D, input: map, output: map }));
         steps.push(mm(`L${l} temporal proj`, { a: ctx, aOffset: D, M: rows, linear: tw.proj, y: tmp, yOffset: D }));
         steps.push(mm(`L${l} temporal dense`, { a: tmp, aOffset: D, M: rows, linear: tw.dense, y: xt, yOffset: D, residual: { buffer: h, offset: D } }));
         steps.push({ kind: 'copy', label: `L${l} cls`, src: h, srcOffset: 0, dst: xt, dstOffset: 0, size: D * 4 });
@@ -342,8 +302,10 @@ export class TimesformerEngine {
         steps.push(norm(`L${l} spatial norm`, lw.norm1, xt, a, S));
         steps.push(mm(`L${l} spatial qkv`, { a, M: S, linear: lw.qkv, y: qkv }));
         const sMode: ProbsMode = request.attention === 'all' || request.fullSpatialLayer === l ? 'all' : request.attention === 'maps' ? 'cls' : 'none';
+        const sShape = sMode === 'all' ? [T, H, 1 + N, 1 + N] : [T, H, 1 + N];
+        const sName = sMode === 'all' ? `attn.${l}.spatial` : `attn.${l}.spatial.cls`;
         const input: TokenMap = { hasCls: true, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: 1, tokenStride: T };
-        attend(l, 1, `L${l} spatial attention`, `attn.${l}.spatial`, sMode, { qkv, context: ctx, seqs: T, len: 1 + N, heads: H, D, input, output: { ...input, clsBase: S, clsStride: 1 } });
+        steps.push(attention(rt, `L${l} spatial attention`, { qkv, context: ctx, probs: probs(sName, sShape, sMode), probsMode: sMode, seqs: T, len: 1 + N, heads: H, D, input, output: { ...input, clsBase: S, clsStride: 1 } }));
         steps.push(rowMean(rt, `L${l} cls mean`, ctx, D, T, S * D, D, 0));
         residual = xt;
       } else {
@@ -351,7 +313,9 @@ export class TimesformerEngine {
         steps.push(norm(`L${l} norm1`, lw.norm1, h, a, S));
         steps.push(mm(`L${l} qkv`, { a, M: S, linear: lw.qkv, y: qkv }));
         const mode: ProbsMode = request.attention === 'all' ? 'all' : request.attention === 'maps' ? 'cls' : 'none';
-        attend(l, 0, `L${l} attention`, `attn.${l}.full`, mode, { qkv, context: ctx, seqs: B, len: seqLen, heads: H, D, input: whole, output: whole });
+        const shape = mode === 'all' ? [B, H, seqLen, seqLen] : [B, H, seqLen];
+        const name = mode === 'all' ? `attn.${l}.full` : `attn.${l}.full.cls`;
+        steps.push(attention(rt, `L${l} attention`, { qkv, context: ctx, probs: probs(name, shape, mode), probsMode: mode, seqs: B, len: seqLen, heads: H, D, input: whole, output: whole }));
       }
       steps.push(mm(`L${l} proj`, { a: ctx, M: S, linear: lw.proj, y: h2, residual: { buffer: residual } }));
       // MLP
@@ -373,21 +337,18 @@ export class TimesformerEngine {
     }
     output('logits', [B, L], logits);
     if (request.returnInput) output('pixel_values', [T, 3, Hpx, Wpx], pixels);
-    rollout?.finish(steps, (name, shape) => output(name, shape));
-    return { key, steps, pixels, outputs, buffers, kept };
+    return { key, steps, pixels, outputs, buffers, bytes: buffers.reduce((n, b) => n + b.size, 0) };
   }
 
-  private releasePlan() {
-    if (!this.plan) return;
-    if (this.plan.kept === this.keptAttention) this.keptAttention = undefined;
-    this.rt.release(this.plan.buffers);
-    this.rt.release(this.plan.steps.flatMap((s) => (s.kind === 'dispatch' ? [s.params] : [])));
-    this.plan = undefined;
+  private releasePlan(plan: Plan) {
+    this.rt.release(plan.buffers);
+    this.rt.release(plan.steps.flatMap((s) => (s.kind === 'dispatch' ? [s.params] : [])));
   }
 
   /** Free every GPU buffer (the device stays with its owner). */
   destroy() {
-    this.releasePlan();
+    for (const plan of this.plans.values()) this.releasePlan(plan);
+    this.plans.clear();
     this.rt.destroy();
   }
 }

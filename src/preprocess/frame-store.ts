@@ -41,14 +41,12 @@ export interface PreprocessedClip extends GpuClip {
   shape: [number, number, number, number];
 }
 
-/** One Runtime per device, for its pipeline cache: stores come and go, compiled kernels stay. */
-const runtimes = new WeakMap<GPUDevice, Runtime>();
-
 export class FrameStore {
   /** The path the frames took (known after the first upload). */
   uploadPath?: UploadPath;
+  /** A scope of the device's Runtime: its compiled kernels are shared, its buffers are this store's. */
   private readonly rt: Runtime;
-  /** Buffers this store made (the shared runtime's are never destroyed with a store). */
+  /** Storage buffers this store made itself (its kernels' uniforms belong to `rt`, destroyed with it). */
   private readonly owned: GPUBuffer[] = [];
   private readonly frames: GPUBuffer;
   private readonly taps: { spans: GPUBuffer; weights: GPUBuffer };
@@ -60,7 +58,7 @@ export class FrameStore {
   private externalWorks = false;
 
   private constructor(
-    gpu: EngineDevice,
+    rt: Runtime,
     readonly stored: Size,
     private readonly config: PreprocessorConfig,
     private readonly geometry: ResizeGeometry,
@@ -70,8 +68,6 @@ export class FrameStore {
     readonly slots: number,
     private readonly requested: 'auto' | UploadPath,
   ) {
-    let rt = runtimes.get(gpu.device);
-    if (!rt) runtimes.set(gpu.device, (rt = new Runtime(gpu)));
     this.rt = rt;
     const { regionWidth: w, regionHeight: h } = geometry;
     this.frames = this.buffer('frame store', slots * 3 * w * h * 4);
@@ -85,8 +81,11 @@ export class FrameStore {
     this.params = this.rt.device.createBuffer({ label: 'resize params', size: RESIZE_PARAMS_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   }
 
-  /** A store for `slots` frames of `stored` size (before `rotation`), preprocessed as `config` says. */
-  static create(gpu: EngineDevice, stored: Size, rotation: Rotation, config: PreprocessorConfig, options: FrameStoreOptions): FrameStore {
+  /**
+   * A store for `slots` frames of `stored` size (before `rotation`), preprocessed as `config` says. Pass the
+   * device's Runtime to share its compiled kernels; a bare EngineDevice gets a runtime of its own.
+   */
+  static create(gpu: Runtime | EngineDevice, stored: Size, rotation: Rotation, config: PreprocessorConfig, options: FrameStoreOptions): FrameStore {
     if (!Number.isInteger(options.slots) || options.slots < 1) throw new RangeError(`slots must be a positive integer, got ${options.slots}`);
     const crop = { width: config.cropWidth, height: config.cropHeight };
     const display = displaySize(stored, rotation);
@@ -102,7 +101,8 @@ export class FrameStore {
     }
     const taps = { x: bilinearTaps(display.width, resized.width, region.x, region.width), y: bilinearTaps(display.height, resized.height, region.y, region.height) };
     const geometry: ResizeGeometry = { stored, rotation, regionWidth: region.width, regionHeight: region.height, tapsX: taps.x.taps, tapsY: taps.y.taps };
-    return new FrameStore(gpu, stored, config, geometry, taps, origins, options.slots, options.upload ?? 'auto');
+    const rt = gpu instanceof Runtime ? gpu.scope() : new Runtime(gpu);
+    return new FrameStore(rt, stored, config, geometry, taps, origins, options.slots, options.upload ?? 'auto');
   }
 
   /**
@@ -163,6 +163,7 @@ export class FrameStore {
     for (const b of this.owned) b.destroy();
     this.owned.length = 0;
     this.params.destroy();
+    this.rt.destroy();
     this.bytes = undefined;
   }
 
@@ -214,7 +215,7 @@ export class FrameStore {
 
   private submitResize(source: FrameSource, resource: GPUExternalTexture | GPUBufferBinding) {
     const { device } = this.rt;
-    const pipeline = resizePipeline(device, source);
+    const pipeline = resizePipeline(this.rt, source);
     const bindGroup = device.createBindGroup({
       label: `resize ${source}`,
       layout: pipeline.getBindGroupLayout(0),

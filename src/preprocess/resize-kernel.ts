@@ -8,6 +8,7 @@
 // (x, y) is stored at origin + x·dx + y·dy (displayToStored in geometry.ts), so rotation costs one add
 // per tap. The frame is an imported VideoFrame ('external') or RGBA bytes in a storage buffer ('rgba':
 // on SwiftShader a buffer read costs far less than a texture load).
+import type { Runtime } from '../engine/runtime';
 import { displayToStored, type Rotation, type Size } from './geometry';
 
 export type FrameSource = 'external' | 'rgba';
@@ -56,19 +57,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 }
 `;
 
-const pipelines = new WeakMap<GPUDevice, Map<FrameSource, GPUComputePipeline>>();
-
-export function resizePipeline(device: GPUDevice, source: FrameSource): GPUComputePipeline {
-  let cache = pipelines.get(device);
-  if (!cache) pipelines.set(device, (cache = new Map()));
-  let pipeline = cache.get(source);
-  if (!pipeline) {
+/** The resize pipeline for `source`, compiled once per device (kept by the device's Runtime). */
+export function resizePipeline(rt: Runtime, source: FrameSource): GPUComputePipeline {
+  return rt.memo(`resize-${source}`, () => {
     const label = `resize-${source}`;
-    const module = device.createShaderModule({ label, code: code(source) });
-    pipeline = device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint: 'main' } });
-    cache.set(source, pipeline);
-  }
-  return pipeline;
+    const module = rt.device.createShaderModule({ label, code: code(source) });
+    return rt.device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint: 'main' } });
+  });
 }
 
 export interface ResizeGeometry {

@@ -20,7 +20,7 @@ async function cached(urls: string[]): Promise<boolean[]> {
 
 export function browserDeps(): AppDeps {
   return {
-    client: (onDeviceLost) => new InferenceClient(onDeviceLost),
+    client: (events) => new InferenceClient(events),
     localModels,
     cached,
     evict: evictModel,

@@ -52,6 +52,11 @@ export function classifyError(e: unknown, videoName: string): AppError {
   }
 }
 
+/** A GPU error outside a run (WebGPU's uncapturederror): the GPU's, whatever the user was doing. */
+export function gpuError(message: string): AppError {
+  return { kind: 'gpu', title: 'The GPU reported an error', message, advice: 'Results from now on may be wrong: reload the model; if it happens again, close other GPU-heavy tabs or reload the page.', action: 'reload-model' };
+}
+
 export function deviceLostError(message: string): AppError {
   return {
     kind: 'gpu',

@@ -1,8 +1,10 @@
 // The model slice: the catalog, which model is loaded (or loading, with download progress), what it is,
-// and which catalog entries are in the download cache.
+// which backend runs it (chosen by the user, by ?backend=, or automatically), and which catalog entries are
+// in the download cache.
+import { isBackendChoice, type BackendChoice } from '../backends/choose';
 import type { ModelInfo } from '../worker/protocol';
 import { buildCatalog, cacheKeys, folderEntry, modelRef, readParams, resolveModelParam, type ModelEntry } from './catalog';
-import { deviceLostError, isCancel, modelLoadError, unknownModelError, type AppError } from './errors';
+import { deviceLostError, gpuError, isCancel, modelLoadError, unknownModelError, type AppError } from './errors';
 import { progressed, type Progress, type ProgressEvent } from './progress';
 import { patch, type SliceContext } from './types';
 
@@ -21,6 +23,8 @@ export interface ModelState {
   error: AppError | null;
   /** Catalog ids whose files are in Cache Storage. */
   cached: Record<string, boolean>;
+  /** The backend asked for ('auto' by default, or ?backend=); which one runs is `info.backend`. */
+  backend: BackendChoice;
 }
 
 export interface ModelActions {
@@ -37,6 +41,12 @@ export interface ModelActions {
   modelEvicted(id: string): Promise<void>;
   cacheChanged(): Promise<void>;
   deviceLost(message: string): void;
+  /** The user picked a backend: the model loads again on it. */
+  backendChosen(choice: BackendChoice): Promise<void>;
+  /** A GPU error outside a run (uncapturederror). */
+  gpuFailed(message: string): void;
+  /** The worker died and was restarted; `reload` is the model loading again in the new one. */
+  workerRestarted(message: string, reload: Promise<ModelInfo> | undefined): Promise<void>;
   modelErrorDismissed(): void;
 }
 
@@ -50,6 +60,7 @@ export const initialModelState: ModelState = {
   loadMs: null,
   error: null,
   cached: {},
+  backend: 'auto',
 };
 
 export function modelActions(ctx: SliceContext): ModelActions {
@@ -60,6 +71,8 @@ export function modelActions(ctx: SliceContext): ModelActions {
   return {
     async appStarted(search) {
       const params = readParams(search);
+      const backend = new URLSearchParams(search).get('backend');
+      if (isBackendChoice(backend)) model({ backend });
       // Without the index the hub models and URLs still work: note it, don't stop.
       const local = await deps.localModels().catch(() => []);
       const catalog = buildCatalog(local, params.hub);
@@ -90,7 +103,8 @@ export function modelActions(ctx: SliceContext): ModelActions {
       model({ selectedId: entry.id, currentId: entry.id, status: 'loading', progress: null, info: null, error: null, loadMs: null });
       if (get().video.current) patch(ctx, 'inference', { status: 'waiting', progress: null });
       try {
-        const info = await ctx.client().loadModel(modelRef(entry, ctx.folders.get(entry.id)), (p) => current() && actions().modelLoadProgressed(p), abort.signal);
+        const onProgress = (p: ProgressEvent) => current() && actions().modelLoadProgressed(p);
+        const info = await ctx.client().loadModel(modelRef(entry, ctx.folders.get(entry.id)), onProgress, abort.signal, get().model.backend);
         if (current()) actions().modelLoaded(info, deps.now() - started);
       } catch (e) {
         if (current() && !isCancel(e)) actions().modelLoadFailed(modelLoadError(e, entry.name));
@@ -159,6 +173,31 @@ export function modelActions(ctx: SliceContext): ModelActions {
       model({ status: 'lost', error: deviceLostError(message), progress: null });
       const inference = get().inference.status;
       if (inference === 'running' || inference === 'waiting') patch(ctx, 'inference', { status: 'idle', progress: null });
+    },
+
+    async backendChosen(choice) {
+      model({ backend: choice });
+      const id = get().model.currentId;
+      if (id) await actions().modelRequested(id);
+    },
+
+    gpuFailed(message) {
+      model({ error: gpuError(message) });
+    },
+
+    async workerRestarted(_message, reload) {
+      // The failed requests say what happened; the model comes back by itself, then the video is classified again.
+      if (!reload || !get().model.currentId) return;
+      const id = get().model.currentId;
+      const started = deps.now();
+      model({ status: 'loading', progress: null });
+      try {
+        const info = await reload;
+        if (get().model.currentId === id) actions().modelLoaded(info, deps.now() - started);
+      } catch (e) {
+        const entry = get().model.catalog.find((x) => x.id === id);
+        if (get().model.currentId === id && !isCancel(e)) actions().modelLoadFailed(modelLoadError(e, entry?.name ?? String(id)));
+      }
     },
 
     modelErrorDismissed() {

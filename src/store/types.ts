@@ -3,7 +3,7 @@
 // (`videoChosen`, `classificationFinished`), so that reading a component says what happened, not how
 // the state changes.
 import type { StoreApi } from 'zustand';
-import type { InferenceClient } from '../worker/client';
+import type { ClientEvents, InferenceClient } from '../worker/client';
 import type { LocalIndexEntry } from '../hub/registry';
 import type { ClassifyResult } from '../worker/protocol';
 import type { ModelActions, ModelState } from './model-slice';
@@ -12,10 +12,9 @@ import type { InferenceActions, InferenceState } from './inference-slice';
 import type { ExplorerActions, ExplorerState } from './explorer-slice';
 import type { TimelineActions, TimelineState } from './timeline-slice';
 import type { UiActions, UiState } from './ui-slice';
-import type { LiveActions, LiveDeps, LiveState } from './live-slice';
 import type { Registry } from './registry';
 
-export type Actions = ModelActions & VideoActions & InferenceActions & TimelineActions & ExplorerActions & UiActions & LiveActions;
+export type Actions = ModelActions & VideoActions & InferenceActions & TimelineActions & ExplorerActions & UiActions;
 
 export interface AppState {
   model: ModelState;
@@ -24,14 +23,13 @@ export interface AppState {
   timeline: TimelineState;
   explorer: ExplorerState;
   ui: UiState;
-  live: LiveState;
   actions: Actions;
 }
 
 /** What the store needs from the world, injected so that tests run without a browser. */
 export interface AppDeps {
-  /** The inference worker's client, made on first use; `onDeviceLost` is called if the GPU goes away. */
-  client(onDeviceLost: (message: string) => void): Pick<InferenceClient, 'loadModel' | 'classify' | 'timeline'>;
+  /** The inference worker's client, made on first use; `events` hear of a lost GPU, GPU errors, a restarted worker. */
+  client(events: Required<ClientEvents>): Pick<InferenceClient, 'loadModel' | 'classify' | 'timeline'>;
   /** Entries of /models/index.json. */
   localModels(): Promise<LocalIndexEntry[]>;
   /** Which of these URLs are in the model cache. */
@@ -43,8 +41,6 @@ export interface AppDeps {
   pageUrl: string;
   now(): number;
   storage?: Pick<Storage, 'getItem' | 'setItem'>;
-  /** Camera and live sessions (absent: live mode says it is unavailable). */
-  live?: LiveDeps;
 }
 
 /** What every slice's actions get: the store, the world, and the state that is not data. */

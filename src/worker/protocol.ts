@@ -1,5 +1,18 @@
 // Messages between the UI thread and the inference worker (decoding, preprocessing and the engine
 // all run in the worker, so the page stays responsive). Large arrays travel as transferables.
+import type { BackendCapabilities, BackendName } from '../backends/backend';
+import type { BackendChoice } from '../backends/choose';
+import type { Priority } from './scheduler';
+
+export type { BackendChoice };
+
+/** The backend that runs the loaded model, and why it was chosen. */
+export interface BackendInfo {
+  name: BackendName;
+  /** One line for the UI: why this backend (and what was asked for, when that could not run). */
+  reason: string;
+  capabilities: BackendCapabilities;
+}
 
 /** Where a model's files come from. */
 export type ModelRef =
@@ -19,11 +32,10 @@ export interface ModelInfo {
   heads: number;
   labels: string[];
   parameters: number;
-  /** 'registers' or 'tiled': the GEMM chosen for this GPU. */
+  /** 'registers' or 'tiled': the GEMM chosen for this GPU (our engine's, whichever backend runs). */
   gemmVariant: string;
   adapter: string;
-  /** Set when the model could not be kept in Cache Storage (it loaded from memory): why, for the user. */
-  cacheWarning?: string;
+  backend: BackendInfo;
 }
 
 export interface ClassifyOptions {
@@ -33,6 +45,8 @@ export interface ClassifyOptions {
   attention: boolean;
   /** Frame sampling; 'auto' follows the checkpoint (stride for Kinetics, segments for SSv2). */
   sampling: 'auto' | 'stride' | 'segments';
+  /** 'wgsl': run this request on our engine whatever backend is loaded (attention maps it cannot give). */
+  backend?: 'wgsl';
 }
 
 /** Attention of the first view, for the explorer. N = gh·gw patches. */
@@ -63,6 +77,8 @@ export interface ClassifyResult {
   /** Something the user should know (e.g. a short video sampled evenly instead of by stride). */
   notes: string[];
   timings: { decodeMs: number; inferenceMs: number };
+  /** Who computed it. */
+  backend: BackendName;
 }
 
 /** One window of a long video's timeline, classified on its own. */
@@ -77,10 +93,16 @@ export interface TimelineSegment {
 
 export type Stage = 'download' | 'parse' | 'upload' | 'decode' | 'inference';
 
+/** How a request is scheduled: a newer request with the same purpose replaces the older one. */
+export interface Scheduling {
+  purpose: string;
+  priority: Priority;
+}
+
 export type Request =
-  | { type: 'load-model'; requestId: number; model: ModelRef }
-  | { type: 'classify'; requestId: number; video: Blob; options: ClassifyOptions }
-  | { type: 'timeline'; requestId: number; video: Blob; maxSegments: number }
+  | { type: 'load-model'; requestId: number; model: ModelRef; backend: BackendChoice }
+  | { type: 'classify'; requestId: number; video: Blob; options: ClassifyOptions; scheduling: Scheduling }
+  | { type: 'timeline'; requestId: number; video: Blob; maxSegments: number; scheduling: Scheduling }
   | { type: 'cancel'; requestId: number };
 
 export interface ErrorInfo {
@@ -96,4 +118,10 @@ export type Event =
   | { type: 'segment'; requestId: number; segment: TimelineSegment }
   | { type: 'timeline-done'; requestId: number; segments: number }
   | { type: 'error'; requestId: number; error: ErrorInfo }
-  | { type: 'device-lost'; message: string };
+  /** The request did not run to its end: a newer one replaced it, or it was cancelled. */
+  | { type: 'ended'; requestId: number; outcome: 'replaced' | 'cancelled'; message: string }
+  | { type: 'device-lost'; message: string }
+  /** A GPU error outside any request's run (WebGPU's uncapturederror). */
+  | { type: 'gpu-error'; message: string }
+  /** The worker holds its liveness lock (see client.ts) and takes requests. */
+  | { type: 'ready' };

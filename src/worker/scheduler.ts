@@ -99,9 +99,15 @@ export class Scheduler {
     });
   }
 
-  /** End every task but `keep` as replaced (e.g. the model they run on is being swapped). */
-  replaceAll(message: string, keep?: Task): void {
-    for (const { task, controller } of [...this.active.values()]) if (task !== keep) controller.abort(new TaskEnded('replaced', message));
+  /** End `task` as replaced (e.g. the model it runs on is being swapped), if it has not ended. */
+  replace(task: Task, message: string): void {
+    const entry = this.active.get(task.purpose);
+    if (entry?.task === task) entry.controller.abort(new TaskEnded('replaced', message));
+  }
+
+  /** End the tasks `which` selects (all by default) as replaced: the model or device they run on is gone. */
+  replaceAll(message: string, which: (task: Task) => boolean = () => true): void {
+    for (const { task } of [...this.active.values()]) if (which(task)) this.replace(task, message);
   }
 
   /** Purposes of the tasks not yet ended, with their priority (for tests and diagnostics). */

@@ -27,7 +27,7 @@ function fakeWorld() {
   let time = 0;
   const revoked: string[] = [];
   const deps: AppDeps = {
-    client(onDeviceLost) {
+    client({ onDeviceLost }) {
       deviceLost = onDeviceLost;
       return {
         loadModel(ref, onProgress, signal) {
@@ -62,6 +62,7 @@ const info: ModelInfo = {
   id: 'tiny-divided', source: '/models/tiny-divided', format: 'safetensors', attentionType: 'divided_space_time',
   frames: 4, imageSize: 64, patchSize: 16, hiddenSize: 64, layers: 2, heads: 4, labels: ['walk', 'run', 'jump'],
   parameters: 1000, gemmVariant: 'registers', adapter: 'swiftshader',
+  backend: { name: 'wgsl', reason: 'test', capabilities: { attention: true, hiddenStates: true, gpuInput: true, threads: null } },
 };
 
 const result = (probs: number[]): ClassifyResult => ({
@@ -71,6 +72,7 @@ const result = (probs: number[]): ClassifyResult => ({
   timestamps: [0, 1, 2, 3],
   notes: [],
   timings: { decodeMs: 5, inferenceMs: 50 },
+  backend: 'wgsl',
 });
 
 const tick = () => new Promise((r) => setTimeout(r, 0));

@@ -102,7 +102,7 @@ describe('Scheduler', () => {
     const a = outcome(s.submit({ purpose: 'classify', priority: 'user' }, () => never));
     const b = outcome(s.submit({ purpose: 'timeline', priority: 'background' }, () => never));
     const swap = s.submit({ purpose: 'load-model', priority: 'user' }, async (task) => {
-      s.replaceAll('the model changed', task);
+      s.replaceAll('the model changed', (t) => t !== task);
       return task.gpu(async () => 'swapped');
     });
     expect(await swap).toBe('swapped');

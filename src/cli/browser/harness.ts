@@ -1,11 +1,12 @@
-// The engine in a real browser page, driven by Playwright: the browser side of `verify --browser`,
-// `bench --browser` and the e2e parity tests. Exposes `window.harness`.
-import { runBench, type BenchOptions, type BenchReport } from '../../bench/bench';
+// The engine and the backends in a real browser page, driven by Playwright: the browser side of
+// `verify --browser` and `bench --browser`. Exposes `window.harness`. One GPUDevice (one Runtime) for the page.
+import { benchInPage, type PageBenchOptions, type PageBenchReport } from '../../bench/page-bench';
 import { loadModel } from '../../checkpoint/load';
 import { readSafetensors } from '../../checkpoint/safetensors';
 import { urlSource } from '../../checkpoint/source';
 import { toFloat32 } from '../../checkpoint/tensor';
 import { requestEngineDevice, type EngineDevice } from '../../engine/device';
+import { Runtime } from '../../engine/runtime';
 import { TimesformerEngine } from '../../engine/timesformer';
 import { compareOutputs, verdict, WGSL_TOLERANCES, type Comparison } from '../../verify/compare';
 
@@ -16,10 +17,10 @@ export interface BrowserVerifyResult {
   verdict: string;
 }
 
-let device: Promise<EngineDevice> | undefined;
+let runtime: Promise<Runtime> | undefined;
 const gpu = () => {
   if (!navigator.gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
-  return (device ??= requestEngineDevice(navigator.gpu));
+  return (runtime ??= requestEngineDevice(navigator.gpu).then((device) => new Runtime(device)));
 };
 
 /** Load a model folder and an expected file by URL, run the engine on its clip, compare everything. */
@@ -30,19 +31,19 @@ async function verify(modelUrl: string, expectedUrl: string, tolerance?: number)
   const expected = readSafetensors(new Uint8Array(await response.arrayBuffer()), expectedUrl);
   const pv = expected.get('pixel_values');
   if (!pv || pv.shape.length !== 5) throw new Error(`${expectedUrl} has no pixel_values [1, T, 3, H, W]`);
-  const engine = await TimesformerEngine.create(await gpu(), model);
+  const rt = await gpu();
+  const engine = await TimesformerEngine.create(rt, model);
   try {
-    const rollout = [...expected.keys()].some((name) => name.startsWith('rollout.')) ? { discard: 0 } : undefined;
-    const outputs = await engine.run(toFloat32(pv), pv.shape.slice(1) as [number, number, number, number], { attention: 'all', hiddenStates: true, rollout });
+    const outputs = await engine.run(toFloat32(pv), pv.shape.slice(1) as [number, number, number, number], { attention: 'all', hiddenStates: true });
     const results = compareOutputs(outputs, expected, tolerance === undefined ? WGSL_TOLERANCES : { ...WGSL_TOLERANCES, uniform: tolerance });
-    return { adapter: (await gpu()).adapter, gemmVariant: engine.gemmVariant, results, verdict: verdict(results) };
+    return { adapter: rt.gpu.adapter, gemmVariant: engine.gemmVariant, results, verdict: verdict(results) };
   } finally {
     engine.destroy();
   }
 }
 
-async function bench(options: Omit<BenchOptions, 'log'>): Promise<BenchReport> {
-  return runBench(await gpu(), { ...options, log: (line) => console.log(line) });
+async function bench(options: Omit<PageBenchOptions, 'log'>): Promise<PageBenchReport> {
+  return benchInPage(await gpu(), { ...options, log: (line) => console.log(line) });
 }
 
 declare global {

@@ -208,27 +208,23 @@ export function gemm(rt: Runtime, label: string, variant: GemmVariant, args: Gem
   return rt.dispatch(label, source(variant, aVec4, !!args.gelu, !!residual, linear.dtype), words, buffers, workgroups);
 }
 
-const chosen = new Map<string, GemmVariant>();
-
 /**
- * The faster variant on this adapter, measured once (M=256, K=N=768, a TimeSformer-sized GEMM) and
- * remembered for the adapter. CPU adapters lose with workgroup memory, GPUs win with it.
+ * The faster variant on this adapter, measured once per device (M=256, K=N=768, a TimeSformer-sized GEMM)
+ * and remembered by the device's Runtime. CPU adapters lose with workgroup memory, GPUs win with it.
  */
-export async function chooseGemmVariant(rt: Runtime): Promise<GemmVariant> {
-  const key = JSON.stringify(rt.gpu.adapter);
-  const known = chosen.get(key);
-  if (known) return known;
+export function chooseGemmVariant(rt: Runtime): Promise<GemmVariant> {
+  return rt.memo('gemm-variant', () => measureGemmVariants(rt.scope()));
+}
+
+async function measureGemmVariants(rt: Runtime): Promise<GemmVariant> {
   const M = 256, K = 768, N = 768;
   const a = rt.buffer('gemm probe A', M * K * 4);
   const y = rt.buffer('gemm probe Y', M * N * 4);
   const linear = packLinear(rt, 'gemm probe', new Float32Array(N * K), N, K);
   const times: Record<GemmVariant, number> = { registers: Infinity, tiled: Infinity };
-  const probeBuffers = [a, y, linear.w, linear.bias];
   try {
     for (const variant of ['registers', 'tiled'] as const) {
-      const step = gemm(rt, `probe ${variant}`, variant, { a, M, linear, y });
-      if (step.kind === 'dispatch') probeBuffers.push(step.params);
-      const steps = [step];
+      const steps = [gemm(rt, `probe ${variant}`, variant, { a, M, linear, y })];
       rt.device.queue.submit([rt.encode(steps).finish()]);
       await rt.device.queue.onSubmittedWorkDone(); // compile + warm up
       for (let i = 0; i < 3; i++) {
@@ -239,9 +235,7 @@ export async function chooseGemmVariant(rt: Runtime): Promise<GemmVariant> {
       }
     }
   } finally {
-    rt.release(probeBuffers);
+    rt.destroy();
   }
-  const best: GemmVariant = times.tiled < times.registers ? 'tiled' : 'registers';
-  chosen.set(key, best);
-  return best;
+  return times.tiled < times.registers ? 'tiled' : 'registers';
 }

@@ -1,0 +1,55 @@
+// Which backend runs a model: what the user asked for when it can run here, else the fastest that can.
+// Measured on this project's machines (src/backends/README.md, `npm run bench`): on a hardware GPU our WGSL
+// engine is the fastest; on a software adapter (SwiftShader, lavapipe: WebGPU emulated on the CPU) every
+// WebGPU path loses to onnxruntime's wasm EP by 3–18×, so there the wasm EP runs when an ONNX export exists.
+import type { BackendName } from './backend';
+
+export type BackendChoice = 'auto' | BackendName;
+
+/** The backends the app offers in its selector, in its order (tfjs-cpu is reachable with ?backend=). */
+export const APP_BACKENDS: readonly BackendName[] = ['wgsl', 'onnx-webgpu', 'onnx-wasm', 'tfjs-webgpu'];
+export const ALL_BACKENDS: readonly BackendName[] = [...APP_BACKENDS, 'tfjs-cpu'];
+
+/** What each backend is and needs, for the selector (capabilities of a loaded one come from the backend itself). */
+export const BACKEND_CATALOG: Record<BackendName, { label: string; needs: 'weights' | 'onnx'; gpu: boolean; attention: boolean }> = {
+  wgsl: { label: 'WGSL engine (ours)', needs: 'weights', gpu: true, attention: true },
+  'onnx-webgpu': { label: 'onnxruntime-web, WebGPU', needs: 'onnx', gpu: true, attention: false },
+  'onnx-wasm': { label: 'onnxruntime-web, wasm (CPU)', needs: 'onnx', gpu: false, attention: false },
+  'tfjs-webgpu': { label: 'TensorFlow.js, WebGPU', needs: 'weights', gpu: true, attention: true },
+  'tfjs-cpu': { label: 'TensorFlow.js, CPU', needs: 'weights', gpu: false, attention: true },
+};
+
+export function isBackendChoice(value: unknown): value is BackendChoice {
+  return value === 'auto' || (typeof value === 'string' && (ALL_BACKENDS as readonly string[]).includes(value));
+}
+
+export interface BackendEnvironment {
+  /** The WebGPU adapter, or undefined without WebGPU. */
+  adapter?: { isFallback: boolean; name: string };
+  /** Whether an ONNX graph of the model can be had (shipped beside it, or written by onnx-export.ts). */
+  onnx: boolean;
+  /** Threads the wasm EP would use. */
+  wasmThreads: number;
+}
+
+/** Why `name` cannot run here, or undefined when it can. */
+export function unavailable(name: BackendName, env: BackendEnvironment): string | undefined {
+  if (BACKEND_CATALOG[name].gpu && !env.adapter) return 'needs WebGPU, which this browser does not offer';
+  if (BACKEND_CATALOG[name].needs === 'onnx' && !env.onnx) return 'needs an ONNX export of the model (model.onnx), and this model has none';
+  return undefined;
+}
+
+export function chooseBackend(choice: BackendChoice, env: BackendEnvironment): { name: BackendName; reason: string } {
+  if (choice !== 'auto') {
+    const why = unavailable(choice, env);
+    if (!why) return { name: choice, reason: `${choice}, as chosen` };
+    const auto = chooseBackend('auto', env);
+    return { name: auto.name, reason: `${choice} ${why}; auto: ${auto.reason}` };
+  }
+  const { adapter } = env;
+  if (adapter && !adapter.isFallback) return { name: 'wgsl', reason: `a hardware GPU (${adapter.name}): our WGSL engine is the fastest there` };
+  const where = adapter ? `a software WebGPU adapter (${adapter.name})` : 'no WebGPU';
+  if (env.onnx) return { name: 'onnx-wasm', reason: `${where}: onnxruntime's wasm EP on ${env.wasmThreads} CPU thread${env.wasmThreads === 1 ? '' : 's'} is the fastest here (WebGPU is emulated on the CPU)` };
+  if (adapter) return { name: 'wgsl', reason: `${where} and no ONNX export of this model: our WGSL engine, the fastest WebGPU path` };
+  return { name: 'tfjs-cpu', reason: `${where} and no ONNX export of this model: TensorFlow.js on the CPU` };
+}

@@ -1,0 +1,39 @@
+// Our WGSL engine (src/engine/) as an InferenceBackend: CPU pixels or a GpuClip (preprocessing recorded into
+// the same submission), logits, attention maps or every probability, hidden states. Runs are queued, so a
+// caller never sees the engine's "already running" guard.
+import type { EngineDevice } from '../engine/device';
+import type { EngineOptions } from '../engine/timesformer';
+import { TimesformerEngine } from '../engine/timesformer';
+import type { Runtime } from '../engine/runtime';
+import type { TfjsModel } from './tfjs';
+import { SerialQueue, type ClipInput, type ClipShape, type InferenceBackend, type RunOptions } from './backend';
+
+export interface WgslBackend extends InferenceBackend {
+  readonly engine: TimesformerEngine;
+}
+
+/** The engine on `gpu` (pass the device's Runtime to share compiled kernels with preprocessing). */
+export async function createWgslBackend(gpu: Runtime | EngineDevice, model: TfjsModel, options: EngineOptions = {}): Promise<WgslBackend> {
+  const engine = await TimesformerEngine.create(gpu, model, options);
+  const queue = new SerialQueue();
+  let disposed = false;
+  return {
+    name: 'wgsl',
+    engine,
+    capabilities: { attention: true, hiddenStates: true, gpuInput: true, threads: null },
+    run(input: ClipInput, shape: ClipShape, run: RunOptions = {}) {
+      return queue.run(() => {
+        if (disposed) throw new Error('wgsl: the backend was disposed');
+        const attention = run.attention === 'maps' ? 'maps' : run.attention ? 'all' : 'none';
+        return engine.run(input, shape, { attention, hiddenStates: !!run.hiddenStates, returnInput: !!run.returnInput });
+      });
+    },
+    dispose() {
+      return queue.run(async () => {
+        if (disposed) return;
+        disposed = true;
+        engine.destroy();
+      });
+    },
+  };
+}

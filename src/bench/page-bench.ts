@@ -1,0 +1,35 @@
+// The benchmark in a page: our engine and every comparison backend on the random tiny/small/base models (ORT on
+// our ONNX export of the same random weights), on one GPUDevice. The app's benchmark page and the CLI's
+// harness (`npm run bench -- --browser`) both run this, so their JSON is the same.
+import type { BackendName } from '../backends/backend';
+import { createBrowserBackend, wasmThreads } from '../backends/browser';
+import { exportTimesformerOnnx } from '../backends/onnx-export';
+import type { Runtime } from '../engine/runtime';
+import { runBench, type BenchReport, type ComparisonBackend } from './bench';
+import type { BENCH_MODELS } from './random-model';
+
+export interface PageBenchOptions {
+  iterations: number;
+  /** Default: tiny and small on a software adapter, base and HR too on a GPU (as the Node bench). */
+  models?: (keyof typeof BENCH_MODELS)[];
+  /** Comparison backends to time beside the engine ('wgsl' is always timed). */
+  backends: BackendName[];
+  modelsOnly?: boolean;
+  log?: (line: string) => void;
+}
+
+export type PageBenchReport = BenchReport & { wasmThreads: number };
+
+export async function benchInPage(runtime: Runtime, options: PageBenchOptions): Promise<PageBenchReport> {
+  const gpu = runtime.gpu;
+  const models = options.models ?? (gpu.adapter.isFallback ? ['tiny', 'small'] : ['tiny', 'small', 'base', 'hr']);
+  const comparisons: ComparisonBackend[] = options.backends
+    .filter((name) => name !== 'wgsl')
+    .map((name) => ({
+      name,
+      create: (_model, weights) =>
+        createBrowserBackend(name, name.startsWith('onnx') ? { onnx: exportTimesformerOnnx(weights.config, weights.weights), runtime } : { model: weights, runtime }),
+    }));
+  const report = await runBench(gpu, { iterations: options.iterations, models, comparisons, modelsOnly: options.modelsOnly, log: options.log });
+  return { ...report, wasmThreads: wasmThreads() };
+}

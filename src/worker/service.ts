@@ -1,0 +1,298 @@
+// The inference service: the one long-lived owner, inside the worker, of the GPU device (and its one Runtime,
+// shared by preprocessing and every backend), the loaded model and the backend that runs it, and the scheduler
+// through which every request uses them. inference.worker.ts only turns messages into calls here.
+import type { ClipInput, ClipShape, InferenceBackend, RunOptions } from '../backends/backend';
+import { createBrowserBackend, wasmThreads } from '../backends/browser';
+import { chooseBackend, type BackendChoice } from '../backends/choose';
+import { exportTimesformerOnnx } from '../backends/onnx-export';
+import { loadModel, type LoadedModel } from '../checkpoint/load';
+import { fileListSource, urlSource, type ModelSource } from '../checkpoint/source';
+import { expectedParameters } from '../checkpoint/weights';
+import { GpuError, requestEngineDevice, type EngineDevice } from '../engine/device';
+import { chooseGemmVariant } from '../engine/kernels/gemm';
+import { Runtime } from '../engine/runtime';
+import type { GpuClip } from '../engine/timesformer';
+import { cachedSource } from '../hub/cached-source';
+import { attentionMaps } from '../predictions/attention-maps';
+import { averageProbabilities, viewProbabilities } from '../predictions/scores';
+import type { NamedTensors } from '../tensor';
+import { prepareViews, windowClips } from '../video/clips';
+import { openVideo } from '../video/open';
+import { policyForModel, type SamplingPolicy } from '../video/sampling';
+import type { BackendInfo, ClassifyOptions, ClassifyResult, ModelInfo, ModelRef, Scheduling, Stage, TimelineSegment } from './protocol';
+import { Scheduler, type Task } from './scheduler';
+
+export type ProgressFn = (stage: Stage, done: number, total?: number, detail?: string) => void;
+
+/** Asked for a model run before any model was loaded: the user's next step, not a GPU failure. */
+export class NoModelError extends Error {
+  override name = 'NoModelError';
+  constructor() {
+    super('no model is loaded: choose a model first');
+  }
+}
+
+interface Gpu {
+  device: EngineDevice;
+  runtime: Runtime;
+}
+
+interface Loaded {
+  id: string;
+  model: LoadedModel;
+  backend: InferenceBackend;
+  info: ModelInfo;
+  /** Our engine on the same model, made on first use when another backend is loaded (attention maps). */
+  engine?: Promise<InferenceBackend>;
+}
+
+export interface ServiceEvents {
+  deviceLost(message: string): void;
+  /** A GPU error no run caught (WebGPU's uncapturederror): the UI says so. */
+  gpuError(message: string): void;
+}
+
+export class InferenceService {
+  readonly scheduler = new Scheduler();
+  private gpu?: Promise<Gpu>;
+  private loaded?: Loaded;
+  /** The load in progress: requests wait for it rather than run on the model it replaces. */
+  private loading?: Promise<unknown>;
+  /** The model each task runs on: its tasks are replaced when it is. */
+  private readonly bound = new WeakMap<Task, Loaded>();
+
+  constructor(private readonly events: ServiceEvents) {}
+
+  /** The device and its Runtime, requested once and kept until the device is lost. */
+  device(): Promise<Gpu> {
+    if (!navigator.gpu) return Promise.reject(new GpuError('this browser has no WebGPU: use a recent Chrome, Edge or Safari, or enable WebGPU'));
+    this.gpu ??= requestEngineDevice(navigator.gpu, (message) => {
+      // Everything on the lost device is gone: the next request starts again from a new device.
+      this.gpu = undefined;
+      this.loaded = undefined;
+      this.scheduler.replaceAll(message);
+      this.events.deviceLost(message);
+    }).then((device) => {
+      device.device.addEventListener('uncapturederror', (e) => this.events.gpuError(`GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`));
+      return { device, runtime: new Runtime(device) };
+    });
+    this.gpu.catch(() => (this.gpu = undefined));
+    return this.gpu;
+  }
+
+  /** The device's one Runtime (preprocessing on the same device as the backends: a FrameStore of a live camera). */
+  async runtime(): Promise<Runtime> {
+    return (await this.device()).runtime;
+  }
+
+  /** Load a model and the backend `choice` says; the previous one is freed first, and its tasks are replaced. */
+  load(ref: ModelRef, choice: BackendChoice, signal: AbortSignal | undefined, progress: ProgressFn): Promise<ModelInfo> {
+    const loading = this.scheduler.submit({ purpose: 'load-model', priority: 'user', signal }, async (task) => {
+      const source: ModelSource & { cacheWarning?: string } = ref.kind === 'url' ? cachedSource(urlSource(ref.base)) : fileListSource(ref.files, 'the chosen folder');
+      const model = await loadModel(source, { signal: task.signal, onProgress: (p) => progress('download', p.loaded, p.total, p.cached ? `${p.file} (cached)` : p.file) });
+      task.signal.throwIfAborted();
+      progress('upload', 0);
+      const gpu = await this.device();
+      const adapter = { isFallback: gpu.device.adapter.isFallback, name: adapterName(gpu.device) };
+      // Every model has an ONNX graph for onnxruntime: its own model.onnx, else the one we write from its weights.
+      const chosen = chooseBackend(choice, { adapter, onnx: true, wasmThreads: wasmThreads() });
+      const onnx = chosen.name.startsWith('onnx') ? await onnxGraph(source, model, task.signal) : undefined;
+      task.signal.throwIfAborted();
+      // The swap is a GPU turn of its own: the old model's runs end first, its memory goes before the new
+      // model's arrives (two base models at once may not fit).
+      return task.gpu(async () => {
+        const old = this.loaded;
+        this.scheduler.replaceAll('the model was replaced by a newly loaded one', (t) => old !== undefined && this.bound.get(t) === old);
+        await this.unload();
+        const backend = await createBrowserBackend(chosen.name, { model, onnx: onnx?.bytes, runtime: gpu.runtime });
+        const info = describeModel(ref.id, model, gpu, await chooseGemmVariant(gpu.runtime), {
+          name: backend.name,
+          reason: onnx ? `${chosen.reason} (ONNX: ${onnx.from})` : chosen.reason,
+          capabilities: backend.capabilities,
+        });
+        this.loaded = { id: ref.id, model, backend, info };
+        progress('upload', 1, 1);
+        return info;
+      });
+    });
+    this.loading = loading.catch(() => {});
+    return loading;
+  }
+
+  /** The loaded model for `task` (after a load in progress); the task is replaced if the model is. */
+  async use(task: Task): Promise<Loaded> {
+    await this.loading;
+    task.signal.throwIfAborted();
+    const loaded = this.loaded;
+    if (!loaded) throw new NoModelError();
+    this.bound.set(task, loaded);
+    return loaded;
+  }
+
+  /**
+   * One model run in `task`'s GPU turn. A backend without GPU input gets the clip's pixels read back first
+   * (and returns them as `pixel_values` when asked, as a GPU backend does).
+   */
+  async runClip(task: Task, backend: InferenceBackend, clip: ClipInput, shape: ClipShape, options: RunOptions): Promise<NamedTensors> {
+    if (backend.capabilities.gpuInput || clip instanceof Float32Array) {
+      const pixels = clip;
+      const outputs = await task.gpu(() => backend.run(pixels, shape, options));
+      if (options.returnInput && pixels instanceof Float32Array && !outputs.has('pixel_values')) outputs.set('pixel_values', { shape: [...shape], data: pixels });
+      return outputs;
+    }
+    const { runtime } = await this.device();
+    const pixels = await task.gpu(() => readClip(runtime, clip, shape));
+    return this.runClip(task, backend, pixels, shape, options);
+  }
+
+  classify(video: Blob, options: ClassifyOptions, scheduling: Scheduling & { signal?: AbortSignal }, progress: ProgressFn): Promise<ClassifyResult> {
+    return this.scheduler.submit(scheduling, async (task) => {
+      const loaded = await this.use(task);
+      const { id, model } = loaded;
+      const backend = options.backend === 'wgsl' ? await this.engineFor(loaded) : loaded.backend;
+      const { runtime } = await this.device();
+      const t0 = performance.now();
+      using file = await openVideo(video, { signal: task.signal });
+      const policy = samplingPolicy(id, model, options.sampling);
+      // The paper's test protocol for TimeSformer: the middle clip × 3 spatial crops.
+      const plan = options.views === 'multi' ? { temporalClips: 1, spatialCrops: 3 as const } : { temporalClips: 1, spatialCrops: 1 as const };
+      const prepared = await prepareViews(file, runtime, model.preprocessor, policy, plan, { signal: task.signal, onProgress: (done, total) => progress('decode', done, total) });
+      try {
+        const decodeMs = performance.now() - t0;
+        const t1 = performance.now();
+        const c = model.config;
+        const attention = options.attention && backend.capabilities.attention;
+        const views: ClassifyResult['views'] = [];
+        let first: NamedTensors | undefined;
+        for (const [i, { view, clip }] of prepared.views.entries()) {
+          task.signal.throwIfAborted();
+          progress('inference', i, prepared.views.length, `view ${i + 1} of ${prepared.views.length}`);
+          const outputs = await this.runClip(task, backend, clip, clip.shape, { attention: i === 0 && attention ? 'maps' : false, returnInput: i === 0 });
+          const logits = outputs.get('logits')!;
+          views.push({ name: `clip ${view.temporalClip + 1}, ${view.crop} crop`, probs: viewProbabilities(logits.data, logits.shape[0]) });
+          first ??= outputs;
+        }
+        progress('inference', prepared.views.length, prepared.views.length);
+        const [T, , H, W] = prepared.views[0].clip.shape;
+        const grid: [number, number] = [Math.floor(H / c.patchSize), Math.floor(W / c.patchSize)];
+        return {
+          probs: averageProbabilities(views.map((v) => v.probs)),
+          views,
+          frames: await framesAsSeen(first!.get('pixel_values')!.data, T, H, W, model.preprocessor),
+          timestamps: prepared.views[0].view.timestamps,
+          attention: attention ? attentionMaps(first!, c.numLayers, T, c.numHeads, grid) : undefined,
+          notes: prepared.notes,
+          timings: { decodeMs, inferenceMs: performance.now() - t1 },
+          backend: backend.name,
+        };
+      } finally {
+        prepared.release();
+      }
+    });
+  }
+
+  /** Windows across the whole video, each classified as soon as it is decoded and preprocessed. */
+  timeline(video: Blob, maxSegments: number, scheduling: Scheduling & { signal?: AbortSignal }, progress: ProgressFn, onSegment: (s: TimelineSegment) => void): Promise<number> {
+    return this.scheduler.submit(scheduling, async (task) => {
+      const { id, model, backend } = await this.use(task);
+      const { runtime } = await this.device();
+      using file = await openVideo(video, { signal: task.signal });
+      let count = 0;
+      const windows = windowClips(file, runtime, model.preprocessor, policyForModel(id, model.config), { signal: task.signal, maxWindows: maxSegments, onProgress: (done, total) => progress('decode', done, total) });
+      for await (const w of windows) {
+        const logits = (await this.runClip(task, backend, w.clip, w.clip.shape, {})).get('logits')!;
+        task.signal.throwIfAborted();
+        onSegment({ index: w.index, count: w.count, start: w.start, end: w.end, probs: viewProbabilities(logits.data, logits.shape[0]) });
+        progress('inference', ++count, w.count);
+      }
+      return count;
+    });
+  }
+
+  private engineFor(loaded: Loaded): Promise<InferenceBackend> {
+    if (loaded.backend.name === 'wgsl') return Promise.resolve(loaded.backend);
+    loaded.engine ??= this.device().then((gpu) => createBrowserBackend('wgsl', { model: loaded.model, runtime: gpu.runtime }));
+    loaded.engine.catch(() => (loaded.engine = undefined));
+    return loaded.engine;
+  }
+
+  private async unload() {
+    const old = this.loaded;
+    this.loaded = undefined;
+    if (!old) return;
+    await old.backend.dispose();
+    await (await old.engine?.catch(() => undefined))?.dispose();
+  }
+}
+
+const adapterName = (gpu: EngineDevice) => [gpu.adapter.vendor, gpu.adapter.architecture, gpu.adapter.description].filter(Boolean).join(' ') || 'unnamed adapter';
+
+/**
+ * The model's ONNX graph: the `model.onnx` beside its config (torch.onnx's, as models/ ships them), else the one
+ * onnx-export.ts writes from the loaded weights for the app's clip shape (any checkpoint, hub ones included,
+ * with no second download).
+ */
+async function onnxGraph(source: ModelSource, model: LoadedModel, signal: AbortSignal): Promise<{ bytes: Uint8Array; from: string }> {
+  const shipped = await source.read('model.onnx', { signal });
+  if (shipped) return { bytes: shipped, from: 'model.onnx' };
+  const p = model.preprocessor, c = model.config;
+  return { bytes: exportTimesformerOnnx(c, model.weights, { clip: [c.numFrames, 3, p.cropHeight, p.cropWidth] }), from: 'written from the checkpoint' };
+}
+
+/** A GPU clip's pixels on the CPU, for backends that take CPU input. */
+async function readClip(rt: Runtime, clip: GpuClip, shape: ClipShape): Promise<Float32Array> {
+  const bytes = shape.reduce((a, b) => a * b) * 4;
+  const target = rt.buffer('clip pixels', bytes);
+  try {
+    const encoder = rt.device.createCommandEncoder();
+    clip.encode(encoder, target);
+    rt.device.queue.submit([encoder.finish()]);
+    return await rt.read(target, bytes);
+  } finally {
+    rt.release([target]);
+  }
+}
+
+function describeModel(id: string, model: LoadedModel, gpu: Gpu, gemmVariant: string, backend: BackendInfo): ModelInfo {
+  const c = model.config;
+  return {
+    id,
+    source: model.source,
+    format: model.format,
+    attentionType: c.attentionType,
+    frames: c.numFrames,
+    imageSize: c.imageSize,
+    patchSize: c.patchSize,
+    hiddenSize: c.hiddenSize,
+    layers: c.numLayers,
+    heads: c.numHeads,
+    labels: c.labels,
+    parameters: [...expectedParameters(c).values()].reduce((n, shape) => n + shape.reduce((a, b) => a * b, 1), 0),
+    gemmVariant,
+    adapter: adapterName(gpu.device) + (gpu.device.adapter.isFallback ? ' (software)' : ''),
+    backend,
+  };
+}
+
+function samplingPolicy(id: string, model: LoadedModel, choice: ClassifyOptions['sampling']): SamplingPolicy {
+  const auto = policyForModel(id, model.config);
+  if (choice === 'auto' || choice === auto.kind) return auto;
+  const frames = model.config.numFrames;
+  return choice === 'segments' ? { kind: 'segments', frames } : policyForModel('', model.config);
+}
+
+/** The model's input [T, 3, H, W] turned back into pictures (undoing normalization) for display. */
+async function framesAsSeen(pixels: Float32Array, T: number, H: number, W: number, pre: LoadedModel['preprocessor']): Promise<ImageBitmap[]> {
+  const frames: ImageBitmap[] = [];
+  for (let t = 0; t < T; t++) {
+    const rgba = new Uint8ClampedArray(H * W * 4);
+    for (let ch = 0; ch < 3; ch++) {
+      const plane = pixels.subarray((t * 3 + ch) * H * W, (t * 3 + ch + 1) * H * W);
+      const scale = pre.imageStd[ch] / pre.rescaleFactor, offset = pre.imageMean[ch] / pre.rescaleFactor;
+      for (let i = 0; i < H * W; i++) rgba[i * 4 + ch] = plane[i] * scale + offset;
+    }
+    for (let i = 0; i < H * W; i++) rgba[i * 4 + 3] = 255;
+    frames.push(await createImageBitmap(new ImageData(rgba, W, H)));
+  }
+  return frames;
+}
