@@ -2,7 +2,6 @@
 import { evictModel, MODEL_CACHE } from '../hub/cached-source';
 import type { LocalIndexEntry } from '../hub/registry';
 import { InferenceClient } from '../worker/client';
-import { browserLiveDeps } from '../live/browser';
 import type { AppDeps } from './types';
 
 async function localModels(): Promise<LocalIndexEntry[]> {
@@ -20,9 +19,8 @@ async function cached(urls: string[]): Promise<boolean[]> {
 }
 
 export function browserDeps(): AppDeps {
-  let client: InferenceClient | undefined;
   return {
-    client: (events) => (client = new InferenceClient(events)),
+    client: (events) => new InferenceClient(events),
     localModels,
     cached,
     evict: evictModel,
@@ -30,6 +28,5 @@ export function browserDeps(): AppDeps {
     pageUrl: location.href,
     now: () => performance.now(),
     storage: localStorage,
-    live: browserLiveDeps(() => client!.liveLink()),
   };
 }

@@ -36,6 +36,8 @@ export interface ModelInfo {
   gemmVariant: string;
   adapter: string;
   backend: BackendInfo;
+  /** Set when the model could not be kept in Cache Storage (it loaded from memory): why, for the user. */
+  cacheWarning?: string;
 }
 
 export interface ClassifyOptions {

@@ -6,7 +6,7 @@ import { createBrowserBackend, wasmThreads } from '../backends/browser';
 import { chooseBackend, type BackendChoice } from '../backends/choose';
 import { exportTimesformerOnnx } from '../backends/onnx-export';
 import { loadModel, type LoadedModel } from '../checkpoint/load';
-import { fileListSource, urlSource, type ModelSource } from '../checkpoint/source';
+import { fileListSource, type ModelSource } from '../checkpoint/source';
 import { expectedParameters } from '../checkpoint/weights';
 import { GpuError, requestEngineDevice, type EngineDevice } from '../engine/device';
 import { chooseGemmVariant } from '../engine/kernels/gemm';
@@ -88,7 +88,7 @@ export class InferenceService {
   /** Load a model and the backend `choice` says; the previous one is freed first, and its tasks are replaced. */
   load(ref: ModelRef, choice: BackendChoice, signal: AbortSignal | undefined, progress: ProgressFn): Promise<ModelInfo> {
     const loading = this.scheduler.submit({ purpose: 'load-model', priority: 'user', signal }, async (task) => {
-      const source: ModelSource & { cacheWarning?: string } = ref.kind === 'url' ? cachedSource(urlSource(ref.base)) : fileListSource(ref.files, 'the chosen folder');
+      const source: ModelSource & { cacheWarning?: string } = ref.kind === 'url' ? cachedSource(ref.base) : fileListSource(ref.files, 'the chosen folder');
       const model = await loadModel(source, { signal: task.signal, onProgress: (p) => progress('download', p.loaded, p.total, p.cached ? `${p.file} (cached)` : p.file) });
       task.signal.throwIfAborted();
       progress('upload', 0);
@@ -110,6 +110,7 @@ export class InferenceService {
           reason: onnx ? `${chosen.reason} (ONNX: ${onnx.from})` : chosen.reason,
           capabilities: backend.capabilities,
         });
+        if (source.cacheWarning) info.cacheWarning = source.cacheWarning;
         this.loaded = { id: ref.id, model, backend, info };
         progress('upload', 1, 1);
         return info;
@@ -209,8 +210,7 @@ export class InferenceService {
     });
   }
 
-  /** Our WGSL engine on the loaded model (for attention maps the loaded backend cannot give: classify, live). */
-  engineFor(loaded: Loaded): Promise<InferenceBackend> {
+  private engineFor(loaded: Loaded): Promise<InferenceBackend> {
     if (loaded.backend.name === 'wgsl') return Promise.resolve(loaded.backend);
     loaded.engine ??= this.device().then((gpu) => createBrowserBackend('wgsl', { model: loaded.model, runtime: gpu.runtime }));
     loaded.engine.catch(() => (loaded.engine = undefined));
