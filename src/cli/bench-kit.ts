@@ -21,6 +21,8 @@ const DEBS = ['libvulkan1', 'libegl1', 'libglvnd0', 'libopengl0', 'libgl1', 'lib
 
 /** onnxruntime-web files its Node entry points load: the wasm EP (ort.node) and the WebGPU EP (asyncify build). */
 const ORT_FILES = ['package.json', 'dist/ort.node.min.mjs', 'dist/ort-wasm-simd-threaded.mjs', 'dist/ort-wasm-simd-threaded.wasm', 'dist/ort.webgpu.bundle.min.mjs', 'dist/ort-wasm-simd-threaded.asyncify.mjs', 'dist/ort-wasm-simd-threaded.asyncify.wasm'];
+/** What ort.node.min.mjs imports. */
+const ORT_COMMON_FILES = ['package.json', 'dist/esm'];
 const WEBGPU_FILES = ['package.json', 'index.js', 'dist/linux-x64/dawn.node'];
 
 function parseArgs(argv: string[]) {
@@ -33,10 +35,11 @@ function parseArgs(argv: string[]) {
   return args;
 }
 
+/** Copy files or folders, keeping their paths under `from`. */
 function copyInto(stage: string, from: string, to: string, files: string[]) {
   for (const f of files) {
     mkdirSync(dirname(join(stage, to, f)), { recursive: true });
-    copyFileSync(join(from, f), join(stage, to, f));
+    cpSync(join(from, f), join(stage, to, f), { recursive: true });
   }
 }
 
@@ -57,14 +60,16 @@ async function main() {
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      // Loaded from the copies beside the bundle (native addon, wasm beside their loaders), or only with
-      // --browser, which the kit does not offer.
-      external: ['webgpu', 'onnxruntime-web', 'onnxruntime-web/*', '@playwright/test', 'vite'],
+      // Loaded from the copies beside the bundle (a native addon; wasm beside its loaders).
+      external: ['webgpu', 'onnxruntime-web', 'onnxruntime-web/*'],
+      // --browser (Playwright, Vite) is not in the kit: its module stays out, and asking for it says so.
+      plugins: [{ name: 'no-browser', setup: (b) => b.onResolve({ filter: /\/browser\/launch$/ }, () => ({ path: './browser/launch (not in the kit)', external: true })) }],
       banner: { js: "import { createRequire as kitRequire } from 'node:module'; const require = kitRequire(import.meta.url);" },
       logLevel: 'warning',
     });
     copyInto(stage, join(ROOT, 'node_modules/webgpu'), 'app/node_modules/webgpu', WEBGPU_FILES);
     copyInto(stage, join(ROOT, 'node_modules/onnxruntime-web'), 'app/node_modules/onnxruntime-web', ORT_FILES);
+    copyInto(stage, join(ROOT, 'node_modules/onnxruntime-common'), 'app/node_modules/onnxruntime-common', ORT_COMMON_FILES);
     mkdirSync(join(stage, 'bin'));
     copyFileSync(process.execPath, join(stage, 'bin/node'));
 

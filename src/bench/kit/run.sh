@@ -42,7 +42,7 @@ if [[ -z ${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-} ]]; then
     if [[ -f $icd ]]; then export VK_DRIVER_FILES=$icd; break; fi
   done
 fi
-echo "== Vulkan driver: ${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-the system's}}" >&2
+echo "== Vulkan driver: ${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-the system default}}" >&2
 
 export TIMESFORMER_GPU=system XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 cd "$work/app"
