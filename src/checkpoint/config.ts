@@ -1,4 +1,6 @@
-import { check, CheckpointError } from './errors';
+import { check, quote } from './errors';
+import { isJsonObject, parseJsonObject, type JsonObject as Json } from './json';
+import { countParameters, expectedParameters } from './weights';
 
 export type AttentionType = 'divided_space_time' | 'joint_space_time' | 'space_only';
 const ATTENTION_TYPES: readonly AttentionType[] = ['divided_space_time', 'joint_space_time', 'space_only'];
@@ -32,29 +34,43 @@ export interface PreprocessorConfig {
   rescaleFactor: number;
 }
 
-type Json = Record<string, unknown>;
+/**
+ * What a TimeSformer can be. The published ones are 224–448 px, 16 px patches, 8–96 frames, 768 wide,
+ * 12 layers of 12 heads; these bounds are far above them and keep every size the config implies small.
+ */
+const MAX = {
+  image_size: 1024,
+  patch_size: 1024,
+  num_frames: 128,
+  hidden_size: 4096,
+  num_hidden_layers: 64,
+  num_attention_heads: 128,
+  intermediate_size: 16384,
+  /** Kinetics-700, the largest published label set, has 700. */
+  num_labels: 10_000,
+  /** Sizes in preprocessor_config.json (shortest edge, crop). */
+  frame_size: 4096,
+} as const;
+const MAX_PATCHES_PER_FRAME = 4096;
+/** 4 GiB as float32: twice the largest file we read. */
+export const MAX_PARAMETERS = 2 ** 30;
+/** JSON values a config may hold: id2label and label2id take about 4 per label (parsing many keys is slow). */
+const MAX_CONFIG_VALUES = 8 * MAX.num_labels + 4096;
 
-function parseJsonObject(text: string, file: string): Json {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new CheckpointError(`${file} is not valid JSON (${(e as Error).message})`);
-  }
-  check(value !== null && typeof value === 'object' && !Array.isArray(value), `${file} is not a JSON object`);
-  return value as Json;
+function parseConfigJson(text: string, file: string): Json {
+  return parseJsonObject(text, file, MAX_CONFIG_VALUES, `${MAX.num_labels} labels`);
 }
 
-function int(json: Json, key: string, file: string, fallback?: number, min = 1): number {
+function int(json: Json, key: string, file: string, max: number, fallback?: number): number {
   const v = json[key] ?? fallback;
   check(v !== undefined, `${file}: required field '${key}' is missing`);
-  check(Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= 1 << 20, `${file}: field '${key}' must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  check(Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= max, `${file}: field '${key}' must be an integer from 1 to ${max}, got ${quote(v)}`);
   return v as number;
 }
 
 function num(json: Json, key: string, file: string, fallback: number): number {
   const v = json[key] ?? fallback;
-  check(typeof v === 'number' && Number.isFinite(v), `${file}: field '${key}' must be a number, got ${JSON.stringify(v)}`);
+  check(typeof v === 'number' && Number.isFinite(v), `${file}: field '${key}' must be a number, got ${quote(v)}`);
   return v;
 }
 
@@ -63,53 +79,57 @@ function num(json: Json, key: string, file: string, fallback: number): number {
  * the rest take Hugging Face's defaults. Values this engine cannot run are refused by name.
  */
 export function parseConfig(text: string, file = 'config.json'): TimesformerConfig {
-  const json = parseJsonObject(text, file);
+  const json = parseConfigJson(text, file);
   if (json.model_type !== undefined) {
-    check(json.model_type === 'timesformer', `${file}: model_type is '${json.model_type}', not 'timesformer'`);
+    check(json.model_type === 'timesformer', `${file}: model_type is ${quote(json.model_type)}, not 'timesformer'`);
   }
   const hiddenAct = json.hidden_act ?? 'gelu';
-  check(hiddenAct === 'gelu', `${file}: hidden_act '${hiddenAct}' is not supported (only exact 'gelu')`);
-  const attentionType = (json.attention_type ?? 'divided_space_time') as AttentionType;
-  check(ATTENTION_TYPES.includes(attentionType), `${file}: attention_type '${attentionType}' is unknown (expected ${ATTENTION_TYPES.join(', ')})`);
+  check(hiddenAct === 'gelu', `${file}: hidden_act ${quote(hiddenAct)} is not supported (only exact 'gelu')`);
+  const attentionType = json.attention_type ?? 'divided_space_time';
+  check(ATTENTION_TYPES.includes(attentionType as AttentionType), `${file}: attention_type ${quote(attentionType)} is unknown (expected ${ATTENTION_TYPES.join(', ')})`);
   const qkvBias = json.qkv_bias ?? true;
   check(typeof qkvBias === 'boolean', `${file}: field 'qkv_bias' must be true or false`);
 
   const config: TimesformerConfig = {
-    imageSize: int(json, 'image_size', file),
-    patchSize: int(json, 'patch_size', file),
-    numChannels: int(json, 'num_channels', file, 3),
-    numFrames: int(json, 'num_frames', file),
-    hiddenSize: int(json, 'hidden_size', file),
-    numLayers: int(json, 'num_hidden_layers', file),
-    numHeads: int(json, 'num_attention_heads', file),
-    intermediateSize: int(json, 'intermediate_size', file),
+    imageSize: int(json, 'image_size', file, MAX.image_size),
+    patchSize: int(json, 'patch_size', file, MAX.patch_size),
+    numChannels: int(json, 'num_channels', file, Number.MAX_SAFE_INTEGER, 3),
+    numFrames: int(json, 'num_frames', file, MAX.num_frames),
+    hiddenSize: int(json, 'hidden_size', file, MAX.hidden_size),
+    numLayers: int(json, 'num_hidden_layers', file, MAX.num_hidden_layers),
+    numHeads: int(json, 'num_attention_heads', file, MAX.num_attention_heads),
+    intermediateSize: int(json, 'intermediate_size', file, MAX.intermediate_size),
     hiddenAct: 'gelu',
     layerNormEps: num(json, 'layer_norm_eps', file, 1e-6),
     qkvBias,
-    attentionType,
+    attentionType: attentionType as AttentionType,
     labels: parseLabels(json, file),
   };
   check(config.numChannels === 3, `${file}: num_channels ${config.numChannels} is not supported (RGB video has 3)`);
   check(config.imageSize % config.patchSize === 0, `${file}: image_size ${config.imageSize} is not a multiple of patch_size ${config.patchSize}`);
+  const patches = (config.imageSize / config.patchSize) ** 2;
+  check(patches <= MAX_PATCHES_PER_FRAME, `${file}: image_size ${config.imageSize} and patch_size ${config.patchSize} make ${patches} patches per frame, more than ${MAX_PATCHES_PER_FRAME}`);
   check(config.hiddenSize % config.numHeads === 0, `${file}: hidden_size ${config.hiddenSize} is not divisible by num_attention_heads ${config.numHeads}`);
-  check(config.layerNormEps > 0, `${file}: layer_norm_eps must be positive`);
+  check(config.layerNormEps > 0 && config.layerNormEps < 1, `${file}: layer_norm_eps must be between 0 and 1, got ${config.layerNormEps}`);
+  const parameters = countParameters(expectedParameters(config));
+  check(parameters <= MAX_PARAMETERS, `${file}: these sizes imply ${parameters} parameters, more than ${MAX_PARAMETERS}`);
   return config;
 }
 
 function parseLabels(json: Json, file: string): string[] {
   const id2label = json.id2label;
   if (id2label === undefined) {
-    const n = int(json, 'num_labels', file, 2);
+    const n = int(json, 'num_labels', file, MAX.num_labels, 2);
     return Array.from({ length: n }, (_, i) => `LABEL_${i}`);
   }
-  check(id2label !== null && typeof id2label === 'object' && !Array.isArray(id2label), `${file}: id2label must be an object`);
-  const entries = Object.entries(id2label as Json);
-  check(entries.length > 0 && entries.length <= 100_000, `${file}: id2label has ${entries.length} entries`);
+  check(isJsonObject(id2label), `${file}: id2label must be an object`);
+  const entries = Object.entries(id2label);
+  check(entries.length > 0 && entries.length <= MAX.num_labels, `${file}: id2label has ${entries.length} entries (1 to ${MAX.num_labels} allowed)`);
   const labels = new Array<string>(entries.length);
   for (const [id, label] of entries) {
     const i = Number(id);
-    check(Number.isInteger(i) && i >= 0 && i < entries.length && labels[i] === undefined, `${file}: id2label key '${id}' is not one of 0..${entries.length - 1}`);
-    check(typeof label === 'string', `${file}: id2label['${id}'] is not a string`);
+    check(Number.isInteger(i) && i >= 0 && i < entries.length && labels[i] === undefined, `${file}: id2label key ${quote(id)} is not one of 0..${entries.length - 1}`);
+    check(typeof label === 'string', `${file}: id2label[${quote(id)}] is not a string`);
     labels[i] = label;
   }
   return labels;
@@ -127,19 +147,19 @@ function triple(json: Json, key: string, file: string, fallback: number): [numbe
  * published values apply: shortest edge = image size, centre crop, 1/255, mean 0.45, std 0.225.
  */
 export function parsePreprocessorConfig(text: string | undefined, model: TimesformerConfig, file = 'preprocessor_config.json'): PreprocessorConfig {
-  const json = text === undefined ? {} : parseJsonObject(text, file);
+  const json = text === undefined ? {} : parseConfigJson(text, file);
   const size = (json.size ?? {}) as Json;
   const crop = (json.crop_size ?? {}) as Json;
   check(typeof size === 'object' && typeof crop === 'object', `${file}: 'size' and 'crop_size' must be objects`);
-  const shortestEdge = int(size, 'shortest_edge', file, typeof size.height === 'number' ? Math.min(size.height as number, size.width as number) : model.imageSize);
+  const shortestEdge = int(size, 'shortest_edge', file, MAX.frame_size, typeof size.height === 'number' ? Math.min(size.height as number, size.width as number) : model.imageSize);
   const std = triple(json, 'image_std', file, 0.225);
   check(std.every((s) => s > 0), `${file}: image_std must be positive`);
   return {
     imageMean: triple(json, 'image_mean', file, 0.45),
     imageStd: std,
     shortestEdge,
-    cropHeight: int(crop, 'height', file, model.imageSize),
-    cropWidth: int(crop, 'width', file, model.imageSize),
+    cropHeight: int(crop, 'height', file, MAX.frame_size, model.imageSize),
+    cropWidth: int(crop, 'width', file, MAX.frame_size, model.imageSize),
     rescaleFactor: json.do_rescale === false ? 1 : num(json, 'rescale_factor', file, 1 / 255),
   };
 }

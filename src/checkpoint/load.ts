@@ -1,10 +1,11 @@
 import { parseConfig, parsePreprocessorConfig, type PreprocessorConfig, type TimesformerConfig } from './config';
-import { CheckpointError } from './errors';
+import { CheckpointError, quote } from './errors';
+import { decodeJsonFile } from './json';
 import { readSafetensors, readShardIndex } from './safetensors';
 import type { ModelSource, ReadProgress } from './source';
 import type { TensorMap } from './tensor';
 import { readTorchBin } from './torch-bin';
-import { bindWeights, type TimesformerWeights } from './weights';
+import { bindWeights, checkAgainstConfig, expectedParameters, type TimesformerWeights } from './weights';
 
 export type WeightsFormat = 'safetensors' | 'safetensors (sharded)' | 'pytorch_model.bin';
 
@@ -28,29 +29,33 @@ export interface LoadOptions {
 export async function loadModel(source: ModelSource, options: LoadOptions = {}): Promise<LoadedModel> {
   const text = async (file: string) => {
     const bytes = await source.read(file, options);
-    return bytes && new TextDecoder().decode(bytes);
+    return bytes && decodeJsonFile(bytes, file);
   };
   const configText = await text('config.json');
   if (configText === undefined) throw new CheckpointError(`no config.json in ${source.label}`);
   const config = parseConfig(configText);
   const preprocessor = parsePreprocessorConfig(await text('preprocessor_config.json'), config);
-  const { tensors, format } = await readWeights(source, options);
+  const { tensors, format } = await readWeights(source, expectedParameters(config), options);
   return { config, preprocessor, weights: bindWeights(config, tensors), format, source: source.label };
 }
 
-async function readWeights(source: ModelSource, options: LoadOptions): Promise<{ tensors: TensorMap; format: WeightsFormat }> {
+/** The weights, checked against the config's parameters as early as each format allows. */
+async function readWeights(source: ModelSource, expected: Map<string, number[]>, options: LoadOptions): Promise<{ tensors: TensorMap; format: WeightsFormat }> {
   const single = await source.read('model.safetensors', options);
   if (single) return { tensors: readSafetensors(single, 'model.safetensors'), format: 'safetensors' };
 
-  const indexBytes = await source.read('model.safetensors.index.json', options);
+  const indexFile = 'model.safetensors.index.json';
+  const indexBytes = await source.read(indexFile, options);
   if (indexBytes) {
-    const { shards, weightMap } = readShardIndex(new TextDecoder().decode(indexBytes));
+    const { shards, weightMap } = readShardIndex(decodeJsonFile(indexBytes, indexFile));
+    // Names only: the shards, with the shapes, are not read yet.
+    checkAgainstConfig(expected, new Map([...weightMap.keys()].map((name) => [name, undefined])));
     const tensors: TensorMap = new Map();
     for (const shard of shards) {
       const bytes = await source.read(shard, options);
-      if (!bytes) throw new CheckpointError(`shard ${shard} named in model.safetensors.index.json is missing from ${source.label}`);
+      if (!bytes) throw new CheckpointError(`shard ${shard} named in ${indexFile} is missing from ${source.label}`);
       for (const [name, t] of readSafetensors(bytes, shard)) {
-        if (weightMap.get(name) !== shard) throw new CheckpointError(`${shard} holds '${name}', which the index places ${weightMap.has(name) ? `in ${weightMap.get(name)}` : 'nowhere'}`);
+        if (weightMap.get(name) !== shard) throw new CheckpointError(`${shard} holds ${quote(name)}, which the index places ${weightMap.has(name) ? `in ${weightMap.get(name)}` : 'nowhere'}`);
         tensors.set(name, t);
       }
     }
@@ -60,6 +65,6 @@ async function readWeights(source: ModelSource, options: LoadOptions): Promise<{
   }
 
   const bin = await source.read('pytorch_model.bin', options);
-  if (bin) return { tensors: readTorchBin(bin), format: 'pytorch_model.bin' };
+  if (bin) return { tensors: readTorchBin(bin, expected), format: 'pytorch_model.bin' };
   throw new CheckpointError(`no weights in ${source.label}: expected model.safetensors, model.safetensors.index.json or pytorch_model.bin`);
 }

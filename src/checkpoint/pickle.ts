@@ -3,12 +3,16 @@
  * 2–5) into plain data and never runs anything. Globals are names checked against an allow-list;
  * "calling" an allowed one (REDUCE) builds a data object describing the call's result.
  */
-import { check, CheckpointError } from './errors';
+import { check, CheckpointError, quote } from './errors';
 
-/** data.pkl of a large model is a few MB; this bounds the memory a hostile pickle can make us use. */
-export const MAX_PICKLE_BYTES = 16 << 20;
+/** data.pkl of the largest TimeSformer we accept is about 200 KB; this bounds the time a hostile pickle takes. */
+export const MAX_PICKLE_BYTES = 2 << 20;
 const MAX_STACK = 1 << 20;
+/** A state dict's pickle nests a few levels deep; each open MARK holds an array. */
+const MAX_MARKS = 1 << 16;
 const MAX_MEMO = 1 << 20;
+/** Lists, tuples and dicts: a state dict builds about seven per tensor; each costs far more memory than its opcode. */
+const MAX_CONTAINERS = 1 << 16;
 
 /** The torch storage classes a persistent id may name; which dtypes we load is decided later. */
 const STORAGE_CLASSES = [
@@ -90,6 +94,7 @@ export function readPickle(bytes: Uint8Array): PyValue {
   const marks: PyValue[][] = [];
   let belowMarks = 0;
   const memo = new Map<number, PyValue>();
+  let containers = 0;
 
   // Explicitly typed so that TypeScript narrows after `if (...) fail(...)`.
   const fail: (message: string) => never = (message) => {
@@ -125,6 +130,10 @@ export function readPickle(bytes: Uint8Array): PyValue {
     pos = end + 1;
     return text;
   };
+  const container = <T extends PyValue>(v: T): T => {
+    if (++containers > MAX_CONTAINERS) fail(`more than ${MAX_CONTAINERS} lists, tuples and dicts`);
+    return v;
+  };
   const push = (v: PyValue): void => {
     if (belowMarks + stack.length >= MAX_STACK) fail(`stack deeper than ${MAX_STACK}`);
     stack.push(v);
@@ -156,7 +165,7 @@ export function readPickle(bytes: Uint8Array): PyValue {
   };
   const global = (module: string, name: string): PyGlobal => {
     const qualified = `${module}.${name}`;
-    if (!ALLOWED_GLOBALS.has(qualified)) fail(`refusing pickle global '${qualified}'`);
+    if (!ALLOWED_GLOBALS.has(qualified)) fail(`refusing pickle global ${quote(qualified)}`);
     return new PyGlobal(qualified);
   };
   const asKey = (v: PyValue): PyKey => {
@@ -188,7 +197,7 @@ export function readPickle(bytes: Uint8Array): PyValue {
     switch (callable.name) {
       case 'collections.OrderedDict':
         if (args.length !== 0) fail('OrderedDict with arguments is not supported');
-        return new PyDict();
+        return container(new PyDict());
       case 'torch._utils._rebuild_tensor':
       case 'torch._utils._rebuild_tensor_v2':
         return rebuildTensor(args, fail);
@@ -206,7 +215,7 @@ export function readPickle(bytes: Uint8Array): PyValue {
       return fail('persistent id does not name a storage class');
     }
     if (typeof key !== 'string' || typeof location !== 'string') return fail('persistent id key or location is not a string');
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return fail(`bad storage size ${String(n)}`);
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return fail(`bad storage size ${quote(n)}`);
     return new TorchStorage(cls.name.slice('torch.'.length), key, location, n);
   };
 
@@ -231,7 +240,7 @@ export function readPickle(bytes: Uint8Array): PyValue {
         return result;
       }
       case OP.MARK:
-        if (marks.length >= MAX_STACK) fail(`more than ${MAX_STACK} open MARKs`);
+        if (marks.length >= MAX_MARKS) fail(`more than ${MAX_MARKS} open MARKs`);
         marks.push(stack);
         belowMarks += stack.length;
         stack = [];
@@ -293,31 +302,31 @@ export function readPickle(bytes: Uint8Array): PyValue {
         break;
       case OP.EMPTY_TUPLE:
       case OP.EMPTY_LIST:
-        push([]);
+        push(container([]));
         break;
       case OP.EMPTY_DICT:
-        push(new PyDict());
+        push(container(new PyDict()));
         break;
       case OP.TUPLE:
       case OP.LIST:
-        push(popMark());
+        push(container(popMark()));
         break;
       case OP.TUPLE1:
-        push([pop()]);
+        push(container([pop()]));
         break;
       case OP.TUPLE2: {
         const b = pop();
-        push([pop(), b]);
+        push(container([pop(), b]));
         break;
       }
       case OP.TUPLE3: {
         const c = pop();
         const b = pop();
-        push([pop(), b, c]);
+        push(container([pop(), b, c]));
         break;
       }
       case OP.DICT: {
-        const dict = new PyDict();
+        const dict = container(new PyDict());
         setItems(dict, popMark());
         push(dict);
         break;

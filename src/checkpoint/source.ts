@@ -1,4 +1,4 @@
-import { CheckpointError } from './errors';
+import { CheckpointError, quote } from './errors';
 
 /** Largest single model file we read (the published checkpoints are ~490 MB). */
 export const MAX_MODEL_FILE_BYTES = 2 ** 31 - 1;
@@ -39,6 +39,7 @@ export function urlSource(base: string, fetchFn: typeof fetch = fetch): ModelSou
       if (!response.ok) throw new CheckpointError(`fetching ${url} failed: HTTP ${response.status} ${response.statusText}`);
       const header = response.headers.get('content-length');
       const total = header === null ? undefined : Number(header);
+      if (total !== undefined && !(Number.isSafeInteger(total) && total >= 0)) throw new CheckpointError(`${url} has an invalid Content-Length ${quote(header)}`);
       return readBounded(response, url, total, (loaded) => onProgress?.({ file, loaded, total }));
     },
   };
@@ -46,7 +47,7 @@ export function urlSource(base: string, fetchFn: typeof fetch = fetch): ModelSou
 
 /** A body read into one buffer, refusing anything larger than MAX_MODEL_FILE_BYTES before allocating. */
 async function readBounded(response: Response, url: string, total: number | undefined, onProgress: (loaded: number) => void): Promise<Uint8Array> {
-  if (total !== undefined && (!Number.isSafeInteger(total) || total > MAX_MODEL_FILE_BYTES)) {
+  if (total !== undefined && total > MAX_MODEL_FILE_BYTES) {
     throw new CheckpointError(`${url} is ${total} bytes, larger than the ${MAX_MODEL_FILE_BYTES}-byte limit`);
   }
   if (!response.body) return new Uint8Array(await response.arrayBuffer());

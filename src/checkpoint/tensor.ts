@@ -1,4 +1,4 @@
-import { check, CheckpointError } from './errors';
+import { CheckpointError, quote } from './errors';
 
 /** Storage dtypes of the published checkpoints (float), plus U8 for the fixtures' video frames. */
 export type DType = 'F32' | 'F16' | 'BF16' | 'U8';
@@ -21,12 +21,25 @@ export type TensorMap = Map<string, RawTensor>;
 /** Largest tensor we accept (elements): bounds every allocation made from a file's claims. */
 export const MAX_TENSOR_ELEMENTS = 2 ** 30;
 
+/** Tensors in one checkpoint (file, index or state dict): the largest config.ts accepts (64 layers) has under 1,300. */
+export const MAX_TENSORS = 2048;
+
+/** Highest rank we accept (TimeSformer parameters have at most 4 dimensions): bounds the work per shape. */
+export const MAX_RANK = 8;
+
+/** A shape for a message, summarized past MAX_RANK. */
+export function shapeText(shape: readonly unknown[]): string {
+  return shape.length <= MAX_RANK ? `[${shape.map(quote).join(',')}]` : `(a shape of ${shape.length} dimensions)`;
+}
+
+/** Elements in `shape`, refusing a bad or too large one. Messages are built only on failure. */
 export function numel(shape: readonly number[]): number {
+  if (shape.length > MAX_RANK) throw new CheckpointError(`shape has ${shape.length} dimensions, more than ${MAX_RANK}`);
   let n = 1;
   for (const d of shape) {
-    check(Number.isSafeInteger(d) && d >= 0, `bad dimension ${d} in shape [${shape}]`);
+    if (!Number.isSafeInteger(d) || d < 0) throw new CheckpointError(`bad dimension ${quote(d)} in shape ${shapeText(shape)}`);
     n *= d;
-    check(n <= MAX_TENSOR_ELEMENTS, `shape [${shape}] is larger than ${MAX_TENSOR_ELEMENTS} elements`);
+    if (n > MAX_TENSOR_ELEMENTS) throw new CheckpointError(`shape ${shapeText(shape)} is larger than ${MAX_TENSOR_ELEMENTS} elements`);
   }
   return n;
 }
@@ -72,7 +85,7 @@ export function toFloat32(t: RawTensor): Float32Array {
   const n = numel(t.shape);
   const expected = n * DTYPE_BYTES[t.dtype];
   if (t.bytes.byteLength !== expected) {
-    throw new CheckpointError(`tensor of shape [${t.shape}] ${t.dtype} needs ${expected} bytes, has ${t.bytes.byteLength}`);
+    throw new CheckpointError(`tensor of shape ${shapeText(t.shape)} ${t.dtype} needs ${expected} bytes, has ${t.bytes.byteLength}`);
   }
   const { buffer, byteOffset } = t.bytes;
   if (t.dtype === 'F32') {

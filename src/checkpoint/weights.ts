@@ -1,6 +1,6 @@
 import type { TimesformerConfig } from './config';
-import { CheckpointError } from './errors';
-import type { RawTensor, TensorMap } from './tensor';
+import { capped, CheckpointError } from './errors';
+import { shapeText, type DType, type RawTensor, type TensorMap } from './tensor';
 
 /** A Linear layer as PyTorch stores it: weight [out, in], bias [out]. */
 export interface Linear {
@@ -72,26 +72,48 @@ export function expectedParameters(c: TimesformerConfig): Map<string, number[]> 
   return params;
 }
 
+/** Elements in all the parameters. */
+export function countParameters(expected: ReadonlyMap<string, readonly number[]>): number {
+  let n = 0;
+  for (const shape of expected.values()) n += shape.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+/** What a checkpoint says a tensor is, before (or without) reading its data. */
+export interface TensorInfo {
+  dtype: DType;
+  shape: readonly number[];
+}
+
 /**
- * Check a checkpoint against its config (every parameter present with its shape, nothing unexplained)
- * and arrange it as the model reads it. The message lists every problem at once.
+ * Check what a checkpoint holds against what its config implies: every parameter present (with its
+ * shape and a float type, where `found` knows them), nothing unexplained. Reads no tensor data, so
+ * readers call it before copying anything. The message lists every problem at once.
  */
-export function bindWeights(c: TimesformerConfig, tensors: TensorMap): TimesformerWeights {
-  const expected = expectedParameters(c);
+export function checkAgainstConfig(expected: ReadonlyMap<string, readonly number[]>, found: ReadonlyMap<string, TensorInfo | undefined>): void {
   const missing: string[] = [], wrong: string[] = [];
   for (const [name, shape] of expected) {
-    const t = tensors.get(name);
-    if (!t) missing.push(name);
-    else if (t.shape.join() !== shape.join()) wrong.push(`${name} is [${t.shape}], config implies [${shape}]`);
-    else if (t.dtype === 'U8') wrong.push(`${name} is U8, not a float type`);
+    if (!found.has(name)) {
+      missing.push(name);
+      continue;
+    }
+    const t = found.get(name);
+    if (t && t.shape.join() !== shape.join()) wrong.push(`${name} is ${shapeText(t.shape)}, config implies [${shape}]`);
+    else if (t?.dtype === 'U8') wrong.push(`${name} is U8, not a float type`);
   }
-  const extra = [...tensors.keys()].filter((n) => !expected.has(n));
+  const extra: string[] = [];
+  for (const name of found.keys()) if (!expected.has(name)) extra.push(capped(name));
   if (missing.length || wrong.length || extra.length) {
     const list = (title: string, items: string[]) => (items.length ? `\n${title} (${items.length}): ${items.slice(0, 12).join(', ')}${items.length > 12 ? ', …' : ''}` : '');
     throw new CheckpointError(
       `the weights do not match config.json` + list('missing', missing) + list('wrong shape or type', wrong) + list('unexpected', extra),
     );
   }
+}
+
+/** Check a checkpoint against its config (checkAgainstConfig) and arrange it as the model reads it. */
+export function bindWeights(c: TimesformerConfig, tensors: TensorMap): TimesformerWeights {
+  checkAgainstConfig(expectedParameters(c), tensors);
   const get = (name: string) => tensors.get(name)!;
   const linear = (name: string): Linear => ({ weight: get(`${name}.weight`), bias: tensors.get(`${name}.bias`) });
   const norm = (name: string): Norm => ({ weight: get(`${name}.weight`), bias: get(`${name}.bias`) });

@@ -5,7 +5,8 @@
  * CRCs are not checked: hashing the whole file would cost as much as a copy, and a corrupt tensor
  * inside a structurally valid archive is outside what this layer can judge.
  */
-import { check, CheckpointError } from './errors';
+import { check, CheckpointError, quote } from './errors';
+import { MAX_TENSORS } from './tensor';
 
 const LOCAL_HEADER_SIG = 0x04034b50;
 const CENTRAL_HEADER_SIG = 0x02014b50;
@@ -21,8 +22,8 @@ const ZIP64_EOCD_SIZE = 56;
 const MAX_COMMENT = 0xffff;
 const ZIP64_EXTRA_ID = 0x0001;
 
-/** A checkpoint has one entry per storage; this is far above any real model and bounds the work. */
-export const MAX_ZIP_ENTRIES = 1 << 20;
+/** A checkpoint has one entry per storage (at most one per tensor) and a few records. */
+export const MAX_ZIP_ENTRIES = MAX_TENSORS + 16;
 
 export interface ZipEntry {
   name: string;
@@ -64,18 +65,18 @@ export class ZipArchive {
   /** The STORED entry's data as a view into the archive bytes (no copy). */
   read(name: string): Uint8Array {
     const entry = this.entries.get(name);
-    if (!entry) throw new CheckpointError(`zip: no entry '${name}'`);
+    if (!entry) throw new CheckpointError(`zip: no entry ${quote(name)}`);
     return this.data(entry);
   }
 
   data(entry: ZipEntry): Uint8Array {
     const { bytes, dv } = this;
-    check(entry.method === 0, `zip entry '${entry.name}' is compressed (method ${entry.method}); only STORED entries are supported`);
-    check((entry.flags & 1) === 0, `zip entry '${entry.name}' is encrypted`);
-    check(entry.compressedSize === entry.size, `zip entry '${entry.name}' is STORED but its sizes differ (${entry.compressedSize} vs ${entry.size})`);
+    check(entry.method === 0, `zip entry ${quote(entry.name)} is compressed (method ${entry.method}); only STORED entries are supported`);
+    check((entry.flags & 1) === 0, `zip entry ${quote(entry.name)} is encrypted`);
+    check(entry.compressedSize === entry.size, `zip entry ${quote(entry.name)} is STORED but its sizes differ (${entry.compressedSize} vs ${entry.size})`);
     const at = entry.localHeaderOffset;
-    check(at + LOCAL_HEADER_SIZE <= bytes.length, `zip entry '${entry.name}': local header at ${at} is past the end of the file (${bytes.length} bytes)`);
-    check(dv.getUint32(at, true) === LOCAL_HEADER_SIG, `zip entry '${entry.name}': no local header at ${at}`);
+    check(at + LOCAL_HEADER_SIZE <= bytes.length, `zip entry ${quote(entry.name)}: local header at ${at} is past the end of the file (${bytes.length} bytes)`);
+    check(dv.getUint32(at, true) === LOCAL_HEADER_SIG, `zip entry ${quote(entry.name)}: no local header at ${at}`);
     const nameLen = dv.getUint16(at + 26, true);
     const extraLen = dv.getUint16(at + 28, true);
     const nameStart = at + LOCAL_HEADER_SIZE;
@@ -84,9 +85,9 @@ export class ZipArchive {
     // pads it so that tensor data is 64-byte aligned.
     const start = nameStart + nameLen + extraLen;
     const end = start + entry.size;
-    check(end <= bytes.length, `zip entry '${entry.name}': data [${start}, ${end}) is past the end of the file (${bytes.length} bytes)`);
+    check(end <= bytes.length, `zip entry ${quote(entry.name)}: data [${start}, ${end}) is past the end of the file (${bytes.length} bytes)`);
     const localName = utf8.decode(bytes.subarray(nameStart, nameStart + nameLen));
-    check(localName === entry.name, `zip entry '${entry.name}': local header names '${localName}'`);
+    check(localName === entry.name, `zip entry ${quote(entry.name)}: local header names ${quote(localName)}`);
     return bytes.subarray(start, end);
   }
 
@@ -133,9 +134,9 @@ export class ZipArchive {
         size: dv.getUint32(at + 24, true),
         localHeaderOffset: dv.getUint32(at + 42, true),
       };
-      check(dv.getUint16(at + 34, true) === 0 || dv.getUint16(at + 34, true) === 0xffff, `zip entry '${name}' is on another disk`);
+      check(dv.getUint16(at + 34, true) === 0 || dv.getUint16(at + 34, true) === 0xffff, `zip entry ${quote(name)} is on another disk`);
       this.applyZip64Extra(entry, nameStart + nameLen, extraLen);
-      check(!entries.has(name), `zip: duplicate entry '${name}'`);
+      check(!entries.has(name), `zip: duplicate entry ${quote(name)}`);
       entries.set(name, entry);
       at = next;
     }
@@ -161,11 +162,11 @@ export class ZipArchive {
       const id = dv.getUint16(at, true);
       const size = dv.getUint16(at + 2, true);
       const dataEnd = at + 4 + size;
-      check(dataEnd <= end, `zip entry '${entry.name}': extra field overruns its header`);
+      check(dataEnd <= end, `zip entry ${quote(entry.name)}: extra field overruns its header`);
       if (id === ZIP64_EXTRA_ID) {
         let p = at + 4;
         const take = (what: string): number => {
-          check(p + 8 <= dataEnd, `zip entry '${entry.name}': zip64 extra field lacks the ${what}`);
+          check(p + 8 <= dataEnd, `zip entry ${quote(entry.name)}: zip64 extra field lacks the ${what}`);
           const v = u64(dv, p, what);
           p += 8;
           return v;

@@ -2,6 +2,7 @@
 import { evictModel, MODEL_CACHE } from '../hub/cached-source';
 import type { LocalIndexEntry } from '../hub/registry';
 import { InferenceClient } from '../worker/client';
+import { browserLiveDeps } from '../live/browser';
 import type { AppDeps } from './types';
 
 async function localModels(): Promise<LocalIndexEntry[]> {
@@ -19,8 +20,9 @@ async function cached(urls: string[]): Promise<boolean[]> {
 }
 
 export function browserDeps(): AppDeps {
+  let client: InferenceClient | undefined;
   return {
-    client: (events) => new InferenceClient(events),
+    client: (events) => (client = new InferenceClient(events)),
     localModels,
     cached,
     evict: evictModel,
@@ -28,5 +30,6 @@ export function browserDeps(): AppDeps {
     pageUrl: location.href,
     now: () => performance.now(),
     storage: localStorage,
+    live: browserLiveDeps(() => client!.liveLink()),
   };
 }

@@ -10,14 +10,18 @@ import { initialTimelineState, timelineActions } from './timeline-slice';
 import type { AppDeps, AppState, SliceContext } from './types';
 import { initialUiState, uiActions } from './ui-slice';
 import { initialVideoState, videoActions } from './video-slice';
+import { initialLiveState, liveActions, type LiveAttentionHolder } from './live-slice';
 
 export interface AppStore {
   store: StoreApi<AppState>;
   results: Registry<ClassifyResult>;
+  /** The newest live attention map (an array: kept out of the store). */
+  liveAttention: LiveAttentionHolder;
 }
 
 export function createAppStore(deps: AppDeps): AppStore {
   const results = new Registry<ClassifyResult>((r) => r.frames.forEach((f) => f.close()));
+  const liveAttention: LiveAttentionHolder = {};
   const store = createStore<AppState>()((set, get) => {
     let client: ReturnType<AppDeps['client']> | undefined;
     const ctx: SliceContext = {
@@ -42,8 +46,9 @@ export function createAppStore(deps: AppDeps): AppStore {
       timeline: initialTimelineState,
       explorer: initialExplorerState,
       ui: initialUiState(deps.storage),
-      actions: { ...modelActions(ctx), ...videoActions(ctx), ...inferenceActions(ctx), ...timelineActions(ctx), ...explorerActions(ctx), ...uiActions(ctx) },
+      live: initialLiveState,
+      actions: { ...modelActions(ctx), ...videoActions(ctx), ...inferenceActions(ctx), ...timelineActions(ctx), ...explorerActions(ctx), ...uiActions(ctx), ...liveActions(ctx, liveAttention) },
     };
   });
-  return { store, results };
+  return { store, results, liveAttention };
 }

@@ -12,9 +12,10 @@ import type { InferenceActions, InferenceState } from './inference-slice';
 import type { ExplorerActions, ExplorerState } from './explorer-slice';
 import type { TimelineActions, TimelineState } from './timeline-slice';
 import type { UiActions, UiState } from './ui-slice';
+import type { LiveActions, LiveDeps, LiveState } from './live-slice';
 import type { Registry } from './registry';
 
-export type Actions = ModelActions & VideoActions & InferenceActions & TimelineActions & ExplorerActions & UiActions;
+export type Actions = ModelActions & VideoActions & InferenceActions & TimelineActions & ExplorerActions & UiActions & LiveActions;
 
 export interface AppState {
   model: ModelState;
@@ -23,6 +24,7 @@ export interface AppState {
   timeline: TimelineState;
   explorer: ExplorerState;
   ui: UiState;
+  live: LiveState;
   actions: Actions;
 }
 
@@ -41,6 +43,8 @@ export interface AppDeps {
   pageUrl: string;
   now(): number;
   storage?: Pick<Storage, 'getItem' | 'setItem'>;
+  /** Camera and live sessions (absent: live mode says it is unavailable). */
+  live?: LiveDeps;
 }
 
 /** What every slice's actions get: the store, the world, and the state that is not data. */

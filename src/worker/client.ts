@@ -3,6 +3,7 @@
 // 'cancelled' and an `outcome` (replaced by a newer request, or cancelled). If the worker dies (crash, out of
 // memory, terminated), the requests it had fail with a clear message, a new worker starts and reloads the
 // last model, and the next request runs there.
+import { isLiveEvent, type LiveEvent, type LiveLink } from './live-protocol';
 import type { BackendChoice, ClassifyOptions, ClassifyResult, ErrorInfo, Event, ModelInfo, ModelRef, Request, Scheduling, Stage, TimelineSegment } from './protocol';
 
 export type ProgressHandler = (p: { stage: Stage; done: number; total?: number; detail?: string }) => void;
@@ -50,6 +51,7 @@ export class InferenceClient {
   /** Set when the worker keeps dying: every request fails with it. */
   private broken?: string;
   private closed = false;
+  private readonly liveListeners = new Set<(event: LiveEvent) => void>();
 
   constructor(private readonly events: ClientEvents = {}) {
     this.start();
@@ -72,6 +74,17 @@ export class InferenceClient {
     return this.request({ type: 'timeline', video, maxSegments: options.maxSegments ?? 64, scheduling }, options.onProgress, options.signal, onSegment) as Promise<number>;
   }
 
+  /** The live channel (src/live/): sampled frames to the current worker, its live events back. */
+  liveLink(): LiveLink {
+    return {
+      send: (request, transfer = []) => this.worker.postMessage(request, transfer),
+      listen: (handler) => {
+        this.liveListeners.add(handler);
+        return () => this.liveListeners.delete(handler);
+      },
+    };
+  }
+
   /** Stop the worker for good (pending requests fail). */
   terminate() {
     this.closed = true;
@@ -83,7 +96,7 @@ export class InferenceClient {
     const name = `timesformer-inference-${crypto.randomUUID()}`;
     const worker = new Worker(new URL('./inference.worker.ts', import.meta.url), { type: 'module', name });
     this.worker = worker;
-    worker.onmessage = (e: MessageEvent<Event>) => (e.data.type === 'ready' ? this.watch(worker, name) : this.receive(e.data));
+    worker.onmessage = (e: MessageEvent<Event | LiveEvent>) => (e.data.type === 'ready' ? this.watch(worker, name) : this.receive(e.data));
     // A worker that failed to start, or threw where nothing caught it: treated as dead.
     worker.onerror = (e) => this.died(worker, `the inference worker failed${e.message ? `: ${e.message}` : ''}`);
   }
@@ -135,7 +148,8 @@ export class InferenceClient {
     });
   }
 
-  private receive(event: Event) {
+  private receive(event: Event | LiveEvent) {
+    if (isLiveEvent(event)) return this.liveListeners.forEach((listen) => listen(event));
     if (event.type === 'ready') return;
     if (event.type === 'device-lost') return this.events.onDeviceLost?.(event.message);
     if (event.type === 'gpu-error') return this.events.onGpuError?.(event.message);

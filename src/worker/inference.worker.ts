@@ -6,6 +6,8 @@ import { BackendError } from '../backends/backend';
 import { CheckpointError } from '../checkpoint/errors';
 import { GpuError } from '../engine/device';
 import { VideoError } from '../video/errors';
+import { liveHandler, serviceLiveHost } from './live';
+import { isLiveRequest, type LiveEvent, type LiveRequest } from './live-protocol';
 import type { ErrorInfo, Event, Request, Stage } from './protocol';
 import { TaskEnded } from './scheduler';
 import { InferenceService, NoModelError } from './service';
@@ -19,8 +21,10 @@ const service = new InferenceService({
   gpuError: (message) => post({ type: 'gpu-error', message }),
 });
 const controllers = new Map<number, AbortController>();
+const live = liveHandler(serviceLiveHost(service, (event: LiveEvent, transfer: Transferable[] = []) => self.postMessage(event, transfer), describe));
 
-self.onmessage = async (e: MessageEvent<Request>) => {
+self.onmessage = async (e: MessageEvent<Request | LiveRequest>) => {
+  if (isLiveRequest(e.data)) return live(e.data);
   const request = e.data;
   if (request.type === 'cancel') {
     controllers.get(request.requestId)?.abort();

@@ -210,7 +210,8 @@ export class InferenceService {
     });
   }
 
-  private engineFor(loaded: Loaded): Promise<InferenceBackend> {
+  /** Our WGSL engine on the loaded model (for attention maps the loaded backend cannot give: classify, live). */
+  engineFor(loaded: Loaded): Promise<InferenceBackend> {
     if (loaded.backend.name === 'wgsl') return Promise.resolve(loaded.backend);
     loaded.engine ??= this.device().then((gpu) => createBrowserBackend('wgsl', { model: loaded.model, runtime: gpu.runtime }));
     loaded.engine.catch(() => (loaded.engine = undefined));

@@ -7,6 +7,7 @@ import { readSafetensors } from '../../src/checkpoint/safetensors';
 import type { ModelSource } from '../../src/checkpoint/source';
 import { toFloat32 } from '../../src/checkpoint/tensor';
 import { modelDir } from '../fixtures';
+import { buildSafetensors as build, f32, packSafetensors } from './build';
 import { expectCheckpointError } from './expect-error';
 
 const tinyPath = join(modelDir('tiny-divided'), 'model.safetensors');
@@ -14,15 +15,6 @@ const tiny = new Uint8Array(readFileSync(tinyPath));
 const headerLength = Number(new DataView(tiny.buffer, tiny.byteOffset).getBigUint64(0, true));
 const header = () => JSON.parse(new TextDecoder().decode(tiny.subarray(8, 8 + headerLength)));
 
-/** A safetensors file with this header and data. */
-function build(head: unknown, data: Uint8Array): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(head));
-  const out = new Uint8Array(8 + json.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(data, 8 + json.length);
-  return out;
-}
 const data = () => tiny.subarray(8 + headerLength);
 
 /** The tiny model folder with one file replaced. */
@@ -59,7 +51,7 @@ describe('safetensors', () => {
       ['huge header length', (() => { const b = tiny.slice(); new DataView(b.buffer).setBigUint64(0, 2n ** 62n, true); return b; })(), /header length \d+ is implausible/],
       ['header not JSON', build('x', data()).map((v, i) => (i === 8 ? 0x7b : v)), /header is not valid JSON/],
       ['header an array', build([1], data()), /header is not a JSON object/],
-      ['unknown dtype', build({ ...header(), 'timesformer.embeddings.cls_token': { ...header()['timesformer.embeddings.cls_token'], dtype: 'C64' } }, data()), /unsupported dtype "C64"/],
+      ['unknown dtype', build({ ...header(), 'timesformer.embeddings.cls_token': { ...header()['timesformer.embeddings.cls_token'], dtype: 'C64' } }, data()), /unsupported dtype 'C64'/],
       ['shape × dtype ≠ bytes', build({ ...header(), 'timesformer.embeddings.cls_token': { ...header()['timesformer.embeddings.cls_token'], shape: [1, 1, 65] } }, data()), /needs 260 bytes, header gives 256/],
       ['negative offset', build({ ...header(), 'timesformer.embeddings.cls_token': { ...header()['timesformer.embeddings.cls_token'], data_offsets: [-4, 252] } }, data()), /bad data_offsets/],
       ['huge shape', build({ x: { dtype: 'F32', shape: [2 ** 20, 2 ** 20, 2 ** 10], data_offsets: [0, 4] } }, data()), /larger than \d+ elements/],
@@ -68,11 +60,12 @@ describe('safetensors', () => {
   });
 
   it('lists missing, misshapen and unexpected parameters against the config', async () => {
-    const head = header();
-    delete head['classifier.bias'];
-    head['timesformer.encoder.layer.0.output.dense.weight'].shape = [128, 64];
-    head['extra.weight'] = { dtype: 'F32', shape: [1], data_offsets: [0, 4] };
-    const patched = withFile(modelDir('tiny-divided'), 'model.safetensors', build(head, data()));
+    const tensors = readSafetensors(tiny);
+    tensors.delete('classifier.bias');
+    const dense = 'timesformer.encoder.layer.0.output.dense.weight';
+    tensors.set(dense, { ...tensors.get(dense)!, shape: [128, 64] });
+    tensors.set('extra.weight', { dtype: 'F32', shape: [1], bytes: f32([0]) });
+    const patched = withFile(modelDir('tiny-divided'), 'model.safetensors', packSafetensors(tensors));
     await expect(loadModel(patched)).rejects.toThrow(
       /do not match config.json\nmissing \(1\): classifier.bias\nwrong shape or type \(1\): timesformer.encoder.layer.0.output.dense.weight is \[128,64\], config implies \[64,128\]\nunexpected \(1\): extra.weight/,
     );

@@ -95,7 +95,7 @@ describe('ZipArchive', () => {
   it('bounds the entry count', () => {
     const zip64 = lastSignature(FILE, 0x06064b50);
     const many = patched((dv) => dv.setBigUint64(zip64 + 32, 2n ** 40n, true));
-    expectCheckpointError(() => new ZipArchive(many), /1099511627776 entries is more than the 1048576 allowed/);
+    expectCheckpointError(() => new ZipArchive(many), /1099511627776 entries is more than the \d+ allowed/);
     const more = patched((dv) => dv.setBigUint64(zip64 + 32, 10n, true));
     expectCheckpointError(() => new ZipArchive(more), /cannot hold 10 entries|overruns the directory|bad central directory entry 9/);
   });
