@@ -9,12 +9,14 @@ import type { TimesformerConfig } from '../checkpoint/config';
 import { toFloat16Bits, toFloat32, type RawTensor } from '../checkpoint/tensor';
 import type { Linear, Norm, TimesformerWeights } from '../checkpoint/weights';
 import { positionEmbeddings, timeEmbeddings } from '../reference/timesformer';
+import { DEFAULT_ATTENTION_BUDGET_BYTES, DEFAULT_KEPT_ATTENTION_BYTES, MAPS_DISCARDS, planAttentionReadBack } from '../attention/budget';
 import type { NamedTensors } from '../tensor';
 import { GpuError, type EngineDevice } from './device';
-import { attention, type ProbsMode, type TokenMap } from './kernels/attention';
+import { attention, type AttentionArgs, type TokenMap } from './kernels/attention';
 import { chooseGemmVariant, gemm, packLinear, type GemmArgs, type GemmVariant, type PackedLinear, type WeightDType } from './kernels/gemm';
 import { layerNorm } from './kernels/layernorm';
 import { embed, im2col } from './kernels/patch-embed';
+import { rolloutLayout, RolloutRecorder } from './kernels/rollout';
 import { rowMean } from './kernels/row-mean';
 import { Runtime, type Step } from './runtime';
 
@@ -29,7 +31,12 @@ export interface GpuClip {
 
 /** What a run records besides the logits. */
 export interface RunRequest {
-  /** 'maps': temporal maps and spatial CLS rows of every layer (the attention views); 'all': every probability (verify). */
+  /**
+   * 'maps': what the attention views draw, read back within the engine's attention budget
+   * (src/attention/budget.ts): spatial CLS rows, the rollout at MAPS_DISCARDS, temporal maps and full
+   * spatial matrices per head or head-averaged (`.mean`), the rest kept on the GPU for readAttention();
+   * 'all': every probability (verify).
+   */
   attention: 'none' | 'maps' | 'all';
   /** Record hidden_states.i and last_hidden_state (verify). */
   hiddenStates: boolean;
@@ -37,6 +44,18 @@ export interface RunRequest {
   fullSpatialLayer?: number;
   /** Also return the input clip as the model saw it (`pixel_values` [T, 3, H, W]), e.g. to display it. */
   returnInput?: boolean;
+  /**
+   * Attention rollout for every head fusion with this discard ratio, composed on the GPU from the full
+   * probabilities (src/engine/kernels/rollout.ts): `rollout.<fusion>` and `rollout.<fusion>.layers`.
+   */
+  rollout?: { discard: number };
+}
+
+/** A slice of a kept attention tensor (`attn.l.temporal`, `attn.l.spatial`, `attn.l.full`): `count` floats from `offset`. */
+export interface AttentionSlice {
+  name: string;
+  offset: number;
+  count: number;
 }
 
 interface NormBuffers {
@@ -69,6 +88,8 @@ interface Plan {
   buffers: GPUBuffer[];
   /** GPU memory its activations, outputs and staging buffers take (what the plan budget counts). */
   bytes: number;
+  /** Full attention probabilities kept on the GPU ('maps'), by name, for readAttention(). */
+  kept: Map<string, { buffer: GPUBuffer; shape: number[] }>;
 }
 
 /** Default budget of kept plans' GPU memory: a multi-view classification and a timeline's plans both stay. */
@@ -90,12 +111,19 @@ export interface EngineOptions {
    * is always kept).
    */
   planBudgetBytes?: number;
+  /** What an attention run ('maps') may read back per clip (default 64 MB) and keep on the GPU for readAttention() (1 GiB). */
+  attentionBudgetBytes?: number;
+  keptAttentionBytes?: number;
 }
 
 export class TimesformerEngine {
   /** Recorded plans by key, least recently used first. */
   private readonly plans = new Map<string, Plan>();
   private busy = false;
+  /** The attention probabilities the last run kept on the GPU ('maps'). */
+  private keptAttention?: Plan['kept'];
+  /** Bytes an attention run ('maps') may read back, and keep on the GPU for readAttention(). */
+  private attentionBudget = { readBytes: DEFAULT_ATTENTION_BUDGET_BYTES, keptBytes: DEFAULT_KEPT_ATTENTION_BYTES };
   private lost?: string;
 
   private constructor(
@@ -145,7 +173,9 @@ export class TimesformerEngine {
       head: linear('classifier', w.head),
     };
     const variant = options.gemmVariant ?? (await chooseGemmVariant(rt));
-    return new TimesformerEngine(rt, c, w, layers, embedW, variant, dtype, options.planBudgetBytes ?? DEFAULT_PLAN_BUDGET_BYTES);
+    const engine = new TimesformerEngine(rt, c, w, layers, embedW, variant, dtype, options.planBudgetBytes ?? DEFAULT_PLAN_BUDGET_BYTES);
+    engine.attentionBudget = { readBytes: options.attentionBudgetBytes ?? DEFAULT_ATTENTION_BUDGET_BYTES, keptBytes: options.keptAttentionBytes ?? DEFAULT_KEPT_ATTENTION_BYTES };
+    return engine;
   }
 
   /** Run one clip: pixels [T, 3, Hpx, Wpx] normalized, from the CPU or the GPU. Outputs are named as the reference's. */
@@ -161,6 +191,7 @@ export class TimesformerEngine {
     this.busy = true;
     try {
       const plan = await this.planFor(T, Hpx, Wpx, request);
+      this.keptAttention = plan.kept.size > 0 ? plan.kept : undefined;
       const { device } = this.rt;
       const encoder = device.createCommandEncoder();
       if (pixels instanceof Float32Array) device.queue.writeBuffer(plan.pixels, 0, pixels.buffer, pixels.byteOffset, pixels.byteLength);
@@ -223,6 +254,42 @@ export class TimesformerEngine {
     return plan;
   }
 
+  /**
+   * Read slices of the attention probabilities the last run kept on the GPU ('maps'),
+   * e.g. one query patch's spatial rows or one patch's temporal maps, without reading the rest back.
+   */
+  async readAttention(slices: AttentionSlice[]): Promise<Float32Array[]> {
+    if (this.busy) throw new GpuError('the engine is running a clip; read its attention when it is done');
+    const kept = this.keptAttention;
+    if (!kept) throw new GpuError("no attention is kept on the GPU: run a clip with attention 'maps' first");
+    for (const s of slices) {
+      const k = kept.get(s.name);
+      const size = k?.shape.reduce((x, y) => x * y) ?? 0;
+      if (!k) throw new GpuError(`${s.name} is not kept on the GPU (kept: ${[...kept.keys()].join(', ')})`);
+      if (!(Number.isInteger(s.offset) && Number.isInteger(s.count) && s.offset >= 0 && s.count > 0 && s.offset + s.count <= size)) {
+        throw new GpuError(`${s.name}: slice [${s.offset}, +${s.count}) is outside its ${size} values`);
+      }
+    }
+    const total = slices.reduce((n, s) => n + s.count, 0);
+    const { device } = this.rt;
+    const staging = device.createBuffer({ label: 'attention slices staging', size: total * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const encoder = device.createCommandEncoder();
+      let at = 0;
+      for (const s of slices) {
+        encoder.copyBufferToBuffer(kept.get(s.name)!.buffer, s.offset * 4, staging, at * 4, s.count * 4);
+        at += s.count;
+      }
+      device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const all = new Float32Array(staging.getMappedRange().slice(0));
+      let from = 0;
+      return slices.map((s) => all.slice(from, (from += s.count)));
+    } finally {
+      staging.destroy();
+    }
+  }
+
   /** Keys of the kept plans, least recently used first (for tests and the memory readout). */
   get keptPlans(): { key: string; bytes: number }[] {
     return [...this.plans.values()].map((p) => ({ key: p.key, bytes: p.bytes }));
@@ -278,11 +345,40 @@ export class TimesformerEngine {
     snapshot('hidden_states.0');
 
     const whole: TokenMap = { hasCls: true, clsBase: 0, clsStride: seqLen, rowBase: 1, seqStride: seqLen, tokenStride: 1 };
+    const rolloutShape = rolloutLayout(c.attentionType, c.numLayers, H, T, N);
+    const outputFloats = B * L + (request.returnInput ? T * 3 * Hpx * Wpx : 0);
+    const maps = request.attention === 'maps' ? planAttentionReadBack({ attentionType: c.attentionType, layers: c.numLayers, frames: T, patches: N, heads: H }, this.attentionBudget.readBytes, this.attentionBudget.keptBytes, outputFloats * 4) : undefined;
+    const discards = request.rollout ? [request.rollout.discard] : maps ? MAPS_DISCARDS : undefined;
+    const rollout = discards && new RolloutRecorder(rt, rolloutShape.vector, discards, buf);
+    const kept: Plan['kept'] = new Map();
+    let scratch: GPUBuffer | undefined; // the largest sub-layer's probabilities, made on first use
+    /**
+     * One attention step and where its probabilities go: every one read back (`full`, under `name`), the CLS
+     * rows (`cls`, `name`.cls), the head mean (`mean`, `name`.mean, the rollout's fused matrices), kept on the
+     * GPU (`keep`). A rollout needs every probability on the GPU: when no dedicated buffer holds them they go
+     * to one scratch buffer that the rollout fuses from before the next step overwrites it.
+     */
+    const attend = (l: number, sub: number, label: string, name: string, want: { full: boolean; cls?: boolean; mean?: boolean; keep?: boolean }, args: Omit<AttentionArgs, 'probs' | 'probsMode'>) => {
+      const fullShape = [args.seqs, H, args.len, args.len];
+      let probs: GPUBuffer | undefined;
+      if (want.full) probs = output(name, fullShape);
+      else if (want.keep) probs = buf(name, fullShape.reduce((x, y) => x * y));
+      else if (rollout) probs = scratch ??= buf('attention probabilities scratch', H * Math.max(...rolloutShape.subLayers.map((u) => u.seqs * u.len * u.len)));
+      if (probs && (want.full || want.keep)) kept.set(name, { buffer: probs, shape: fullShape });
+      const clsRows = want.cls ? output(`${name}.cls`, [args.seqs, H, args.len]) : undefined;
+      steps.push(attention(rt, label, { ...args, probs: probs ?? clsRows, probsMode: probs ? 'all' : clsRows ? 'cls' : 'none' }));
+      if (clsRows && probs) {
+        for (let r = 0; r < args.seqs * H; r++) {
+          steps.push({ kind: 'copy', label: `${name} CLS row ${r}`, src: probs, srcOffset: r * args.len * args.len * 4, dst: clsRows, dstOffset: r * args.len * 4, size: args.len * 4 });
+        }
+      }
+      const fused = probs && rollout?.subLayer(steps, l, label, { ...rolloutShape.subLayers[sub], probs });
+      if (want.mean) output(`${name}.mean`, [args.seqs, args.len, args.len], fused!.get('mean'));
+    };
     for (let l = 0; l < c.numLayers; l++) {
       const lw = layers[l];
       const norm = (label: string, n: NormBuffers, x: GPUBuffer, y: GPUBuffer, rows: number, offset = 0) =>
         layerNorm(rt, label, { x, y, gamma: n.gamma, beta: n.beta, rows, D, eps, inOffset: offset, outOffset: offset });
-      const probs = (name: string, shape: number[], mode: ProbsMode) => (mode === 'none' ? undefined : output(name, shape));
       let residual = h; // what the attention block adds to
       if (lw.temporal) {
         // Temporal attention over each patch's T tokens (rows 1 + p·T + t); the CLS row stays as it is.
@@ -290,9 +386,9 @@ export class TimesformerEngine {
         const rows = N * T;
         steps.push(norm(`L${l} temporal norm`, tw.norm, h, a, rows, D));
         steps.push(mm(`L${l} temporal qkv`, { a, aOffset: D, M: rows, linear: tw.qkv, y: qkv, yOffset: 3 * D }));
-        const tMode: ProbsMode = request.attention === 'none' ? 'none' : 'all';
         const map: TokenMap = { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: T, tokenStride: 1 };
-        steps.push(attention(rt, `L${l} temporal attention`, { qkv, context: ctx, probs: probs(`attn.${l}.temporal`, [N, H, T, T], tMode), probsMode: tMode, seqs: N, len: T, heads: H, D, input: map, output: map }));
+        const temporal = { full: request.attention === 'all' || maps?.temporal === 'heads', mean: maps?.temporal === 'mean', keep: maps?.keepTemporal };
+        attend(l, 0, `L${l} temporal attention`, `attn.${l}.temporal`, temporal, { qkv, context: ctx, seqs: N, len: T, heads: H, D, input: map, output: map });
         steps.push(mm(`L${l} temporal proj`, { a: ctx, aOffset: D, M: rows, linear: tw.proj, y: tmp, yOffset: D }));
         steps.push(mm(`L${l} temporal dense`, { a: tmp, aOffset: D, M: rows, linear: tw.dense, y: xt, yOffset: D, residual: { buffer: h, offset: D } }));
         steps.push({ kind: 'copy', label: `L${l} cls`, src: h, srcOffset: 0, dst: xt, dstOffset: 0, size: D * 4 });
@@ -301,21 +397,17 @@ export class TimesformerEngine {
         // The CLS row is normalized and projected once; its T per-frame outputs go to rows S.. and are averaged.
         steps.push(norm(`L${l} spatial norm`, lw.norm1, xt, a, S));
         steps.push(mm(`L${l} spatial qkv`, { a, M: S, linear: lw.qkv, y: qkv }));
-        const sMode: ProbsMode = request.attention === 'all' || request.fullSpatialLayer === l ? 'all' : request.attention === 'maps' ? 'cls' : 'none';
-        const sShape = sMode === 'all' ? [T, H, 1 + N, 1 + N] : [T, H, 1 + N];
-        const sName = sMode === 'all' ? `attn.${l}.spatial` : `attn.${l}.spatial.cls`;
+        const spatial = { full: request.attention === 'all' || request.fullSpatialLayer === l || maps?.spatial === 'heads', cls: maps !== undefined, mean: maps?.spatial === 'mean', keep: maps?.keepSpatial };
         const input: TokenMap = { hasCls: true, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: 1, tokenStride: T };
-        steps.push(attention(rt, `L${l} spatial attention`, { qkv, context: ctx, probs: probs(sName, sShape, sMode), probsMode: sMode, seqs: T, len: 1 + N, heads: H, D, input, output: { ...input, clsBase: S, clsStride: 1 } }));
+        attend(l, 1, `L${l} spatial attention`, `attn.${l}.spatial`, spatial, { qkv, context: ctx, seqs: T, len: 1 + N, heads: H, D, input, output: { ...input, clsBase: S, clsStride: 1 } });
         steps.push(rowMean(rt, `L${l} cls mean`, ctx, D, T, S * D, D, 0));
         residual = xt;
       } else {
         // Joint (one sequence of 1+N·T) or space-only (T sequences of 1+N): attention over whole sequences.
         steps.push(norm(`L${l} norm1`, lw.norm1, h, a, S));
         steps.push(mm(`L${l} qkv`, { a, M: S, linear: lw.qkv, y: qkv }));
-        const mode: ProbsMode = request.attention === 'all' ? 'all' : request.attention === 'maps' ? 'cls' : 'none';
-        const shape = mode === 'all' ? [B, H, seqLen, seqLen] : [B, H, seqLen];
-        const name = mode === 'all' ? `attn.${l}.full` : `attn.${l}.full.cls`;
-        steps.push(attention(rt, `L${l} attention`, { qkv, context: ctx, probs: probs(name, shape, mode), probsMode: mode, seqs: B, len: seqLen, heads: H, D, input: whole, output: whole }));
+        const full = { full: request.attention === 'all' || maps?.spatial === 'heads', cls: maps !== undefined, mean: maps?.spatial === 'mean', keep: maps?.keepSpatial };
+        attend(l, 0, `L${l} attention`, `attn.${l}.full`, full, { qkv, context: ctx, seqs: B, len: seqLen, heads: H, D, input: whole, output: whole });
       }
       steps.push(mm(`L${l} proj`, { a: ctx, M: S, linear: lw.proj, y: h2, residual: { buffer: residual } }));
       // MLP
@@ -337,10 +429,12 @@ export class TimesformerEngine {
     }
     output('logits', [B, L], logits);
     if (request.returnInput) output('pixel_values', [T, 3, Hpx, Wpx], pixels);
-    return { key, steps, pixels, outputs, buffers, bytes: buffers.reduce((n, b) => n + b.size, 0) };
+    rollout?.finish(steps, (name, shape) => output(name, shape));
+    return { key, steps, pixels, outputs, buffers, bytes: buffers.reduce((n, b) => n + b.size, 0), kept };
   }
 
   private releasePlan(plan: Plan) {
+    if (plan.kept === this.keptAttention) this.keptAttention = undefined;
     this.rt.release(plan.buffers);
     this.rt.release(plan.steps.flatMap((s) => (s.kind === 'dispatch' ? [s.params] : [])));
   }

@@ -1,10 +1,11 @@
 // The explorer slice: which attention view is shown and how (layer, head, the picked query patch,
 // scheme, colours). The maps themselves are in the registry with the result.
 import type { ColormapName } from '../attention/colormap';
+import type { HeadFusion } from '../reference/rollout';
 import type { Query, Scheme } from '../attention/schemes';
 import { patch, type SliceContext } from './types';
 
-export type ExplorerView = 'spatial' | 'rollout' | 'schemes';
+export type ExplorerView = 'spatial' | 'compare' | 'rollout' | 'schemes';
 
 /** One head, the mean over heads, or every head in a grid. */
 export type HeadView = number | 'mean' | 'grid';
@@ -19,6 +20,11 @@ export interface ExplorerState {
   colormap: ColormapName;
   /** Heatmap opacity over the frames, 0..1. */
   opacity: number;
+  /** Rollout: how heads are fused, and the share of each fused matrix discarded (one of those the run computed). */
+  fusion: HeadFusion;
+  discard: number;
+  /** The comparison's second side (the first is `layer` and `head`). */
+  compareWith: { layer: number; head: HeadView };
 }
 
 export interface ExplorerActions {
@@ -29,6 +35,9 @@ export interface ExplorerActions {
   schemeChosen(scheme: Scheme): void;
   colormapChosen(colormap: ColormapName): void;
   opacityChanged(opacity: number): void;
+  fusionChosen(fusion: HeadFusion): void;
+  discardChosen(discard: number): void;
+  comparisonChosen(side: Partial<ExplorerState['compareWith']>): void;
 }
 
 export const initialExplorerState: ExplorerState = {
@@ -39,6 +48,9 @@ export const initialExplorerState: ExplorerState = {
   scheme: 'divided',
   colormap: 'viridis',
   opacity: 0.7,
+  fusion: 'mean',
+  discard: 0,
+  compareWith: { layer: 0, head: 'mean' },
 };
 
 export function explorerActions(ctx: SliceContext): ExplorerActions {
@@ -51,6 +63,9 @@ export function explorerActions(ctx: SliceContext): ExplorerActions {
     schemeChosen: (scheme) => explorer({ scheme }),
     colormapChosen: (colormap) => explorer({ colormap }),
     opacityChanged: (opacity) => explorer({ opacity: Math.min(1, Math.max(0, opacity)) }),
+    fusionChosen: (fusion) => explorer({ fusion }),
+    discardChosen: (discard) => explorer({ discard: Math.min(0.99, Math.max(0, discard)) }),
+    comparisonChosen: (side) => explorer({ compareWith: { ...ctx.get().explorer.compareWith, ...side } }),
   };
 }
 

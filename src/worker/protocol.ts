@@ -59,8 +59,25 @@ export interface AttentionMaps {
   grid: [number, number];
   /** Spatial attention of the CLS query to each patch, per layer/frame/head: [L, T, H, N]. (Joint: CLS to each (patch, frame) token; space-only: per frame.) */
   spatialCls: Float32Array;
-  /** Temporal attention per layer/patch/head, query frame × key frame: [L, N, H, T, T]. Empty unless divided. */
+  /** Temporal attention per layer/patch/head, query frame × key frame: [L, N, H, T, T]. Empty unless divided and within the read-back budget. */
   temporal: Float32Array;
+  /** The same averaged over heads, [L, N, T, T], when only that fitted the budget (long clips); else empty. */
+  temporalMean: Float32Array;
+  /**
+   * Full spatial attention of every query token, per layer: [L, Q, H, len, len] per head (`spatialHeads`) or
+   * [L, Q, len, len] averaged over heads; Q, len = T, 1+N (divided, space-only) or 1, 1+N·T (joint). Empty
+   * when it stayed on the GPU.
+   */
+  spatial: Float32Array;
+  spatialHeads: boolean;
+  /**
+   * Attention rollout through layers 1..l, for each l (src/reference/rollout.ts): [L, 1+N·T] in token order
+   * (CLS, then (p, t) at 1 + p·T + t) or [L, T, 1+N] (space-only), per head fusion and discard ratio.
+   */
+  rollouts: { fusion: 'mean' | 'max' | 'min'; discard: number; layers: Float32Array }[];
+  /** Bytes the run read back from the GPU (everything: logits and frames too), and the attention budget it was planned in. */
+  bytesRead: number;
+  budgetBytes: number;
 }
 
 export interface ViewResult {

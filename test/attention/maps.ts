@@ -24,6 +24,7 @@ function rows(count: number, n: number, random: () => number, keep = 1): Float32
   return out;
 }
 
+/** Maps of a divided (temporal) or per-frame model with per-head temporal and full spatial matrices, no rollout. */
 export function randomMaps(L: number, T: number, H: number, gh: number, gw: number, seed = 1, temporal = true): AttentionMaps {
   const random = rng(seed);
   const N = gh * gw;
@@ -34,5 +35,11 @@ export function randomMaps(L: number, T: number, H: number, gh: number, gw: numb
     grid: [gh, gw],
     spatialCls: rows(L * T * H, N, random, 0.8), // 20% stays on the CLS itself
     temporal: temporal ? rows(L * N * H * T, T, random) : new Float32Array(0),
+    temporalMean: new Float32Array(0),
+    spatial: rows(L * T * H * (1 + N), 1 + N, random),
+    spatialHeads: true,
+    rollouts: [],
+    bytesRead: 0,
+    budgetBytes: 64 * 2 ** 20,
   };
 }

@@ -2,7 +2,7 @@
 // shapes (sequences longer than a workgroup, odd head counts, ties at the discard cut).
 import { describe, expect, it } from 'vitest';
 import { HEAD_FUSIONS, denseRollout, type RolloutAttentionType } from '../../src/reference/rollout';
-import { RolloutRecorder, rolloutLayout } from '../../src/engine/kernels/rollout';
+import { RolloutRecorder, rolloutLayout, rolloutName } from '../../src/engine/kernels/rollout';
 import type { Step } from '../../src/engine/runtime';
 import type { NamedTensors } from '../../src/tensor';
 import { maxAbsDiff, random, testRuntime } from '../gpu';
@@ -31,7 +31,7 @@ interface Case {
   levels?: number;
 }
 
-async function gpuRollout(c: Case, probs: NamedTensors, discard: number) {
+async function gpuRollout(c: Case, probs: NamedTensors, discards: number[]) {
   const rt = await testRuntime();
   const { vector, subLayers } = rolloutLayout(c.type, c.L, c.H, c.T, c.N);
   const made: GPUBuffer[] = [];
@@ -41,7 +41,7 @@ async function gpuRollout(c: Case, probs: NamedTensors, discard: number) {
     return b;
   };
   const outputs = new Map<string, { buffer: GPUBuffer; shape: number[] }>();
-  const recorder = new RolloutRecorder(rt, vector, discard, buffer);
+  const recorder = new RolloutRecorder(rt, vector, discards, buffer);
   const steps: Step[] = [];
   for (let l = 0; l < c.L; l++) {
     const names = c.type === 'divided_space_time' ? [`attn.${l}.temporal`, `attn.${l}.spatial`] : [`attn.${l}.full`];
@@ -87,20 +87,24 @@ describe('rollout kernels', () => {
   for (const c of CASES) {
     it(`equal the dense reference: ${c.type} L${c.L} T${c.T} N${c.N} H${c.H}${c.levels ? ' with ties' : ''}`, async () => {
       const probs = randomProbs(c, 7 + c.N);
-      for (const discard of [0, 0.37, 0.9]) {
-        const got = await gpuRollout(c, probs, discard);
+      const discards = [0, 0.37, 0.9];
+      const got = await gpuRollout(c, probs, discards); // one plan composes every ratio
+      discards.forEach((discard, d) => {
         for (const fusion of HEAD_FUSIONS) {
           const want = denseRollout(probs, { attentionType: c.type, layers: c.L, frames: c.T, patches: c.N, heads: c.H }, { fusion, discard });
-          expect(maxAbsDiff(got.get(`rollout.${fusion}.layers`)!, want.layers), `${fusion}, discard ${discard}`).toBeLessThan(1e-6);
-          expect(maxAbsDiff(got.get(`rollout.${fusion}`)!, want.final), `${fusion}, discard ${discard}`).toBeLessThan(1e-6);
+          const name = rolloutName(fusion, discard, d === 0);
+          expect(maxAbsDiff(got.get(`${name}.layers`)!, want.layers), `${fusion}, discard ${discard}`).toBeLessThan(1e-6);
+          expect(maxAbsDiff(got.get(name)!, want.final), `${fusion}, discard ${discard}`).toBeLessThan(1e-6);
         }
-      }
+      });
+      // The discard changes the result (a test that could not tell them apart would prove nothing).
+      expect(maxAbsDiff(got.get('rollout.mean')!, got.get('rollout.mean.discard=0.9')!)).toBeGreaterThan(1e-3);
     });
   }
 
   it('keep every row of the rollout a distribution (sums to 1 per CLS)', async () => {
     const c = CASES[0];
-    const got = await gpuRollout(c, randomProbs(c, 3), 0.5);
+    const got = await gpuRollout(c, randomProbs(c, 3), [0.5]);
     for (const fusion of HEAD_FUSIONS) {
       const r = got.get(`rollout.${fusion}`)!;
       expect(r.reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);

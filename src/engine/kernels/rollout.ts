@@ -228,46 +228,57 @@ interface Prepared {
   drop: number;
 }
 
+/** Output names: `rollout.<fusion>` for the first discard ratio, `rollout.<fusion>.discard=<ratio>` for others; `.layers` for every depth. */
+export const rolloutName = (fusion: HeadFusion, discard: number, first: boolean) => (first ? `rollout.${fusion}` : `rollout.${fusion}.discard=${discard}`);
+
 /**
  * Records the rollout into a plan: `subLayer` after each attention step (in the order they run, the
  * probabilities may be overwritten afterwards), `finish` at the end to compose every layer's rollout
- * for each fusion into outputs `rollout.<fusion>` and `rollout.<fusion>.layers`. `buffer` makes plan
- * buffers (released with the plan), `output` declares a buffer that is read back.
+ * for each fusion and discard ratio into outputs (`rolloutName` and `<name>.layers`). `buffer` makes
+ * plan buffers (released with the plan), `output` declares a buffer that is read back.
  */
 export class RolloutRecorder {
-  private readonly layersDone: Prepared[][][] = []; // [layer][fusion][sub-layer]
+  private readonly layersDone: Prepared[][][][] = []; // [layer][fusion][discard][sub-layer]
 
   constructor(
     private readonly rt: Runtime,
     private readonly geometry: RolloutVector,
-    private readonly discard: number,
+    private readonly discards: readonly number[],
     private readonly buffer: (label: string, floats: number) => GPUBuffer,
     readonly fusions: readonly HeadFusion[] = HEAD_FUSIONS,
   ) {
-    if (fusions.length === 0) throw new GpuError('rollout: no head fusion requested');
-    discardCount(1, discard); // checks the ratio
+    if (fusions.length === 0 || discards.length === 0) throw new GpuError('rollout: no head fusion or discard ratio requested');
+    for (const d of discards) discardCount(1, d); // checks the ratio
   }
 
-  /** Fuse heads and find the discard cut of one sub-layer of `layer`, right after its attention step. */
-  subLayer(steps: Step[], layer: number, label: string, sub: SubLayer): void {
+  /**
+   * Fuse heads and find the discard cuts of one sub-layer of `layer`, right after its attention step.
+   * Returns the fused matrices [seqs, len, len] by fusion (they stay valid for the plan's life).
+   */
+  subLayer(steps: Step[], layer: number, label: string, sub: SubLayer): Map<HeadFusion, GPUBuffer> {
     const { rt } = this;
     const H = this.geometry.heads;
-    const drop = discardCount(sub.len, this.discard);
     const keepFirst = sub.map.hasCls ? 1 : 0;
     const block = sub.len * sub.len;
-    this.layersDone[layer] ??= this.fusions.map(() => []);
+    const fusedBy = new Map<HeadFusion, GPUBuffer>();
+    this.layersDone[layer] ??= this.fusions.map(() => this.discards.map(() => []));
     this.fusions.forEach((fusion, f) => {
       const fused = this.buffer(`${label} fused ${fusion}`, sub.seqs * block);
-      const cut = this.buffer(`${label} cut ${fusion}`, sub.seqs);
-      const rowSum = this.buffer(`${label} row sums ${fusion}`, sub.seqs * sub.len);
       const count = sub.seqs * block;
       steps.push(rt.dispatch(`${label} fuse ${fusion}`, FUSE, params([count, H, block, HEAD_FUSIONS.indexOf(fusion)]), [sub.probs, fused], grid(Math.ceil(count / 64))));
-      steps.push(rt.dispatch(`${label} prepare ${fusion}`, PREPARE, params([sub.seqs, sub.len, drop, keepFirst]), [fused, cut, rowSum], grid(sub.seqs)));
-      this.layersDone[layer][f].push({ sub, fused, cut, rowSum, drop });
+      fusedBy.set(fusion, fused);
+      this.discards.forEach((discard, d) => {
+        const drop = discardCount(sub.len, discard);
+        const cut = this.buffer(`${label} cut ${fusion} ${discard}`, sub.seqs);
+        const rowSum = this.buffer(`${label} row sums ${fusion} ${discard}`, sub.seqs * sub.len);
+        steps.push(rt.dispatch(`${label} prepare ${fusion} ${discard}`, PREPARE, params([sub.seqs, sub.len, drop, keepFirst]), [fused, cut, rowSum], grid(sub.seqs)));
+        this.layersDone[layer][f][d].push({ sub, fused, cut, rowSum, drop });
+      });
     });
+    return fusedBy;
   }
 
-  /** Compose r_l = e₀ · A'_l · … · A'_1 for every l and fusion; declares the outputs. */
+  /** Compose r_l = e₀ · A'_l · … · A'_1 for every l, fusion and discard ratio; declares the outputs. */
   finish(steps: Step[], output: (name: string, shape: number[]) => GPUBuffer): void {
     const { rt, geometry: g } = this;
     if (this.layersDone.length !== g.layers) throw new GpuError(`rollout: ${this.layersDone.length} of ${g.layers} layers recorded`);
@@ -278,21 +289,24 @@ export class RolloutRecorder {
     const vectors = [this.buffer('rollout a', g.size), this.buffer('rollout b', g.size)];
     const bytes = g.size * 4;
     this.fusions.forEach((fusion, f) => {
-      const layers = output(`rollout.${fusion}.layers`, [g.layers, ...g.shape]);
-      const final = output(`rollout.${fusion}`, g.shape);
-      for (let through = 0; through < g.layers; through++) {
-        let cur = 0;
-        steps.push({ kind: 'copy', label: 'rollout start', src: init, srcOffset: 0, dst: vectors[0], dstOffset: 0, size: bytes });
-        for (let l = through; l >= 0; l--) {
-          // r ← r · A'_l: the last sub-layer of a layer first (spatial before temporal).
-          for (const pre of [...this.layersDone[l][f]].reverse()) {
-            steps.push(this.step(`rollout ${fusion} L${through} ← L${l}`, pre, vectors[cur], vectors[1 - cur]));
-            cur = 1 - cur;
+      this.discards.forEach((discard, d) => {
+        const name = rolloutName(fusion, discard, d === 0);
+        const layers = output(`${name}.layers`, [g.layers, ...g.shape]);
+        const final = output(name, g.shape);
+        for (let through = 0; through < g.layers; through++) {
+          let cur = 0;
+          steps.push({ kind: 'copy', label: 'rollout start', src: init, srcOffset: 0, dst: vectors[0], dstOffset: 0, size: bytes });
+          for (let l = through; l >= 0; l--) {
+            // r ← r · A'_l: the last sub-layer of a layer first (spatial before temporal).
+            for (const pre of [...this.layersDone[l][f][d]].reverse()) {
+              steps.push(this.step(`${name} L${through} ← L${l}`, pre, vectors[cur], vectors[1 - cur]));
+              cur = 1 - cur;
+            }
           }
+          steps.push({ kind: 'copy', label: `${name} through L${through}`, src: vectors[cur], srcOffset: 0, dst: layers, dstOffset: through * bytes, size: bytes });
         }
-        steps.push({ kind: 'copy', label: `rollout ${fusion} through L${through}`, src: vectors[cur], srcOffset: 0, dst: layers, dstOffset: through * bytes, size: bytes });
-      }
-      steps.push({ kind: 'copy', label: `rollout ${fusion}`, src: layers, srcOffset: (g.layers - 1) * bytes, dst: final, dstOffset: 0, size: bytes });
+        steps.push({ kind: 'copy', label: name, src: layers, srcOffset: (g.layers - 1) * bytes, dst: final, dstOffset: 0, size: bytes });
+      });
     });
   }
 

@@ -5,12 +5,12 @@ import { range } from './explorer-data';
 
 const parseHead = (v: string): HeadView => (v === 'mean' || v === 'grid' ? v : Number(v));
 
-/** Layer, head, colours. Disabled where the view does not use them (rollout averages heads; schemes use neither). */
+/** Layer, head, colours. Disabled where the view does not use them (rollout fuses heads; schemes use neither). */
 export function ExplorerControls({ layers, heads, disabled }: { layers: number; heads: number; disabled: boolean }) {
   const { view, layer, head, colormap, opacity } = useExplorerState();
   const { layerChosen, headChosen, colormapChosen, opacityChanged } = useActions();
   const layerOff = disabled || view === 'schemes';
-  const headOff = disabled || view !== 'spatial';
+  const headOff = disabled || (view !== 'spatial' && view !== 'compare');
   return (
     <div className="controls">
       <label className="field inline">
@@ -23,7 +23,7 @@ export function ExplorerControls({ layers, heads, disabled }: { layers: number; 
           ))}
         </select>
       </label>
-      <label className="field inline" title={view === 'rollout' ? 'Rollout averages over heads' : undefined}>
+      <label className="field inline" title={view === 'rollout' ? 'Rollout fuses the heads: choose how below' : undefined}>
         <span className="field-label">Head</span>
         <select data-testid="head-select" value={String(head)} disabled={headOff} onChange={(e) => headChosen(parseHead(e.target.value))}>
           <option value="mean">mean of {heads}</option>

@@ -2,9 +2,12 @@ import type { ReactNode } from 'react';
 import { hasTemporal } from '../../attention/maps';
 import { useActions, useExplorerState } from '../../store';
 import type { ExplorerView } from '../../store/explorer-slice';
+import { AttentionFallback } from '../backend/AttentionFallback';
 import { ErrorBoundary } from '../ErrorBoundary';
 import { ATTENTION_NAMES } from '../format';
 import { Panel } from '../Panel';
+import type { AttentionMaps } from '../../worker/protocol';
+import { CompareView } from './CompareView';
 import { ExplorerControls } from './ExplorerControls';
 import { useExplorerData, type ExplorerData } from './explorer-data';
 import { RolloutView } from './RolloutView';
@@ -14,6 +17,7 @@ import { TemporalPanel } from './TemporalPanel';
 
 const TABS: [ExplorerView, string][] = [
   ['spatial', 'Spatial attention'],
+  ['compare', 'Compare layers/heads'],
   ['rollout', 'Rollout'],
   ['schemes', 'Attention schemes'],
 ];
@@ -32,6 +36,18 @@ function Tabs() {
   );
 }
 
+const MB = 2 ** 20;
+
+/** What this clip's run read back from the GPU, against the attention budget it was planned in. */
+function ReadBack({ maps }: { maps: AttentionMaps }) {
+  const detail = [maps.temporal.length ? 'temporal maps per head' : maps.temporalMean.length ? 'temporal maps averaged over heads' : 'temporal maps kept on the GPU', maps.spatial.length ? (maps.spatialHeads ? 'full spatial maps per head' : 'full spatial maps averaged over heads') : 'full spatial maps kept on the GPU'];
+  return (
+    <p className="muted small" data-testid="attention-bytes" data-bytes={maps.bytesRead} data-budget={maps.budgetBytes}>
+      Read back from the GPU for this clip: {(maps.bytesRead / MB).toFixed(1)} MB (budget {(maps.budgetBytes / MB).toFixed(0)} MB) — {detail.join(', ')}.
+    </p>
+  );
+}
+
 function Empty({ children }: { children: ReactNode }) {
   return <p className="muted empty">{children}</p>;
 }
@@ -41,13 +57,15 @@ function ActiveView({ data }: { data: ExplorerData | undefined }) {
   if (!data) return <Empty>Load a model to explore its attention.</Empty>;
   if (view === 'schemes') return <SchemesView data={data} />;
   if (!data.frames) return <Empty>Classify a video to see where the model looks.</Empty>;
-  if (!data.maps) return <Empty>This run recorded no attention maps.</Empty>;
+  if (!data.maps) return <AttentionFallback />;
   const maps = data.maps;
   return (
     <>
-      {view === 'spatial' ? <SpatialView data={data} maps={maps} /> : <RolloutView data={data} maps={maps} />}
+      {view === 'spatial' ? <SpatialView data={data} maps={maps} /> : view === 'compare' ? <CompareView data={data} maps={maps} /> : <RolloutView data={data} maps={maps} />}
       {query && hasTemporal(maps) && <TemporalPanel maps={maps} query={query} />}
-      {query && !hasTemporal(maps) && <Empty>Only divided space-time models have separate temporal attention; this one is {ATTENTION_NAMES[data.info.attentionType]}.</Empty>}
+      <ReadBack maps={maps} />
+      {query && !hasTemporal(maps) && data.info.attentionType === 'divided_space_time' && <Empty>The temporal maps of this clip stayed on the GPU: they are over the read-back budget even averaged over heads.</Empty>}
+      {query && !hasTemporal(maps) && data.info.attentionType !== 'divided_space_time' && <Empty>Only divided space-time models have separate temporal attention; this one is {ATTENTION_NAMES[data.info.attentionType]}.</Empty>}
     </>
   );
 }

@@ -4,7 +4,7 @@ import { movedQuery } from '../../store/explorer-slice';
 import { formatTime } from '../format';
 import { useColorScheme } from '../theme';
 import { drawFrames, inkOf, type OverlayRow } from './draw';
-import { ExportButton } from './ExportButton';
+import { ExportButton, ExportJsonButton } from './ExportButton';
 import type { LegendSpec } from './export';
 import { hitTile, patchAt, tileLayout } from './layout';
 
@@ -21,6 +21,9 @@ export interface FramesCanvasProps {
   grid: [number, number];
   rows: OverlayRow[];
   legend?: LegendSpec;
+  /** The numbers drawn, for "Export JSON". */
+  numbers?: () => unknown;
+  testId?: string;
 }
 
 /**
@@ -28,7 +31,7 @@ export interface FramesCanvasProps {
  * picked patch outlined. Click a patch, or use the keyboard (arrows, PageUp/PageDown between frames,
  * Escape to clear), to pick the query patch.
  */
-export function FramesCanvas({ name, description, frames, timestamps, frameCount, grid, rows, legend }: FramesCanvasProps) {
+export function FramesCanvas({ name, description, frames, timestamps, frameCount, grid, rows, legend, numbers, testId = 'attention-map' }: FramesCanvasProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const { opacity, query } = useExplorerState();
   const { patchPicked } = useActions();
@@ -74,7 +77,7 @@ export function FramesCanvas({ name, description, frames, timestamps, frameCount
       <canvas
         ref={canvas}
         className="frames-canvas"
-        data-testid="attention-map"
+        data-testid={testId}
         tabIndex={0}
         role="img"
         aria-label={`${description}. Click a patch, or use the arrow keys and PageUp/PageDown, to pick a query patch.${where}`}
@@ -84,7 +87,10 @@ export function FramesCanvas({ name, description, frames, timestamps, frameCount
       />
       <figcaption className="figure-bar">
         <span className="muted small">{query ? `Patch (row ${Math.floor(query.patch / gw) + 1}, col ${(query.patch % gw) + 1}) of frame ${query.frame + 1}` : 'Click a patch to see its attention over time'}</span>
-        <ExportButton canvas={canvas} filename={`${name}.png`} legend={legend} />
+        <span className="button-row">
+          <ExportButton canvas={canvas} filename={`${name}.png`} legend={legend} />
+          {numbers && <ExportJsonButton numbers={numbers} filename={`${name}.json`} />}
+        </span>
       </figcaption>
     </figure>
   );

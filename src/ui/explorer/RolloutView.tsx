@@ -1,41 +1,76 @@
 import { useMemo } from 'react';
 import { colormap, valueRange } from '../../attention/colormap';
-import { rollout } from '../../attention/rollout';
-import { useExplorerState } from '../../store';
+import { rolloutChoices, rolloutFrames } from '../../attention/rollout';
+import type { HeadFusion } from '../../reference/rollout';
+import { useActions, useExplorerState } from '../../store';
 import type { AttentionMaps } from '../../worker/protocol';
 import { formatPercent } from '../format';
 import { ColorLegend } from './ColorLegend';
 import { heatOverlays } from './draw';
-import { range, type ExplorerData } from './explorer-data';
+import type { ExplorerData } from './explorer-data';
 import { FramesCanvas } from './FramesCanvas';
 
-/** Attention rollout through layers 1..layer (see src/attention/rollout.ts for what exactly). */
+/** Attention rollout through layers 1..layer over every frame (src/reference/rollout.ts says exactly what). */
 export function RolloutView({ data, maps }: { data: ExplorerData; maps: AttentionMaps }) {
-  const { layer, colormap: cmap } = useExplorerState();
+  const { layer, colormap: cmap, fusion, discard } = useExplorerState();
+  const { fusionChosen, discardChosen } = useActions();
   const type = data.info.attentionType;
-  const { rows, legend, cls } = useMemo(() => {
+  const choices = useMemo(() => rolloutChoices(maps), [maps]);
+  const shown = useMemo(() => {
+    const r = rolloutFrames(maps, type === 'space_only', fusion, discard, layer);
+    if (!r) return undefined;
     const lut = colormap(cmap);
-    const r = rollout(maps, type, layer);
-    const N = maps.grid[0] * maps.grid[1];
-    const frames = range(maps.frames).map((t) => r.patches.subarray(t * N, (t + 1) * N));
-    const vr = valueRange(r.patches);
-    return { rows: [{ overlays: heatOverlays(frames, vr, lut) }], legend: { lut, range: vr, label: 'share of the CLS traced to each patch' }, cls: r.cls };
-  }, [maps, type, layer, cmap]);
+    const vr = valueRange(...r.frames);
+    return { r, rows: [{ overlays: heatOverlays(r.frames, vr, lut) }], legend: { lut, range: vr, label: 'share of the CLS traced to each patch' } };
+  }, [maps, type, fusion, discard, layer, cmap]);
+  if (choices.fusions.length === 0) return <p className="muted empty">This run computed no rollout (it needs the WGSL engine).</p>;
   return (
     <>
-      <p className="view-intro">
-        Attention rollout through layers 1–{layer + 1}, averaged over heads: how much of the classification token can be traced back to each input patch, following attention
-        {type === 'divided_space_time' ? ' in time and in space' : ''} with the residual connections (½·I + ½·A per step). {formatPercent(cls)} stays on the CLS token itself.
-      </p>
-      <FramesCanvas name={`rollout-through-layer${layer + 1}`} description={`Attention rollout through layer ${layer + 1}`} frames={data.frames} timestamps={data.timestamps} frameCount={maps.frames} grid={maps.grid} rows={rows} legend={legend} />
-      <ColorLegend legend={legend} />
-      <details className="note">
-        <summary>What this approximates</summary>
-        <p>
-          The worker records the classification token's spatial attention for every layer, but not the attention of patches to each other within a frame. Rollout here treats that patch-to-patch spatial step
-          as identity: temporal mixing is followed exactly, spatial context that patches gather from each other before handing it to the CLS is not. The map is therefore sharper in space than a full rollout.
-        </p>
-      </details>
+      <div className="controls">
+        <label className="field inline">
+          <span className="field-label">Head fusion</span>
+          <select data-testid="rollout-fusion" value={fusion} onChange={(e) => fusionChosen(e.target.value as HeadFusion)}>
+            {choices.fusions.map((f) => (
+              <option key={f}>{f}</option>
+            ))}
+          </select>
+        </label>
+        <label className="field inline">
+          <span className="field-label">Discard lowest</span>
+          <select data-testid="rollout-discard" value={discard} onChange={(e) => discardChosen(Number(e.target.value))}>
+            {choices.discards.map((d) => (
+              <option key={d} value={d}>
+                {formatPercent(d)}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {!shown ? (
+        <p className="muted">No rollout was computed for {fusion} fusion with {formatPercent(discard)} discarded.</p>
+      ) : (
+        <>
+          <p className="view-intro">
+            Attention rollout through layers 1–{layer + 1}, heads fused by {fusion}
+            {discard > 0 ? `, the lowest ${formatPercent(discard)} of each attention matrix discarded` : ''}: how much of the classification token can be traced back to each input patch, following
+            attention {type === 'divided_space_time' ? 'in time and in space' : ''} with the residual connections (rownorm(½·I + ½·A) per step). {formatPercent(shown.r.cls)} stays on the CLS token
+            itself.
+          </p>
+          <FramesCanvas
+            testId="rollout-map"
+            name={`rollout-${fusion}-discard${discard}-through-layer${layer + 1}`}
+            description={`Attention rollout through layer ${layer + 1}`}
+            frames={data.frames}
+            timestamps={data.timestamps}
+            frameCount={maps.frames}
+            grid={maps.grid}
+            rows={shown.rows}
+            legend={shown.legend}
+            numbers={() => ({ view: 'rollout', fusion, discard, throughLayer: layer, grid: maps.grid, cls: shown.r.cls, frames: shown.r.frames })}
+          />
+          <ColorLegend legend={shown.legend} />
+        </>
+      )}
     </>
   );
 }

@@ -1,36 +1,100 @@
 import { useMemo } from 'react';
-import { colormap, valueRange } from '../../attention/colormap';
-import { spatialFrame } from '../../attention/maps';
+import { colormap, valueRange, type ColormapName } from '../../attention/colormap';
+import { spatialFrame, spatialQuery } from '../../attention/maps';
+import type { Query } from '../../attention/schemes';
 import { useExplorerState } from '../../store';
+import type { HeadView } from '../../store/explorer-slice';
 import type { AttentionMaps } from '../../worker/protocol';
 import { ColorLegend } from './ColorLegend';
 import { heatOverlays } from './draw';
 import type { ExplorerData } from './explorer-data';
 import { range } from './explorer-data';
+import type { LegendSpec } from './export';
 import { FramesCanvas } from './FramesCanvas';
+import type { OverlayRow } from './draw';
 
-/** CLS → patch attention over each frame, for one layer: one head, the mean, or a grid of all heads. */
+/** Who attends: the CLS token, or the picked query patch. */
+export type Querier = 'cls' | Query;
+
+export interface SpatialPicture {
+  rows: OverlayRow[];
+  legend: LegendSpec;
+  /** The numbers drawn: per row (head), per frame, the weight of each patch (null: not attended). */
+  values: (Float32Array | null)[][];
+  /** undefined when the query's matrices were not read back (long clips: kept on the GPU). */
+  missing?: string;
+}
+
+export const headName = (head: HeadView) => (head === 'grid' ? 'all-heads' : head === 'mean' ? 'mean' : `head${head + 1}`);
+export const headTitle = (head: HeadView) => (head === 'grid' ? 'every head' : head === 'mean' ? 'mean over heads' : `head ${head + 1}`);
+
+/** Spatial attention of the CLS or of a query patch in one layer, for one head, the mean, or every head. */
+export function spatialPicture(maps: AttentionMaps, layer: number, head: HeadView, who: Querier, cmap: ColormapName): SpatialPicture {
+  const lut = colormap(cmap);
+  const heads = head === 'grid' ? range(maps.heads) : [head];
+  const values = heads.map((h) => (who === 'cls' ? range(maps.frames).map((t) => spatialFrame(maps, layer, t, h)) : spatialQuery(maps, layer, who, h)?.frames));
+  if (values.some((v) => !v)) {
+    return { rows: [], values: [], legend: { lut, range: { min: 0, max: 1 }, label: '' }, missing: 'The full spatial attention of this clip stayed on the GPU (it is over the read-back budget), so only the classification token’s is shown.' };
+  }
+  const shown = values as (Float32Array | null)[][];
+  const r = valueRange(...shown.flat().filter((v): v is Float32Array => v !== null));
+  return {
+    rows: shown.map((v, i) => ({ label: head === 'grid' ? `head ${i + 1}` : undefined, overlays: v.map((f) => (f ? heatOverlays([f], r, lut)[0] : undefined)) })),
+    legend: { lut, range: r, label: who === 'cls' ? 'CLS → patch attention weight' : 'query patch → patch attention weight' },
+    values: shown,
+  };
+}
+
+/** CLS → patch attention over each frame for one layer and, when a patch is picked, that patch's own spatial attention. */
 export function SpatialView({ data, maps }: { data: ExplorerData; maps: AttentionMaps }) {
-  const { layer, head, colormap: cmap } = useExplorerState();
-  const { rows, legend } = useMemo(() => {
-    const lut = colormap(cmap);
-    const heads = head === 'grid' ? range(maps.heads) : [head];
-    const values = heads.map((h) => range(maps.frames).map((t) => spatialFrame(maps, layer, t, h)));
-    const r = valueRange(...values.flat());
-    return {
-      rows: values.map((v, i) => ({ label: head === 'grid' ? `head ${i + 1}` : undefined, overlays: heatOverlays(v, r, lut) })),
-      legend: { lut, range: r, label: 'CLS → patch attention weight' },
-    };
-  }, [maps, layer, head, cmap]);
-  const headName = head === 'grid' ? 'all-heads' : head === 'mean' ? 'mean' : `head${head + 1}`;
+  const { layer, head, colormap: cmap, query } = useExplorerState();
+  const cls = useMemo(() => spatialPicture(maps, layer, head, 'cls', cmap), [maps, layer, head, cmap]);
+  const picked = useMemo(() => (query ? spatialPicture(maps, layer, head, query, cmap) : undefined), [maps, layer, head, query, cmap]);
+  const where = query && `patch (row ${Math.floor(query.patch / maps.grid[1]) + 1}, column ${(query.patch % maps.grid[1]) + 1}) of frame ${query.frame + 1}`;
+  const joint = data.info.attentionType === 'joint_space_time';
   return (
     <>
       <p className="view-intro">
-        How much the classification token attends to each patch of each frame in layer {layer + 1} ({head === 'grid' ? 'every head' : head === 'mean' ? 'mean over heads' : `head ${head + 1}`}).
-        {data.info.attentionType === 'joint_space_time' && ' Joint attention: one softmax over the patches of all frames.'}
+        How much the classification token attends to each patch of each frame in layer {layer + 1} ({headTitle(head)}).
+        {joint && ' Joint attention: one softmax over the patches of all frames.'}
       </p>
-      <FramesCanvas name={`spatial-layer${layer + 1}-${headName}`} description={`Spatial attention, layer ${layer + 1}`} frames={data.frames} timestamps={data.timestamps} frameCount={maps.frames} grid={maps.grid} rows={rows} legend={legend} />
-      <ColorLegend legend={legend} />
+      <FramesCanvas
+        name={`spatial-layer${layer + 1}-${headName(head)}`}
+        description={`Spatial attention, layer ${layer + 1}`}
+        frames={data.frames}
+        timestamps={data.timestamps}
+        frameCount={maps.frames}
+        grid={maps.grid}
+        rows={cls.rows}
+        legend={cls.legend}
+        numbers={() => ({ view: 'spatial', query: 'cls', layer, head, grid: maps.grid, values: cls.values })}
+      />
+      <ColorLegend legend={cls.legend} />
+      {query && picked && (
+        <div className="query-spatial" data-testid="query-spatial">
+          <h3 className="subhead">Spatial attention of {where}, layer {layer + 1}</h3>
+          {picked.missing ? (
+            <p className="muted">{picked.missing}</p>
+          ) : (
+            <>
+              <p className="view-intro">Where the picked patch looks{joint ? ' (in every frame: joint attention)' : ` within frame ${query.frame + 1}`}; pick another patch to move the query.</p>
+              <FramesCanvas
+                testId="query-map"
+                name={`spatial-query-f${query.frame + 1}-p${query.patch}-layer${layer + 1}-${headName(head)}`}
+                description={`Spatial attention of ${where}, layer ${layer + 1}`}
+                frames={data.frames}
+                timestamps={data.timestamps}
+                frameCount={maps.frames}
+                grid={maps.grid}
+                rows={picked.rows}
+                legend={picked.legend}
+                numbers={() => ({ view: 'spatial', query, layer, head, grid: maps.grid, values: picked.values })}
+              />
+              <ColorLegend legend={picked.legend} />
+            </>
+          )}
+        </div>
+      )}
     </>
   );
 }

@@ -6,7 +6,7 @@ import { useExplorerState } from '../../store';
 import type { AttentionMaps } from '../../worker/protocol';
 import { useColorScheme } from '../theme';
 import { drawMatrices, inkOf, matrixCanvasSize } from './draw';
-import { ExportButton } from './ExportButton';
+import { ExportButton, ExportJsonButton } from './ExportButton';
 import { range } from './explorer-data';
 
 /**
@@ -21,9 +21,13 @@ export function TemporalPanel({ maps, query }: { maps: AttentionMaps; query: Que
   const T = maps.frames;
   const gw = maps.grid[1];
   const picture = useMemo(() => {
+    // Long clips may bring back only the mean over heads (the budget): then the heads are left out.
     const plots = [
-      { title: 'mean', values: temporalPatch(maps, layer, query.patch, 'mean') },
-      ...range(maps.heads).map((h) => ({ title: `head ${h + 1}`, values: temporalPatch(maps, layer, query.patch, h) })),
+      { title: 'mean', values: temporalPatch(maps, layer, query.patch, 'mean')! },
+      ...range(maps.heads).flatMap((h) => {
+        const values = temporalPatch(maps, layer, query.patch, h);
+        return values ? [{ title: `head ${h + 1}`, values }] : [];
+      }),
     ];
     const cell = Math.max(6, Math.min(32, Math.floor(128 / T)));
     return { plots, size: T, cell, highlightRow: query.frame, range: valueRange(...plots.map((p) => p.values)), lut: colormap(cmap) };
@@ -47,12 +51,16 @@ export function TemporalPanel({ maps, query }: { maps: AttentionMaps; query: Que
       </h3>
       <p className="view-intro">
         Each plot: query frame (rows) × key frame (columns) at this place in the picture; the outlined row is the picked frame. On average over heads it looks most at frame {strongest + 1}.
+        {picture.plots.length === 1 && ' Only the mean over heads came back for this long clip (the per-head maps are over the read-back budget).'}
       </p>
       <div className="scroll-x">
-        <canvas ref={canvas} data-testid="temporal-plot" role="img" aria-label={`Temporal attention plots for patch ${where}: mean and ${maps.heads} heads, ${T}×${T} each`} />
+        <canvas ref={canvas} data-testid="temporal-plot" role="img" aria-label={`Temporal attention plots for patch ${where}: ${picture.plots.map((p) => p.title).join(', ')}, ${T}×${T} each`} />
       </div>
       <div className="figure-bar end">
-        <ExportButton canvas={canvas} filename={`temporal-layer${layer + 1}-frame${query.frame + 1}-patch${query.patch}.png`} legend={{ lut: picture.lut, range: picture.range, label: 'temporal attention weight' }} />
+        <span className="button-row">
+          <ExportButton canvas={canvas} filename={`temporal-layer${layer + 1}-frame${query.frame + 1}-patch${query.patch}.png`} legend={{ lut: picture.lut, range: picture.range, label: 'temporal attention weight' }} />
+          <ExportJsonButton numbers={() => ({ view: 'temporal', layer, query, frames: T, plots: picture.plots })} filename={`temporal-layer${layer + 1}-frame${query.frame + 1}-patch${query.patch}.json`} />
+        </span>
       </div>
     </div>
   );

@@ -25,6 +25,16 @@ function composed(canvas: HTMLCanvasElement, legend?: LegendSpec): HTMLCanvasEle
 export async function exportPng(canvas: HTMLCanvasElement, filename: string, legend?: LegendSpec): Promise<void> {
   const blob = await new Promise<Blob | null>((resolve) => composed(canvas, legend).toBlob(resolve, 'image/png'));
   if (!blob) throw new Error('the canvas could not be encoded as PNG');
+  download(blob, filename);
+}
+
+/** The numbers behind a view: typed arrays become plain arrays. */
+export function exportJson(numbers: unknown, filename: string): void {
+  const text = JSON.stringify(numbers, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v), 1);
+  download(new Blob([text], { type: 'application/json' }), filename);
+}
+
+function download(blob: Blob, filename: string) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
