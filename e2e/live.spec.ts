@@ -195,7 +195,8 @@ test.describe('without camera permission', () => {
   test('a denied camera says so, and files are still classified', async ({ playwright, launchOptions, baseURL }) => {
     // A browser of its own: without the fake UI's automatic yes, and denying every permission prompt.
     const browser = await playwright.chromium.launch({ ...launchOptions, args: [...chromiumArgs, '--use-fake-device-for-media-stream', '--deny-permission-prompts'] });
-    const page = await (await browser.newContext({ baseURL })).newPage();
+    // No camera permission (this file's use() grants it to the contexts Playwright makes, this one included).
+    const page = await (await browser.newContext({ baseURL, permissions: [] })).newPage();
     try {
       await runDenied(page);
     } finally {
