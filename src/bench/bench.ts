@@ -16,6 +16,9 @@ export interface BenchResult {
   name: string;
   /** Median milliseconds per run. */
   ms: number;
+  /** Fastest and slowest of the timed runs. */
+  minMs?: number;
+  maxMs?: number;
   gflops?: number;
   /** Whole-model rows: the model and who ran it ('wgsl' for our engine, else a comparison backend). */
   model?: string;
@@ -62,7 +65,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * for most of the last measured time: Dawn in Node busy-polls a core while a promise is pending,
  * which on a 2-core machine slows the (CPU-emulated) GPU it is waiting for.
  */
-async function time(iterations: number, work: (politeWaitMs: number) => Promise<void>): Promise<number> {
+async function time(iterations: number, work: (politeWaitMs: number) => Promise<void>): Promise<{ ms: number; minMs: number; maxMs: number }> {
   let last = 0;
   await work(0); // compile + warm up
   const times: number[] = [];
@@ -71,7 +74,7 @@ async function time(iterations: number, work: (politeWaitMs: number) => Promise<
     await work(last * 0.8);
     times.push((last = performance.now() - t0));
   }
-  return median(times);
+  return { ms: median(times), minMs: Math.min(...times), maxMs: Math.max(...times) };
 }
 
 async function runSteps(rt: Runtime, steps: Step[], politeWaitMs: number) {
@@ -99,10 +102,11 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
     gemmVariant = engine.gemmVariant;
     const pixels = new Float32Array(c.numFrames * 3 * c.imageSize * c.imageSize).fill(0.1);
     const shape: [number, number, number, number] = [c.numFrames, 3, c.imageSize, c.imageSize];
-    const ms = await time(options.iterations, () => engine.run(pixels, shape, { attention: 'none', hiddenStates: false }).then(() => {}));
-    record({ name: `timesformer-${name} ${c.numFrames}×${c.imageSize}² per view (${engine.gemmVariant})`, ms, model: name, backend: 'wgsl' });
+    const ours = await time(options.iterations, () => engine.run(pixels, shape, { attention: 'none', hiddenStates: false }).then(() => {}));
+    const ms = ours.ms;
+    record({ name: `timesformer-${name} ${c.numFrames}×${c.imageSize}² per view (${engine.gemmVariant})`, ...ours, model: name, backend: 'wgsl' });
     const maps = await time(options.iterations, () => engine.run(pixels, shape, { attention: 'maps', hiddenStates: false }).then(() => {}));
-    record({ name: `timesformer-${name} per view with attention maps`, ms: maps });
+    record({ name: `timesformer-${name} per view with attention maps`, ...maps });
     engine.destroy();
 
     for (const comparison of options.comparisons ?? []) {
@@ -118,7 +122,7 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
         backend = made;
         const setupMs = performance.now() - t0;
         const theirs = await time(options.iterations, () => backend!.run(pixels, shape).then(() => {}));
-        record({ name: label, ms: theirs, model: name, backend: comparison.name, setupMs, vsEngine: theirs / ms });
+        record({ name: label, ...theirs, model: name, backend: comparison.name, setupMs, vsEngine: theirs.ms / ms });
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
         results.push({ name: label, ms: NaN, model: name, backend: comparison.name, error });
@@ -130,6 +134,11 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
   }
   if (options.comparisons?.length) for (const line of sideBySide(results)) log(line);
   return { adapter: gpu.adapter, gemmVariant, results };
+}
+
+/** The JSON `npm run bench` writes and the benchmark page exports: when, where, and the report. */
+export function benchDocument<R extends object>(runtime: string, report: R): { date: string; runtime: string } & R {
+  return { date: new Date().toISOString(), runtime, ...report };
 }
 
 /** One line per model: ms per view of every backend that ran it, and its ratio to ours. */
@@ -156,7 +165,7 @@ async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: B
   const linear = packLinear(rt, 'W', new Float32Array(N * K).fill(0.01), N, K, new Float32Array(N));
   for (const variant of ['registers', 'tiled'] as const) {
     const steps = [gemm(rt, variant, variant, { a, M, linear, y })];
-    const ms = await time(iterations, (wait) => runSteps(rt, steps, wait));
+    const { ms } = await time(iterations, (wait) => runSteps(rt, steps, wait));
     record({ name: `gemm ${variant} ${M}x${K}x${N}`, ms, gflops: (2 * M * K * N) / ms / 1e6 });
   }
 
@@ -171,11 +180,11 @@ async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: B
   ];
   for (const c of attnCases) {
     const steps = [attention(rt, c.name, { qkv, context: ctx, probsMode: 'none', seqs: c.seqs, len: c.len, heads: H, D, input: c.map, output: c.map })];
-    const ms = await time(iterations, (wait) => runSteps(rt, steps, wait));
+    const { ms } = await time(iterations, (wait) => runSteps(rt, steps, wait));
     record({ name: c.name, ms, gflops: (4 * c.seqs * c.len * c.len * D) / ms / 1e6 });
   }
   const gamma = rt.buffer('gamma', D * 4), beta = rt.buffer('beta', D * 4);
   const lnSteps = [layerNorm(rt, 'ln', { x: ctx, y: qkv, gamma, beta, rows: S, D, eps: 1e-6 })];
-  record({ name: `layernorm ${S}×${D}`, ms: await time(iterations, (wait) => runSteps(rt, lnSteps, wait)) });
+  record({ name: `layernorm ${S}×${D}`, ms: (await time(iterations, (wait) => runSteps(rt, lnSteps, wait))).ms });
   rt.destroy();
 }

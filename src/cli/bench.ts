@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import type { BackendName } from '../backends/backend';
 import { BACKEND_NAMES, createNodeBackend } from '../backends/node';
 import { exportTimesformerOnnx } from '../backends/onnx-export';
-import { runBench, type BenchReport, type ComparisonBackend } from '../bench/bench';
+import { benchDocument, runBench, type BenchReport, type ComparisonBackend } from '../bench/bench';
 import { BENCH_MODELS } from '../bench/random-model';
 import type { EngineDevice } from '../engine/device';
 import { nodeEngineDevice } from '../engine/node-gpu';
@@ -87,7 +87,8 @@ async function main() {
   console.log(`median of ${args.iterations} runs after a warm-up\n`);
   const report = args.browser ? await benchBrowser(args) : await benchNode(args);
   mkdirSync(dirname(args.out), { recursive: true });
-  writeFileSync(args.out, JSON.stringify({ date: new Date().toISOString(), ...report }, null, 2));
+  const { runtime, ...rest } = report;
+  writeFileSync(args.out, JSON.stringify(benchDocument(runtime, rest), null, 2));
   console.log(`\nJSON: ${args.out}`);
 }
 

@@ -43,6 +43,8 @@ export interface ModelActions {
   deviceLost(message: string): void;
   /** The user picked a backend: the model loads again on it. */
   backendChosen(choice: BackendChoice): Promise<void>;
+  /** The loaded backend gives no attention maps: classify this clip once more with our engine, maps included. */
+  engineAttentionRequested(): Promise<void>;
   /** A GPU error outside a run (uncapturederror). */
   gpuFailed(message: string): void;
   /** The worker died and was restarted; `reload` is the model loading again in the new one. */
@@ -179,6 +181,15 @@ export function modelActions(ctx: SliceContext): ModelActions {
       model({ backend: choice });
       const id = get().model.currentId;
       if (id) await actions().modelRequested(id);
+    },
+
+    async engineAttentionRequested() {
+      const { options } = get().inference;
+      actions().classifyOptionsChanged({ attention: true, backend: 'wgsl' });
+      // The request takes its options now; later classifications run on the chosen backend again.
+      const running = actions().classificationRequested();
+      actions().classifyOptionsChanged({ attention: options.attention, backend: undefined });
+      await running;
     },
 
     gpuFailed(message) {

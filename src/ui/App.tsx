@@ -1,6 +1,8 @@
 import { useEffect } from 'react';
 import { useActions } from '../store';
 import { Alerts } from './Alerts';
+import { BenchPage } from './bench/BenchPage';
+import { useBenchRoute } from './bench/route';
 import { ExplorerPanel } from './explorer/ExplorerPanel';
 import { probeGpu } from './gpu-probe';
 import { Header } from './Header';
@@ -12,6 +14,7 @@ import { VideoPanel } from './video/VideoPanel';
 
 export function App() {
   const { gpuProbed } = useActions();
+  const bench = useBenchRoute();
   useThemeAttribute();
   useEffect(() => {
     probeGpu()
@@ -23,7 +26,11 @@ export function App() {
     <div className="app">
       <Header />
       <Alerts />
-      <div className="layout">
+      <nav className="app-nav small">
+        {bench ? <a href="#">← Classify videos</a> : <a href="#bench" data-testid="bench-link">Benchmark the backends</a>}
+      </nav>
+      {bench && <BenchPage />}
+      <div className="layout" style={bench ? { display: 'none' } : undefined}>
         <aside className="sidebar">
           <ModelPanel />
         </aside>

@@ -3,13 +3,13 @@
 // through which every request uses them. inference.worker.ts only turns messages into calls here.
 import type { ClipInput, ClipShape, InferenceBackend, RunOptions } from '../backends/backend';
 import { createBrowserBackend, wasmThreads } from '../backends/browser';
+import type { WgslBackend } from '../backends/wgsl';
 import { chooseBackend, type BackendChoice } from '../backends/choose';
 import { exportTimesformerOnnx } from '../backends/onnx-export';
 import { loadModel, type LoadedModel } from '../checkpoint/load';
 import { fileListSource, type ModelSource } from '../checkpoint/source';
 import { expectedParameters } from '../checkpoint/weights';
 import { GpuError, requestEngineDevice, type EngineDevice } from '../engine/device';
-import { chooseGemmVariant } from '../engine/kernels/gemm';
 import { Runtime } from '../engine/runtime';
 import type { GpuClip } from '../engine/timesformer';
 import { cachedSource } from '../hub/cached-source';
@@ -105,7 +105,8 @@ export class InferenceService {
         this.scheduler.replaceAll('the model was replaced by a newly loaded one', (t) => old !== undefined && this.bound.get(t) === old);
         await this.unload();
         const backend = await createBrowserBackend(chosen.name, { model, onnx: onnx?.bytes, runtime: gpu.runtime });
-        const info = describeModel(ref.id, model, gpu, await chooseGemmVariant(gpu.runtime), {
+        const gemmVariant = backend.name === 'wgsl' ? (backend as WgslBackend).engine.gemmVariant : 'none (not our engine)';
+        const info = describeModel(ref.id, model, gpu, gemmVariant, {
           name: backend.name,
           reason: onnx ? `${chosen.reason} (ONNX: ${onnx.from})` : chosen.reason,
           capabilities: backend.capabilities,

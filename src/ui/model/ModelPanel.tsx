@@ -5,6 +5,7 @@ import { routeDrop } from '../dropped-files';
 import { Panel } from '../Panel';
 import { PerfReadout } from '../PerfReadout';
 import { ProgressView } from '../ProgressView';
+import { BackendSelect } from '../backend/BackendSelect';
 import { LoadedModel } from './LoadedModel';
 import { ModelDetails } from './ModelDetails';
 import { ModelSelect } from './ModelSelect';
@@ -42,6 +43,7 @@ export function ModelPanel() {
         {entry && <ModelDetails entry={entry} />}
         {status === 'loading' && <ProgressView progress={progress} starting="Starting" onCancel={actions.modelLoadCancelled} testId="model-progress" />}
         <LoadedModel />
+        <BackendSelect />
         <OpenFolder />
       </div>
       <h3 className="subhead">Performance</h3>

@@ -1,0 +1,107 @@
+import { useRef, useState } from 'react';
+import type { BackendName } from '../../backends/backend';
+import { benchDocument } from '../../bench/bench';
+import { benchInPage, type PageBenchReport } from '../../bench/page-bench';
+import { BENCH_MODELS } from '../../bench/random-model';
+import { requestEngineDevice } from '../../engine/device';
+import { Runtime } from '../../engine/runtime';
+import { Panel } from '../Panel';
+import { BenchChart } from './BenchChart';
+
+type BenchModel = keyof typeof BENCH_MODELS;
+const MODELS = Object.keys(BENCH_MODELS) as BenchModel[];
+const COMPARISONS: BackendName[] = ['onnx-wasm', 'onnx-webgpu', 'tfjs-webgpu', 'tfjs-cpu'];
+
+function toggle<T>(list: T[], item: T, on: boolean): T[] {
+  return on ? [...new Set([...list, item])] : list.filter((x) => x !== item);
+}
+
+/**
+ * The benchmark, in this page: our engine and every comparison backend on the random tiny/small/base/HR
+ * models — the code `npm run bench -- --browser` runs (src/bench/page-bench.ts), and the same JSON.
+ */
+export function BenchPage() {
+  const runtime = useRef<Promise<Runtime> | undefined>(undefined);
+  const [models, setModels] = useState<BenchModel[]>(['tiny', 'small']);
+  const [backends, setBackends] = useState<BackendName[]>(COMPARISONS);
+  const [iterations, setIterations] = useState(3);
+  const [log, setLog] = useState<string[]>([]);
+  const [report, setReport] = useState<(PageBenchReport & { date: string; runtime: string }) | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [running, setRunning] = useState(false);
+
+  const run = async () => {
+    setRunning(true);
+    setError(undefined);
+    setReport(undefined);
+    setLog([]);
+    try {
+      if (!navigator.gpu) throw new Error('this browser has no WebGPU');
+      runtime.current ??= requestEngineDevice(navigator.gpu).then((device) => new Runtime(device));
+      const rt = await runtime.current;
+      const result = await benchInPage(rt, { iterations, models, backends, modelsOnly: true, log: (line) => setLog((l) => [...l, line]) });
+      setReport(benchDocument(navigator.userAgent, result));
+    } catch (e) {
+      runtime.current = undefined;
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setRunning(false);
+    }
+  };
+
+  const json = report && JSON.stringify(report, null, 2);
+  return (
+    <Panel title="Benchmark" className="bench-panel">
+      <div data-testid="bench" data-state={running ? 'running' : report ? 'done' : error ? 'failed' : 'idle'}>
+        <p className="muted small">
+          Milliseconds per view (median of the timed runs after a warm-up; whiskers: fastest and slowest) of our WGSL engine and each backend on random-weight models,
+          in this page. ORT runs our ONNX export of the same weights. The same code and JSON as <code>npm run bench -- --browser</code>.
+        </p>
+        <div className="button-row">
+          {MODELS.map((m) => (
+            <label key={m} className="field inline">
+              <input type="checkbox" data-testid={`bench-model-${m}`} checked={models.includes(m)} onChange={(e) => setModels(toggle(models, m, e.target.checked))} disabled={running} /> {m}
+            </label>
+          ))}
+        </div>
+        <div className="button-row">
+          <span className="field-label">beside wgsl</span>
+          {COMPARISONS.map((b) => (
+            <label key={b} className="field inline">
+              <input type="checkbox" data-testid={`bench-backend-${b}`} checked={backends.includes(b)} onChange={(e) => setBackends(toggle(backends, b, e.target.checked))} disabled={running} /> {b}
+            </label>
+          ))}
+        </div>
+        <div className="button-row">
+          <label className="field inline">
+            <span className="field-label">runs</span>
+            <input type="number" min={1} max={50} value={iterations} data-testid="bench-iterations" onChange={(e) => setIterations(Math.max(1, Math.min(50, Number(e.target.value) || 1)))} disabled={running} />
+          </label>
+          <button type="button" className="button primary" data-testid="bench-run" onClick={() => void run()} disabled={running || models.length === 0}>
+            {running ? 'Running…' : 'Run the benchmark'}
+          </button>
+          {json && (
+            <a className="button" data-testid="bench-export" download="bench-chromium.json" href={URL.createObjectURL(new Blob([json], { type: 'application/json' }))}>
+              Export JSON
+            </a>
+          )}
+        </div>
+        {error && (
+          <p className="notes" role="alert">
+            The benchmark failed: {error}
+          </p>
+        )}
+        {report && <BenchChart results={report.results} />}
+        {log.length > 0 && <pre className="bench-log small">{log.join('\n')}</pre>}
+        {json && (
+          <details>
+            <summary>JSON</summary>
+            <pre data-testid="bench-json" className="bench-log small">
+              {json}
+            </pre>
+          </details>
+        )}
+      </div>
+    </Panel>
+  );
+}
