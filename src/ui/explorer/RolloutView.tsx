@@ -57,7 +57,6 @@ export function RolloutView({ data, maps }: { data: ExplorerData; maps: Attentio
             itself.
           </p>
           <FramesCanvas
-            testId="rollout-map"
             name={`rollout-${fusion}-discard${discard}-through-layer${layer + 1}`}
             description={`Attention rollout through layer ${layer + 1}`}
             frames={data.frames}
