@@ -1,0 +1,46 @@
+// The benchmark page (#bench): runs our engine and a comparison backend in the page, draws its chart, and
+// exports the JSON that `npm run bench -- --browser` writes (same code: src/bench/page-bench.ts), in the same shape.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+
+/** The shape of a JSON value: keys (sorted) and the types of the leaves, every array element's. */
+function shape(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(shape);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, shape((value as Record<string, unknown>)[k])]));
+  return typeof value;
+}
+
+test('the benchmark page draws its chart and exports the CLI bench JSON', async ({ page }) => {
+  test.setTimeout(600_000);
+  await page.context().route('https://huggingface.co/**', (route) => route.abort('internetdisconnected'));
+  await page.goto('/?model=/models/tiny-divided#bench');
+  const bench = page.getByTestId('bench');
+  await expect(bench).toBeVisible();
+  await page.getByTestId('bench-model-small').uncheck();
+  for (const b of ['onnx-webgpu', 'tfjs-webgpu', 'tfjs-cpu']) await page.getByTestId(`bench-backend-${b}`).uncheck();
+  await page.getByTestId('bench-iterations').fill('2');
+  await page.getByTestId('bench-run').click();
+  await expect(bench).toHaveAttribute('data-state', 'done', { timeout: 300_000 });
+
+  const bars = page.getByTestId('bench-bar');
+  await expect(bars).toHaveCount(2);
+  expect(await bars.evaluateAll((gs) => gs.map((g) => g.getAttribute('data-backend')))).toEqual(['wgsl', 'onnx-wasm']);
+  const widths = await bars.locator('rect').evaluateAll((rs) => rs.map((r) => r.getBoundingClientRect().width));
+  widths.forEach((w) => expect(w).toBeGreaterThan(0));
+  const ms = await bars.evaluateAll((gs) => gs.map((g) => Number(g.getAttribute('data-ms'))));
+  ms.forEach((m) => expect(m).toBeGreaterThan(0));
+
+  const pageJson = JSON.parse((await page.getByTestId('bench-json').textContent())!);
+  const href = await page.getByTestId('bench-export').getAttribute('href');
+  expect(JSON.parse(await page.evaluate((url) => fetch(url!).then((r) => r.text()), href))).toEqual(pageJson);
+
+  // The same run from the command line: the same JSON shape (keys and types, every row included).
+  const out = join(mkdtempSync(join(tmpdir(), 'bench-')), 'bench.json');
+  execFileSync('npx', ['tsx', 'src/cli/bench.ts', '--browser', '--models', 'tiny', '--backends', 'onnx-wasm', '--models-only', '--iterations', '2', '--out', out], { stdio: 'inherit', timeout: 400_000 });
+  const cliJson = JSON.parse(readFileSync(out, 'utf8'));
+  expect(shape(pageJson)).toEqual(shape(cliJson));
+  expect(pageJson.results.map((r: { name: string }) => r.name)).toEqual(cliJson.results.map((r: { name: string }) => r.name));
+});
