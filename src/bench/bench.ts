@@ -5,8 +5,9 @@
 // user waits for); GPU timestamps would miss the per-pass overheads.
 import type { BackendName, InferenceBackend } from '../backends/backend';
 import type { EngineDevice } from '../engine/device';
-import { attention } from '../engine/kernels/attention';
-import { gemm, packLinear, type GemmVariant } from '../engine/kernels/gemm';
+import { layerNormCandidates, tuneReport, type TuneReport } from '../engine/autotune';
+import { ATTENTION_VARIANTS, attention } from '../engine/kernels/attention';
+import { gemm, gemmVariantsFor, packLinear, type GemmVariant } from '../engine/kernels/gemm';
 import { layerNorm } from '../engine/kernels/layernorm';
 import { Runtime, type Step } from '../engine/runtime';
 import { TimesformerEngine } from '../engine/timesformer';
@@ -44,6 +45,8 @@ export interface ComparisonBackend {
 export interface BenchReport {
   adapter: EngineDevice['adapter'];
   gemmVariant: GemmVariant;
+  /** The autotuner's picks and measurements per bench model (per shape class, on this adapter). */
+  autotune: Record<string, TuneReport>;
   results: BenchResult[];
 }
 
@@ -95,11 +98,17 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
 
   // Whole model, one view, logits only (what the app runs per clip), then the comparison backends.
   let gemmVariant: GemmVariant = 'registers';
+  const autotune: Record<string, TuneReport> = {};
   for (const name of options.models) {
     const model = randomModel(name);
     const c = model.config;
     const engine = await TimesformerEngine.create(gpu, model);
     gemmVariant = engine.gemmVariant;
+    autotune[name] = tuneReport(engine.rt);
+    for (const [cls, pick] of Object.entries(autotune[name].picks)) {
+      const tried = (autotune[name].measurements[cls] ?? []).map((m) => `${m.variant} ${m.ms !== undefined ? `${m.ms.toFixed(1)} ms` : `rejected: ${m.rejected}`}`);
+      log(`autotune ${name} ${cls}: ${pick}  (${tried.join(', ')})`);
+    }
     const pixels = new Float32Array(c.numFrames * 3 * c.imageSize * c.imageSize).fill(0.1);
     const shape: [number, number, number, number] = [c.numFrames, 3, c.imageSize, c.imageSize];
     const ours = await time(options.iterations, () => engine.run(pixels, shape, { attention: 'none', hiddenStates: false }).then(() => {}));
@@ -133,7 +142,7 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
     }
   }
   if (options.comparisons?.length) for (const line of sideBySide(results)) log(line);
-  return { adapter: gpu.adapter, gemmVariant, results };
+  return { adapter: gpu.adapter, gemmVariant, autotune, results };
 }
 
 /** The JSON `npm run bench` writes and the benchmark page exports: when, where, and the report. */
@@ -159,11 +168,14 @@ export function sideBySide(results: BenchResult[]): string[] {
 async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: BenchResult) => void) {
   const rt = new Runtime(gpu);
 
-  // GEMM: the TimeSformer-base qkv projection, 1569 × 768 → 2304, both variants.
+  // GEMM: the TimeSformer-base qkv projection, 1569 × 768 → 2304, every variant that runs here (f16 arithmetic
+  // on f16 weights).
   const [M, K, N] = [1569, 768, 2304];
   const a = rt.buffer('A', M * K * 4), y = rt.buffer('Y', M * N * 4);
-  const linear = packLinear(rt, 'W', new Float32Array(N * K).fill(0.01), N, K, new Float32Array(N));
-  for (const variant of ['registers', 'tiled'] as const) {
+  const linear32 = packLinear(rt, 'W', new Float32Array(N * K).fill(0.01), N, K, new Float32Array(N));
+  const linear16 = packLinear(rt, 'W f16', new Uint16Array(N * K).fill(0x211f), N, K, new Float32Array(N));
+  for (const variant of gemmVariantsFor(gpu, 'f16', K)) {
+    const linear = variant === 'registers-f16' ? linear16 : linear32;
     const steps = [gemm(rt, variant, variant, { a, M, linear, y })];
     const { ms } = await time(iterations, (wait) => runSteps(rt, steps, wait));
     record({ name: `gemm ${variant} ${M}x${K}x${N}`, ms, gflops: (2 * M * K * N) / ms / 1e6 });
@@ -179,12 +191,16 @@ async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: B
     { name: 'attention spatial 8×[197 tokens]', seqs: T, len: 1 + P, map: spatial },
   ];
   for (const c of attnCases) {
-    const steps = [attention(rt, c.name, { qkv, context: ctx, probsMode: 'none', seqs: c.seqs, len: c.len, heads: H, D, input: c.map, output: c.map })];
-    const { ms } = await time(iterations, (wait) => runSteps(rt, steps, wait));
-    record({ name: c.name, ms, gflops: (4 * c.seqs * c.len * c.len * D) / ms / 1e6 });
+    for (const variant of ATTENTION_VARIANTS) {
+      const steps = [attention(rt, c.name, { qkv, context: ctx, probsMode: 'none', seqs: c.seqs, len: c.len, heads: H, D, input: c.map, output: c.map }, variant)];
+      const { ms } = await time(iterations, (wait) => runSteps(rt, steps, wait));
+      record({ name: `${c.name} ${variant}`, ms, gflops: (4 * c.seqs * c.len * c.len * D) / ms / 1e6 });
+    }
   }
   const gamma = rt.buffer('gamma', D * 4), beta = rt.buffer('beta', D * 4);
-  const lnSteps = [layerNorm(rt, 'ln', { x: ctx, y: qkv, gamma, beta, rows: S, D, eps: 1e-6 })];
-  record({ name: `layernorm ${S}×${D}`, ms: (await time(iterations, (wait) => runSteps(rt, lnSteps, wait))).ms });
+  for (const variant of layerNormCandidates(gpu)) {
+    const lnSteps = [layerNorm(rt, 'ln', { x: ctx, y: qkv, gamma, beta, rows: S, D, eps: 1e-6 }, variant)];
+    record({ name: `layernorm ${S}×${D} ${variant}`, ms: (await time(iterations, (wait) => runSteps(rt, lnSteps, wait))).ms });
+  }
   rt.destroy();
 }

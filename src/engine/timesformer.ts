@@ -13,7 +13,8 @@ import { DEFAULT_ATTENTION_BUDGET_BYTES, DEFAULT_KEPT_ATTENTION_BYTES, MAPS_DISC
 import type { NamedTensors } from '../tensor';
 import { GpuError, type EngineDevice } from './device';
 import { attention, type AttentionArgs, type TokenMap } from './kernels/attention';
-import { chooseGemmVariant, gemm, packLinear, type GemmArgs, type GemmVariant, type PackedLinear, type WeightDType } from './kernels/gemm';
+import { modelShapes, tuneKernels, type ForcedKernels, type KernelPicks } from './autotune';
+import { gemm, packLinear, type GemmArgs, type GemmVariant, type PackedLinear, type WeightDType } from './kernels/gemm';
 import { layerNorm } from './kernels/layernorm';
 import { embed, im2col } from './kernels/patch-embed';
 import { rolloutLayout, RolloutRecorder } from './kernels/rollout';
@@ -98,7 +99,10 @@ export const DEFAULT_PLAN_BUDGET_BYTES = 512 * 2 ** 20;
 const f32 = (t: RawTensor) => toFloat32(t);
 
 export interface EngineOptions {
+  /** One GEMM variant for every GEMM instead of the autotuner's picks (src/engine/autotune.ts). */
   gemmVariant?: GemmVariant;
+  /** Variants forced per kind of kernel instead of the autotuner's picks (tests, comparisons). */
+  kernels?: ForcedKernels;
   /**
    * How Linear weights (97% of the parameters) live on the GPU. 'auto': f16 when the checkpoint
    * stores f16 (exact, half the memory), else f32. 'f16' also rounds f32 checkpoints to half.
@@ -132,6 +136,9 @@ export class TimesformerEngine {
     private readonly weights: TimesformerWeights,
     private readonly layers: LayerBuffers[],
     private readonly embedW: { patch: PackedLinear; cls: GPUBuffer; norm: NormBuffers; head: PackedLinear },
+    /** The autotuner's kernel variant per shape class (or the forced ones). */
+    private readonly kernels: KernelPicks,
+    /** The GEMM variant of the largest GEMM class (qkv) at the configured input: what the UI reports. */
     readonly gemmVariant: GemmVariant,
     readonly weightDType: WeightDType,
     private readonly planBudgetBytes: number,
@@ -140,7 +147,7 @@ export class TimesformerEngine {
   }
 
   /**
-   * Upload the weights (Linear weights transposed for the GEMM, f32 or f16) and pick the GEMM variant. Pass the
+   * Upload the weights (Linear weights transposed for the GEMM, f32 or f16) and tune the kernels (src/engine/autotune.ts). Pass the
    * device's Runtime to share its compiled kernels with preprocessing; a bare EngineDevice gets one of its own.
    */
   static async create(gpu: Runtime | EngineDevice, model: { config: TimesformerConfig; weights: TimesformerWeights }, options: EngineOptions = {}): Promise<TimesformerEngine> {
@@ -172,8 +179,9 @@ export class TimesformerEngine {
       norm: norm('final_norm', w.norm),
       head: linear('classifier', w.head),
     };
-    const variant = options.gemmVariant ?? (await chooseGemmVariant(rt));
-    const engine = new TimesformerEngine(rt, c, w, layers, embedW, variant, dtype, options.planBudgetBytes ?? DEFAULT_PLAN_BUDGET_BYTES);
+    const shapes = modelShapes(c, dtype);
+    const kernels = await tuneKernels(rt, shapes, { ...options.kernels, gemm: options.gemmVariant ?? options.kernels?.gemm });
+    const engine = new TimesformerEngine(rt, c, w, layers, embedW, kernels, kernels.gemm(shapes.gemm[1]), dtype, options.planBudgetBytes ?? DEFAULT_PLAN_BUDGET_BYTES);
     engine.attentionBudget = { readBytes: options.attentionBudgetBytes ?? DEFAULT_ATTENTION_BUDGET_BYTES, keptBytes: options.keptAttentionBytes ?? DEFAULT_KEPT_ATTENTION_BYTES };
     return engine;
   }
@@ -329,8 +337,8 @@ export class TimesformerEngine {
       outputs.push({ name, shape, buffer, offset, staging });
       return buffer;
     };
-    const variant = this.gemmVariant;
-    const mm = (label: string, args: GemmArgs) => gemm(rt, label, variant, args);
+    const { kernels } = this;
+    const mm = (label: string, args: GemmArgs) => gemm(rt, label, kernels.gemm({ M: args.M, N: args.linear.N, K: args.linear.K, dtype: args.linear.dtype }), args);
     const steps: Step[] = [];
     const snapshot = (name: string) => {
       if (!request.hiddenStates) return;
@@ -366,7 +374,7 @@ export class TimesformerEngine {
       else if (rollout) probs = scratch ??= buf('attention probabilities scratch', H * Math.max(...rolloutShape.subLayers.map((u) => u.seqs * u.len * u.len)));
       if (probs && (want.full || want.keep)) kept.set(name, { buffer: probs, shape: fullShape });
       const clsRows = want.cls ? output(`${name}.cls`, [args.seqs, H, args.len]) : undefined;
-      steps.push(attention(rt, label, { ...args, probs: probs ?? clsRows, probsMode: probs ? 'all' : clsRows ? 'cls' : 'none' }));
+      steps.push(attention(rt, label, { ...args, probs: probs ?? clsRows, probsMode: probs ? 'all' : clsRows ? 'cls' : 'none' }, kernels.attention(args)));
       if (clsRows && probs) {
         for (let r = 0; r < args.seqs * H; r++) {
           steps.push({ kind: 'copy', label: `${name} CLS row ${r}`, src: probs, srcOffset: r * args.len * args.len * 4, dst: clsRows, dstOffset: r * args.len * 4, size: args.len * 4 });
@@ -378,7 +386,7 @@ export class TimesformerEngine {
     for (let l = 0; l < c.numLayers; l++) {
       const lw = layers[l];
       const norm = (label: string, n: NormBuffers, x: GPUBuffer, y: GPUBuffer, rows: number, offset = 0) =>
-        layerNorm(rt, label, { x, y, gamma: n.gamma, beta: n.beta, rows, D, eps, inOffset: offset, outOffset: offset });
+        layerNorm(rt, label, { x, y, gamma: n.gamma, beta: n.beta, rows, D, eps, inOffset: offset, outOffset: offset }, kernels.layerNorm({ rows, D }));
       let residual = h; // what the attention block adds to
       if (lw.temporal) {
         // Temporal attention over each patch's T tokens (rows 1 + p·T + t); the CLS row stays as it is.
@@ -421,10 +429,10 @@ export class TimesformerEngine {
     const fn = this.embedW.norm;
     if (request.hiddenStates) {
       const last = output('last_hidden_state', [B, seqLen, D]);
-      steps.push(layerNorm(rt, 'final norm', { x: h, y: last, gamma: fn.gamma, beta: fn.beta, rows: S, D, eps }));
+      steps.push(layerNorm(rt, 'final norm', { x: h, y: last, gamma: fn.gamma, beta: fn.beta, rows: S, D, eps }, kernels.layerNorm({ rows: S, D })));
       steps.push(mm('classifier', { a: last, M: B, lda: seqLen * D, linear: this.embedW.head, y: logits }));
     } else {
-      steps.push(layerNorm(rt, 'final norm', { x: h, y: a, gamma: fn.gamma, beta: fn.beta, rows: B, D, eps, inStride: seqLen * D }));
+      steps.push(layerNorm(rt, 'final norm', { x: h, y: a, gamma: fn.gamma, beta: fn.beta, rows: B, D, eps, inStride: seqLen * D }, kernels.layerNorm({ rows: B, D })));
       steps.push(mm('classifier', { a, M: B, linear: this.embedW.head, y: logits }));
     }
     output('logits', [B, L], logits);

@@ -1,18 +1,24 @@
 // Each WGSL kernel against the CPU reference ops, on awkward shapes (not multiples of any tile).
 import { describe, expect, it } from 'vitest';
-import { attention, type TokenMap } from '../../src/engine/kernels/attention';
+import { gemmTolerance } from '../../src/engine/autotune';
+import { ATTENTION_VARIANTS, attention, type TokenMap } from '../../src/engine/kernels/attention';
 import { gemm, packLinear, type GemmVariant } from '../../src/engine/kernels/gemm';
-import { layerNorm } from '../../src/engine/kernels/layernorm';
+import { LAYER_NORM_VARIANTS, layerNorm } from '../../src/engine/kernels/layernorm';
 import { embed, im2col } from '../../src/engine/kernels/patch-embed';
 import { rowMean } from '../../src/engine/kernels/row-mean';
 import { floatToHalf, halfToFloat } from '../../src/checkpoint/tensor';
 import * as cpu from '../../src/reference/ops';
-import { maxAbsDiff, random, runAndRead, testRuntime } from '../gpu';
+import { maxAbsDiff, random, runAndRead, testDevice, testRuntime } from '../gpu';
+
+// Variants that need a feature run where the adapter has it (lavapipe 25 has both; SwiftShader has no shader-f16).
+const { features } = await testDevice();
+/** Variants with f32 arithmetic, for f32 and f16 weights alike. */
+const F32_GEMMS: GemmVariant[] = ['registers', 'tiled', 'tiled-128x64'];
 
 describe('gemm', () => {
   // K = 8 and 96 with lda = K + 4 take the vec4 path of the register kernel; the others the scalar one.
-  const shapes: [number, number, number][] = [[1, 1, 1], [5, 3, 7], [17, 10, 33], [65, 64, 8], [197, 13, 96], [70, 130, 257]];
-  for (const variant of ['registers', 'tiled'] as GemmVariant[]) {
+  const shapes: [number, number, number][] = [[1, 1, 1], [5, 3, 7], [17, 10, 33], [65, 64, 8], [197, 13, 96], [70, 130, 257], [129, 66, 20]];
+  for (const variant of F32_GEMMS) {
     for (const [M, N, K] of shapes) {
       it(`${variant} M=${M} N=${N} K=${K} with offsets, bias, GELU and residual`, async () => {
         const rt = await testRuntime();
@@ -45,7 +51,7 @@ describe('gemm', () => {
 });
 
 describe('gemm with f16 weights', () => {
-  for (const variant of ['registers', 'tiled'] as GemmVariant[]) {
+  for (const variant of F32_GEMMS) {
     it(`${variant}: widens f16 weights exactly (same result as f32 weights holding the same values)`, async () => {
       const rt = await testRuntime();
       const M = 37, N = 22, K = 52;
@@ -60,25 +66,75 @@ describe('gemm with f16 weights', () => {
   }
 });
 
-describe('layerNorm', () => {
-  it('normalizes strided rows like the reference', async () => {
+describe.skipIf(!features.shaderF16)('gemm with f16 arithmetic (registers-f16, shader-f16)', () => {
+  // K multiple of 4 (vec4 A); awkward M and N; offsets in whole vec4s.
+  const shapes: [number, number, number][] = [[1, 1, 4], [5, 3, 8], [65, 64, 12], [197, 13, 96], [70, 130, 256], [129, 66, 20]];
+  for (const [M, N, K] of shapes) {
+    it(`M=${M} N=${N} K=${K} with offsets, bias, GELU and residual within the f16 rounding bound`, async () => {
+      const rt = await testRuntime();
+      const lda = K + 4, ldy = N + 2, aOffset = 8, yOffset = 7, rOffset = 2;
+      const a = random(aOffset + M * lda, M * 5 + K, 4);
+      const bits = Uint16Array.from(random(N * K, N + 13), floatToHalf);
+      const w = Float32Array.from(bits, halfToFloat), bias = random(N, 3);
+      const r = random(rOffset + M * ldy, 9);
+      const linear = packLinear(rt, 'w16', bits, N, K, bias);
+      const aBuf = rt.upload('a', a), rBuf = rt.upload('r', r), y = rt.buffer('y', (yOffset + M * ldy) * 4);
+      const rows = new Float32Array(M * K);
+      for (let m = 0; m < M; m++) rows.set(a.subarray(aOffset + m * lda, aOffset + m * lda + K), m * K);
+      const ref = cpu.linear(rows, M, K, w, bias, N);
+      const absDot = cpu.linear(rows.map(Math.abs), M, K, w.map(Math.abs), undefined, N);
+      let worst = 0;
+      for (const mode of ['plain', 'gelu', 'residual'] as const) {
+        const step = gemm(rt, 'gemm f16', 'registers-f16', { a: aBuf, M, aOffset, lda, linear, y, yOffset, ldy, gelu: mode === 'gelu', residual: mode === 'residual' ? { buffer: rBuf, offset: rOffset, ld: ldy } : undefined });
+        const out = await runAndRead(rt, [step], y, yOffset + M * ldy);
+        const want = mode === 'gelu' ? cpu.gelu(ref) : ref.slice();
+        for (let m = 0; m < M; m++) {
+          for (let n = 0; n < N; n++) {
+            if (mode === 'residual') want[m * N + n] += r[rOffset + m * ldy + n];
+            // GELU's slope is at most 1.13: the bound carries through it.
+            const err = Math.abs(out[yOffset + m * ldy + n] - want[m * N + n]) / gemmTolerance('registers-f16', K, 1.13 * absDot[m * N + n]);
+            worst = Math.max(worst, Number.isNaN(err) ? Infinity : err);
+          }
+        }
+        expect(out.subarray(yOffset + N, yOffset + ldy).every((v) => v === 0), mode).toBe(true);
+      }
+      expect(worst).toBeLessThan(1);
+      rt.destroy();
+    });
+  }
+
+  it('refuses f32 weights and unaligned A (f16 arithmetic needs f16 weights and vec4 A)', async () => {
     const rt = await testRuntime();
-    const rows = 7, D = 200, stride = 250;
-    const x = random(rows * stride + 3, 4, 5).map((v, i) => v + (i % 13));
-    const gamma = random(D, 5), beta = random(D, 6);
-    const dense = new Float32Array(rows * D);
-    for (let r = 0; r < rows; r++) dense.set(x.subarray(3 + r * stride, 3 + r * stride + D), r * D);
-    const y = rt.buffer('y', rows * D * 4);
-    const step = layerNorm(rt, 'ln', { x: rt.upload('x', x), y, gamma: rt.upload('g', gamma), beta: rt.upload('b', beta), rows, D, eps: 1e-6, inOffset: 3, inStride: stride });
-    expect(maxAbsDiff(await runAndRead(rt, [step], y, rows * D), cpu.layerNorm(dense, rows, D, gamma, beta, 1e-6))).toBeLessThan(2e-6);
+    const a = rt.buffer('a', 64), y = rt.buffer('y', 64);
+    expect(() => gemm(rt, 'f32 weights', 'registers-f16', { a, M: 1, linear: packLinear(rt, 'w', random(8, 1), 2, 4), y })).toThrow(/cannot run/);
+    expect(() => gemm(rt, 'odd K', 'registers-f16', { a, M: 1, linear: packLinear(rt, 'w', Uint16Array.from(random(6, 1), floatToHalf), 2, 3), y })).toThrow(/cannot run/);
     rt.destroy();
   });
+});
+
+describe('layerNorm', () => {
+  for (const variant of LAYER_NORM_VARIANTS.filter((v) => v !== 'subgroups' || features.subgroups)) {
+    it(`${variant}: normalizes strided rows like the reference`, async () => {
+      const rt = await testRuntime();
+      const rows = 7, D = 200, stride = 250;
+      const x = random(rows * stride + 3, 4, 5).map((v, i) => v + (i % 13));
+      const gamma = random(D, 5), beta = random(D, 6);
+      const dense = new Float32Array(rows * D);
+      for (let r = 0; r < rows; r++) dense.set(x.subarray(3 + r * stride, 3 + r * stride + D), r * D);
+      const y = rt.buffer('y', rows * D * 4);
+      const step = layerNorm(rt, 'ln', { x: rt.upload('x', x), y, gamma: rt.upload('g', gamma), beta: rt.upload('b', beta), rows, D, eps: 1e-6, inOffset: 3, inStride: stride }, variant);
+      expect(maxAbsDiff(await runAndRead(rt, [step], y, rows * D), cpu.layerNorm(dense, rows, D, gamma, beta, 1e-6))).toBeLessThan(2e-6);
+      rt.destroy();
+    });
+  }
 });
 
 describe('attention', () => {
   // Token rows of a divided sequence: 1 + N·T rows in (p, t) order, CLS first.
   const T = 3, N = 5, D = 32, H = 4, S = 1 + N * T;
-  const qkv = random(S * 3 * D, 21, 2);
+  // Two sequences of 77 tokens (more queries than a workgroup, more keys than a K/V tile): the longest case.
+  const LONG = 77;
+  const qkv = random(2 * LONG * 3 * D, 21, 2);
   /** Rows of qkv gathered into contiguous sequences, then the CPU reference. */
   function reference(seqs: number, len: number, row: (s: number, j: number) => number) {
     const gathered = new Float32Array(seqs * len * 3 * D);
@@ -89,24 +145,27 @@ describe('attention', () => {
     { name: 'temporal', seqs: N, len: T, map: { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: T, tokenStride: 1 }, row: (s, j) => 1 + s * T + j },
     { name: 'spatial', seqs: T, len: 1 + N, map: { hasCls: true, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: 1, tokenStride: T }, row: (s, j) => (j === 0 ? 0 : 1 + (j - 1) * T + s) },
     { name: 'joint', seqs: 1, len: S, map: { hasCls: true, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: 0, tokenStride: 1 }, row: (_, j) => j },
+    { name: 'long sequences', seqs: 2, len: LONG, map: { hasCls: true, clsBase: 0, clsStride: LONG, rowBase: 1, seqStride: LONG, tokenStride: 1 }, row: (s, j) => s * LONG + j },
   ];
-  for (const c of cases) {
-    it(`${c.name}: context and probabilities through the token map`, async () => {
-      const rt = await testRuntime();
-      const ref = reference(c.seqs, c.len, c.row);
-      // Context written to contiguous rows s·len + j, so that it lines up with the reference.
-      const out: TokenMap = { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 0, seqStride: c.len, tokenStride: 1 };
-      const context = rt.buffer('ctx', c.seqs * c.len * D * 4), probs = rt.buffer('probs', ref.probs.length * 4), cls = rt.buffer('cls', c.seqs * H * c.len * 4);
-      const args = { qkv: rt.upload('qkv', qkv), context, seqs: c.seqs, len: c.len, heads: H, D, input: c.map, output: out };
-      const all = attention(rt, 'attn', { ...args, probs, probsMode: 'all' });
-      expect(maxAbsDiff(await runAndRead(rt, [all], context, c.seqs * c.len * D), ref.context)).toBeLessThan(2e-6);
-      expect(maxAbsDiff(await rt.read(probs, ref.probs.length * 4), ref.probs)).toBeLessThan(1e-6);
-      const clsRows = await runAndRead(rt, [attention(rt, 'attn cls', { ...args, probs: cls, probsMode: 'cls' })], cls, c.seqs * H * c.len);
-      const want = new Float32Array(c.seqs * H * c.len);
-      for (let i = 0; i < c.seqs * H; i++) want.set(ref.probs.subarray(i * c.len * c.len, i * c.len * c.len + c.len), i * c.len);
-      expect(maxAbsDiff(clsRows, want)).toBeLessThan(1e-6);
-      rt.destroy();
-    });
+  for (const variant of ATTENTION_VARIANTS) {
+    for (const c of cases) {
+      it(`${variant} ${c.name}: context and probabilities through the token map`, async () => {
+        const rt = await testRuntime();
+        const ref = reference(c.seqs, c.len, c.row);
+        // Context written to contiguous rows s·len + j, so that it lines up with the reference.
+        const out: TokenMap = { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 0, seqStride: c.len, tokenStride: 1 };
+        const context = rt.buffer('ctx', c.seqs * c.len * D * 4), probs = rt.buffer('probs', ref.probs.length * 4), cls = rt.buffer('cls', c.seqs * H * c.len * 4);
+        const args = { qkv: rt.upload('qkv', qkv), context, seqs: c.seqs, len: c.len, heads: H, D, input: c.map, output: out };
+        const all = attention(rt, 'attn', { ...args, probs, probsMode: 'all' }, variant);
+        expect(maxAbsDiff(await runAndRead(rt, [all], context, c.seqs * c.len * D), ref.context)).toBeLessThan(2e-6);
+        expect(maxAbsDiff(await rt.read(probs, ref.probs.length * 4), ref.probs)).toBeLessThan(1e-6);
+        const clsRows = await runAndRead(rt, [attention(rt, 'attn cls', { ...args, probs: cls, probsMode: 'cls' }, variant)], cls, c.seqs * H * c.len);
+        const want = new Float32Array(c.seqs * H * c.len);
+        for (let i = 0; i < c.seqs * H; i++) want.set(ref.probs.subarray(i * c.len * c.len, i * c.len * c.len + c.len), i * c.len);
+        expect(maxAbsDiff(clsRows, want)).toBeLessThan(1e-6);
+        rt.destroy();
+      });
+    }
   }
 });
 

@@ -1,7 +1,7 @@
 // Recorded plans are kept per (input shape, request) and reused, within a memory budget (least recently used
 // out first); engines and preprocessing on one device share one Runtime's kernels, each owning its buffers.
 import { describe, expect, it } from 'vitest';
-import { chooseGemmVariant } from '../../src/engine/kernels/gemm';
+import { chooseGemmVariant } from '../../src/engine/autotune';
 import { TimesformerEngine } from '../../src/engine/timesformer';
 import { loadFixture } from '../fixtures';
 import { testRuntime } from '../gpu';

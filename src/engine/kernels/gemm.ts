@@ -3,10 +3,18 @@
 //   W [K, nPad] f32 or f16: a Linear's weight [N, K] transposed once at load, columns padded to a
 //     multiple of 4 with zeros so that every row of W is whole vec4s; bias [nPad] f32 likewise.
 //   R, Y [M, N], rows `ldr`/`ldy` apart: the residual read and the output written (different buffers).
-// Two variants, the same contract. Which is faster depends on the adapter (see chooseGemmVariant).
+// Several variants, one contract. Which is fastest depends on the adapter and the shape: the autotuner
+// (src/engine/autotune.ts) validates each against the CPU reference and times it.
+import { GpuError, type EngineDevice } from '../device';
 import { params, type KernelSource, type Runtime, type Step } from '../runtime';
 
-export type GemmVariant = 'registers' | 'tiled';
+/**
+ * 'registers': no workgroup memory (CPU adapters); 'tiled': 64×64 workgroup-memory tile, 4×4 per thread;
+ * 'tiled-128x64': 128×64 tile, 8×4 per thread, A loaded as vec4 (more reuse per load: real GPUs);
+ * 'registers-f16': f16 arithmetic on f16-stored weights (needs `shader-f16`, K a multiple of 4).
+ */
+export const GEMM_VARIANTS = ['registers', 'tiled', 'tiled-128x64', 'registers-f16'] as const;
+export type GemmVariant = (typeof GEMM_VARIANTS)[number];
 
 /** How W is stored on the GPU: f32, or f16 (half the memory; widened to f32 as it is read). */
 export type WeightDType = 'f32' | 'f16';
@@ -48,11 +56,11 @@ export interface GemmArgs {
   residual?: { buffer: GPUBuffer; offset?: number; ld?: number };
 }
 
-const header = (gelu: boolean, residual: boolean, aVec4: boolean, weights: WeightDType) => /* wgsl */ `
+const header = (gelu: boolean, residual: boolean, aVec4: boolean, weights: WeightDType, f16Math: boolean) => /* wgsl */ `${f16Math ? 'enable f16;' : ''}
 struct Params { M: u32, N: u32, K: u32, nPad4: u32, aOffset: u32, lda: u32, rOffset: u32, ldr: u32, yOffset: u32, ldy: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> A: array<${aVec4 ? 'vec4f' : 'f32'}>;
-@group(0) @binding(2) var<storage, read> W: array<${weights === 'f16' ? 'vec2u' : 'vec4f'}>;
+@group(0) @binding(2) var<storage, read> W: array<${f16Math ? 'vec4h' : weights === 'f16' ? 'vec2u' : 'vec4f'}>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4f>;
 @group(0) @binding(4) var<storage, read> R: array<f32>;
 @group(0) @binding(5) var<storage, read_write> Y: array<f32>;
@@ -60,7 +68,7 @@ const GELU = ${gelu};
 
 // Four consecutive columns of W. f16 weights (half the memory) are widened here: compute stays f32.
 fn loadW(i: u32) -> vec4f {
-  ${weights === 'f16' ? 'let h = W[i]; return vec4f(unpack2x16float(h.x), unpack2x16float(h.y));' : 'return W[i];'}
+  ${f16Math ? 'return vec4f(W[i]);' : weights === 'f16' ? 'let h = W[i]; return vec4f(unpack2x16float(h.x), unpack2x16float(h.y));' : 'return W[i];'}
 }
 const RESIDUAL = ${residual};
 
@@ -126,16 +134,19 @@ ${REGISTERS_BEGIN}
 ${REGISTERS_END}
 `;
 
-// One k of the 4 in an A vec4 (unrolled: SwiftShader does not unroll a loop over vector lanes).
-const kStep = (lane: string, i: number) => /* wgsl */ `
+// One k of the 4 in an A vec4 (unrolled: SwiftShader does not unroll a loop over vector lanes). With
+// f16 arithmetic the products go to f16 partial sums `h..` (vec4h W read as is), else straight to `s..`.
+const kStep = (f16: boolean) => (lane: string, i: number) => {
+  const [splat, acc] = f16 ? ['vec4h', 'h'] : ['vec4f', 's'];
+  const w = (c: string) => (f16 ? `W[(k4 * 4u + ${i}u) * p.nPad4 + ${c}]` : `loadW((k4 * 4u + ${i}u) * p.nPad4 + ${c})`);
+  return /* wgsl */ `
     {
-      let w0 = loadW((k4 * 4u + ${i}u) * p.nPad4 + c0);
-      let w1 = loadW((k4 * 4u + ${i}u) * p.nPad4 + c1);
-      s00 = fma(vec4f(x0.${lane}), w0, s00); s01 = fma(vec4f(x0.${lane}), w1, s01);
-      s10 = fma(vec4f(x1.${lane}), w0, s10); s11 = fma(vec4f(x1.${lane}), w1, s11);
-      s20 = fma(vec4f(x2.${lane}), w0, s20); s21 = fma(vec4f(x2.${lane}), w1, s21);
-      s30 = fma(vec4f(x3.${lane}), w0, s30); s31 = fma(vec4f(x3.${lane}), w1, s31);
+      let w0 = ${w('c0')};
+      let w1 = ${w('c1')};
+${[0, 1, 2, 3].map((r) => `      ${acc}${r}0 = fma(${splat}(x${r}.${lane}), w0, ${acc}${r}0); ${acc}${r}1 = fma(${splat}(x${r}.${lane}), w1, ${acc}${r}1);`).join('\n')}
     }`;
+};
+const LANES = ['x', 'y', 'z', 'w'];
 
 // Registers with A read as vec4 along K (when K, lda and aOffset are multiples of 4, as in every
 // TimeSformer GEMM): per step 4 rows × 4 k of A and 4 k × 8 columns of W feed 32 vec4 FMAs.
@@ -144,7 +155,22 @@ const REGISTERS_VEC4 = /* wgsl */ `
 ${REGISTERS_BEGIN}
   for (var k4 = 0u; k4 < p.K / 4u; k4++) {
     let x0 = A[a0 + k4]; let x1 = A[a1 + k4]; let x2 = A[a2 + k4]; let x3 = A[a3 + k4];
-${['x', 'y', 'z', 'w'].map(kStep).join('')}
+${LANES.map(kStep(false)).join('')}
+  }
+${REGISTERS_END}
+`;
+
+// Registers with f16 arithmetic: A rounded to f16, 4 k of products summed in f16 (vec4h FMAs: twice the
+// rate of f32 on GPUs that have them), each 4-k partial then added to the f32 accumulators, so the
+// error grows with 4 products, not with K. Needs vec4 A (K, lda, aOffset multiples of 4) and f16 W.
+const ACCUMULATORS = ['00', '01', '10', '11', '20', '21', '30', '31'];
+const REGISTERS_F16 = /* wgsl */ `
+${REGISTERS_BEGIN}
+  for (var k4 = 0u; k4 < p.K / 4u; k4++) {
+    let x0 = vec4h(A[a0 + k4]); let x1 = vec4h(A[a1 + k4]); let x2 = vec4h(A[a2 + k4]); let x3 = vec4h(A[a3 + k4]);
+    ${ACCUMULATORS.map((a) => `var h${a} = vec4h(0.0);`).join(' ')}
+${LANES.map(kStep(true)).join('')}
+    ${ACCUMULATORS.map((a) => `s${a} += vec4f(h${a});`).join(' ')}
   }
 ${REGISTERS_END}
 `;
@@ -190,8 +216,65 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
 }
 `;
 
+// Tiled 128×64: a 16×16 workgroup, each thread 8 rows × 1 vec4 (rows l.y·8 … l.y·8+7); K in steps of 16
+// through workgroup memory, the A tile (128 rows × 4 vec4 along K) loaded as vec4 (two per thread) when A
+// is vec4-aligned. Twice the rows of 'tiled' per W value loaded: more arithmetic per byte moved.
+const ROWS_128 = [0, 1, 2, 3, 4, 5, 6, 7];
+const TILED_128X64 = (aVec4: boolean) => /* wgsl */ `
+var<workgroup> As: array<vec4f, 512>;
+var<workgroup> Ws: array<array<vec4f, 16>, 16>;
+
+// A[row, k..k+3] (zeros past M and K); with vec4 A, aOffset and lda are in vec4 units and K % 4 = 0.
+fn loadA4(row: u32, k: u32) -> vec4f {
+  if (row >= p.M || k >= p.K) { return vec4f(0.0); }
+  ${aVec4
+    ? 'return A[p.aOffset + row * p.lda + k / 4u];'
+    : `let base = p.aOffset + row * p.lda + k;
+  var v = vec4f(0.0);
+  for (var i = 0u; i < 4u; i++) { if (k + i < p.K) { v[i] = A[base + i]; } }
+  return v;`}
+}
+
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u, @builtin(local_invocation_index) li: u32) {
+  let rowBase = wg.y * 128u;
+  let col4 = wg.x * 16u + l.x;
+  ${ROWS_128.map((r) => `var acc${r} = vec4f(0.0);`).join(' ')}
+  for (var k0 = 0u; k0 < p.K; k0 += 16u) {
+    for (var i = 0u; i < 2u; i++) {
+      let e = li + i * 256u;
+      As[e] = loadA4(rowBase + (e >> 2u), k0 + (e & 3u) * 4u);
+    }
+    let k = k0 + l.y;
+    var w = vec4f(0.0);
+    if (k < p.K && col4 < p.nPad4) { w = loadW(k * p.nPad4 + col4); }
+    Ws[l.y][l.x] = w;
+    workgroupBarrier();
+    for (var k4 = 0u; k4 < 4u; k4++) {
+      let w0 = Ws[k4 * 4u][l.x]; let w1 = Ws[k4 * 4u + 1u][l.x]; let w2 = Ws[k4 * 4u + 2u][l.x]; let w3 = Ws[k4 * 4u + 3u][l.x];
+${ROWS_128.map((r) => `      { let a = As[(l.y * 8u + ${r}u) * 4u + k4]; acc${r} = fma(vec4f(a.x), w0, acc${r}); acc${r} = fma(vec4f(a.y), w1, acc${r}); acc${r} = fma(vec4f(a.z), w2, acc${r}); acc${r} = fma(vec4f(a.w), w3, acc${r}); }`).join('\n')}
+    }
+    workgroupBarrier();
+  }
+  if (col4 < p.nPad4) {
+    let r = rowBase + l.y * 8u;
+    ${ROWS_128.map((r) => `store(r + ${r}u, col4, acc${r});`).join(' ')}
+  }
+}
+`;
+
+/** Whether A can be read as vec4 along K (every TimeSformer GEMM: K, lda and aOffset multiples of 4). */
+const vec4Aligned = (K: number, lda: number, aOffset: number) => K % 4 === 0 && lda % 4 === 0 && aOffset % 4 === 0;
+
+/** The variants that can run this GEMM on this device (f16 arithmetic needs shader-f16, f16 weights and vec4 A). */
+export function gemmVariantsFor(gpu: EngineDevice, dtype: WeightDType, K: number, lda = K, aOffset = 0): GemmVariant[] {
+  return GEMM_VARIANTS.filter((v) => v !== 'registers-f16' || (gpu.features.shaderF16 && dtype === 'f16' && vec4Aligned(K, lda, aOffset)));
+}
+
 function source(variant: GemmVariant, aVec4: boolean, gelu: boolean, residual: boolean, weights: WeightDType): KernelSource {
-  const code = header(gelu, residual, aVec4, weights) + (variant === 'tiled' ? TILED : aVec4 ? REGISTERS_VEC4 : REGISTERS);
+  const f16Math = variant === 'registers-f16';
+  const body = { registers: aVec4 ? REGISTERS_VEC4 : REGISTERS, tiled: TILED, 'tiled-128x64': TILED_128X64(aVec4), 'registers-f16': REGISTERS_F16 }[variant];
+  const code = header(gelu, residual, aVec4, weights, f16Math) + body;
   return { key: `gemm/${variant}/vec4=${aVec4}/gelu=${gelu}/residual=${residual}/w=${weights}`, code, bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'] };
 }
 
@@ -199,43 +282,14 @@ function source(variant: GemmVariant, aVec4: boolean, gelu: boolean, residual: b
 export function gemm(rt: Runtime, label: string, variant: GemmVariant, args: GemmArgs): Step {
   const { a, M, linear, y, residual } = args;
   const lda = args.lda ?? linear.K, ldy = args.ldy ?? linear.N, aOffset = args.aOffset ?? 0;
-  const aVec4 = variant === 'registers' && linear.K % 4 === 0 && lda % 4 === 0 && aOffset % 4 === 0;
+  if (!gemmVariantsFor(rt.gpu, linear.dtype, linear.K, lda, aOffset).includes(variant)) {
+    throw new GpuError(`${label}: GEMM variant ${variant} cannot run K=${linear.K} (lda ${lda}, offset ${aOffset}) with ${linear.dtype} weights on this device`);
+  }
+  const aVec4 = variant !== 'tiled' && vec4Aligned(linear.K, lda, aOffset);
   const unit = aVec4 ? 4 : 1;
   const words = params([M, linear.N, linear.K, linear.nPad / 4, aOffset / unit, lda / unit, residual?.offset ?? 0, residual?.ld ?? ldy, args.yOffset ?? 0, ldy]);
-  const workgroups: [number, number, number] =
-    variant === 'tiled' ? [Math.ceil(linear.nPad / 64), Math.ceil(M / 64), 1] : [Math.ceil(linear.nPad / 4 / 16), Math.ceil(M / 32), 1];
+  const rowsPerWorkgroup = { registers: 32, 'registers-f16': 32, tiled: 64, 'tiled-128x64': 128 }[variant];
+  const workgroups: [number, number, number] = [Math.ceil(linear.nPad / 64), Math.ceil(M / rowsPerWorkgroup), 1];
   const buffers = [a, linear.w, linear.bias, residual?.buffer ?? rt.placeholder, y];
   return rt.dispatch(label, source(variant, aVec4, !!args.gelu, !!residual, linear.dtype), words, buffers, workgroups);
-}
-
-/**
- * The faster variant on this adapter, measured once per device (M=256, K=N=768, a TimeSformer-sized GEMM)
- * and remembered by the device's Runtime. CPU adapters lose with workgroup memory, GPUs win with it.
- */
-export function chooseGemmVariant(rt: Runtime): Promise<GemmVariant> {
-  return rt.memo('gemm-variant', () => measureGemmVariants(rt.scope()));
-}
-
-async function measureGemmVariants(rt: Runtime): Promise<GemmVariant> {
-  const M = 256, K = 768, N = 768;
-  const a = rt.buffer('gemm probe A', M * K * 4);
-  const y = rt.buffer('gemm probe Y', M * N * 4);
-  const linear = packLinear(rt, 'gemm probe', new Float32Array(N * K), N, K);
-  const times: Record<GemmVariant, number> = { registers: Infinity, tiled: Infinity };
-  try {
-    for (const variant of ['registers', 'tiled'] as const) {
-      const steps = [gemm(rt, `probe ${variant}`, variant, { a, M, linear, y })];
-      rt.device.queue.submit([rt.encode(steps).finish()]);
-      await rt.device.queue.onSubmittedWorkDone(); // compile + warm up
-      for (let i = 0; i < 3; i++) {
-        const t0 = performance.now();
-        rt.device.queue.submit([rt.encode(steps).finish()]);
-        await rt.device.queue.onSubmittedWorkDone();
-        times[variant] = Math.min(times[variant], performance.now() - t0);
-      }
-    }
-  } finally {
-    rt.destroy();
-  }
-  return times.tiled < times.registers ? 'tiled' : 'registers';
 }

@@ -1,0 +1,337 @@
+// The kernel autotuner (after llm.c's dev harness): for each shape class the engine will run, every
+// candidate variant that can run on this device is first checked against the CPU reference on that shape
+// (random inputs; a wrong kernel is rejected, never timed), then timed; the fastest valid one is picked.
+// Picks are kept per device in the Runtime's memo, and `exportPicks`/`rememberPicks` carry them across
+// visits as a small JSON keyed by the adapter, which the caller stores where it likes (the engine has no DOM).
+import { floatToHalf, halfToFloat } from '../checkpoint/tensor';
+import * as cpu from '../reference/ops';
+import type { TimesformerConfig } from '../checkpoint/config';
+import type { EngineDevice } from './device';
+import { ATTENTION_VARIANTS, attention, type AttentionVariant } from './kernels/attention';
+import { gemm, gemmVariantsFor, packLinear, type GemmVariant, type WeightDType } from './kernels/gemm';
+import { LAYER_NORM_VARIANTS, layerNorm, type LayerNormVariant } from './kernels/layernorm';
+import type { Runtime, Step } from './runtime';
+
+export interface GemmShape { M: number; N: number; K: number; dtype: WeightDType }
+export interface AttentionShape { seqs: number; len: number; heads: number; D: number }
+export interface LayerNormShape { rows: number; D: number }
+
+/** What the tuner found for one candidate on one shape class. */
+export interface Measurement {
+  variant: string;
+  /** Best of the timed runs (wall clock, submit to done); absent when rejected. */
+  ms?: number;
+  /** Why the candidate was not timed: its output differed from the CPU reference (or it failed to run). */
+  rejected?: string;
+}
+
+export interface TuneReport {
+  adapter: string;
+  /** Shape class → picked variant. */
+  picks: Record<string, string>;
+  /** Shape class → every candidate's measurement (classes remembered from a stored JSON have none). */
+  measurements: Record<string, Measurement[]>;
+}
+
+/** The JSON a caller keeps between visits: picks for one adapter. */
+export interface StoredPicks {
+  adapter: string;
+  picks: Record<string, string>;
+}
+
+interface TunerState {
+  picks: Map<string, string>;
+  measurements: Map<string, Measurement[]>;
+  pending: Map<string, Promise<string>>;
+}
+
+const state = (rt: Runtime): TunerState => rt.memo('autotune', () => ({ picks: new Map(), measurements: new Map(), pending: new Map() }));
+
+/** Adapter identity for stored picks: the same driver and features give the same kernels the same speeds. */
+export function adapterKey(gpu: EngineDevice): string {
+  const a = gpu.adapter, f = gpu.features;
+  return [a.vendor, a.architecture, a.device, a.description, f.shaderF16 ? 'f16' : '', f.subgroups ? 'subgroups' : ''].join('|');
+}
+
+const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+export const gemmClass = (s: GemmShape) => `gemm M≤${pow2(s.M)} N=${s.N} K=${s.K} ${s.dtype}`;
+export const attentionClass = (s: AttentionShape) => `attention len≤${pow2(s.len)} seqs·heads≤${pow2(s.seqs * s.heads)} d=${s.D / s.heads}`;
+export const layerNormClass = (s: LayerNormShape) => `layernorm rows≤${pow2(s.rows)} D=${s.D}`;
+
+export function gemmCandidates(gpu: EngineDevice, s: GemmShape): GemmVariant[] {
+  return gemmVariantsFor(gpu, s.dtype, s.K);
+}
+export function attentionCandidates(_gpu: EngineDevice, s: AttentionShape): AttentionVariant[] {
+  // Tiles of 32 keys only pay when a workgroup's 64 queries share them: not for temporal attention (T keys).
+  return ATTENTION_VARIANTS.filter((v) => v !== 'kv-tiles' || s.len > 32);
+}
+export function layerNormCandidates(gpu: EngineDevice): LayerNormVariant[] {
+  return LAYER_NORM_VARIANTS.filter((v) => v !== 'subgroups' || gpu.features.subgroups);
+}
+
+/** The picks as JSON to store (e.g. in localStorage or a file) and hand back to `rememberPicks` next time. */
+export function exportPicks(rt: Runtime): StoredPicks {
+  return { adapter: adapterKey(rt.gpu), picks: Object.fromEntries(state(rt).picks) };
+}
+
+/**
+ * Adopt stored picks if they were made on this adapter (else ignore them: returns false). Only picks naming a
+ * variant that exists and can run here are taken; the rest of the classes are measured when needed.
+ */
+export function rememberPicks(rt: Runtime, stored: StoredPicks): boolean {
+  if (stored?.adapter !== adapterKey(rt.gpu) || typeof stored.picks !== 'object' || stored.picks === null) return false;
+  const known = new Set<string>([...gemmVariantsFor(rt.gpu, 'f16', 4), ...ATTENTION_VARIANTS, ...layerNormCandidates(rt.gpu)]);
+  const { picks } = state(rt);
+  for (const [cls, variant] of Object.entries(stored.picks)) if (typeof variant === 'string' && known.has(variant) && !picks.has(cls)) picks.set(cls, variant);
+  return true;
+}
+
+export function tuneReport(rt: Runtime): TuneReport {
+  const s = state(rt);
+  return { adapter: adapterKey(rt.gpu), picks: Object.fromEntries(s.picks), measurements: Object.fromEntries(s.measurements) };
+}
+
+/** One candidate set up on a shape: steps to run, and a check of its output against the CPU reference. */
+export interface Trial {
+  steps: Step[];
+  /** undefined when the output matches the reference, else what differs. */
+  check(): Promise<string | undefined>;
+}
+
+async function submit(rt: Runtime, steps: Step[]) {
+  rt.device.pushErrorScope('validation');
+  rt.device.queue.submit([rt.encode(steps).finish()]);
+  await rt.device.queue.onSubmittedWorkDone();
+  const error = await rt.device.popErrorScope();
+  if (error) throw new Error(error.message);
+}
+
+/** Validate then time each candidate (once per class and device), pick the fastest valid one. */
+export function tuneCandidates<V extends string>(rt: Runtime, cls: string, candidates: V[], setUp: (scope: Runtime, variant: V) => Trial): Promise<V> {
+  const s = state(rt);
+  const known = s.picks.get(cls);
+  if (known && (candidates as string[]).includes(known)) return Promise.resolve(known as V);
+  let pending = s.pending.get(cls);
+  if (!pending) {
+    pending = (async () => {
+      const results: Measurement[] = [];
+      for (const variant of candidates) {
+        const scope = rt.scope();
+        try {
+          const trial = setUp(scope, variant);
+          await submit(scope, trial.steps); // compiles, and gives the output to check
+          const wrong = await trial.check();
+          if (wrong) {
+            results.push({ variant, rejected: wrong });
+            continue;
+          }
+          // Best of up to 3 runs; one when a run is long (CPU adapters on big shapes), so tuning stays short.
+          let best = Infinity;
+          for (let i = 0, spent = 0; i < 3 && (i === 0 || spent < 300); i++) {
+            const t0 = performance.now();
+            await submit(scope, trial.steps);
+            const ms = performance.now() - t0;
+            best = Math.min(best, ms);
+            spent += ms;
+          }
+          results.push({ variant, ms: best });
+        } catch (e) {
+          results.push({ variant, rejected: e instanceof Error ? e.message : String(e) });
+        } finally {
+          scope.destroy();
+        }
+      }
+      const valid = results.filter((r) => r.ms !== undefined).sort((a, b) => a.ms! - b.ms!);
+      // Only when every candidate is wrong on this device: keep the first (the simplest) and say so in the report.
+      const pick = (valid[0]?.variant ?? candidates[0]) as V;
+      s.measurements.set(cls, results);
+      s.picks.set(cls, pick);
+      return pick;
+    })();
+    s.pending.set(cls, pending);
+  }
+  return pending as Promise<V>;
+}
+
+/** Seeded uniform numbers in [-1, 1). */
+function random(n: number, seed: number): Float32Array {
+  let x = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    out[i] = (x / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+/** Up to `count` row indices spread over [0, n), first and last included (the partial tiles). */
+function sampleRows(n: number, count = 16): number[] {
+  return [...new Set(Array.from({ length: Math.min(n, count) }, (_, i) => Math.round((i * (n - 1)) / Math.max(1, Math.min(n, count) - 1))))];
+}
+
+/** |error| allowed for one GEMM output: f32 rounding, or f16 rounding of A and the 4-term f16 partial sums. */
+export function gemmTolerance(variant: GemmVariant, K: number, absDot: number): number {
+  return variant === 'registers-f16' ? 6 * 2 ** -11 * absDot + 1e-5 : 2e-6 * Math.sqrt(K) + 1e-6;
+}
+
+export function tuneGemm(rt: Runtime, shape: GemmShape): Promise<GemmVariant> {
+  const { M, N, K, dtype } = shape;
+  return tuneCandidates(rt, gemmClass(shape), gemmCandidates(rt.gpu, shape), (scope, variant) => {
+    const a = random(M * K, 1), bias = random(N, 3);
+    const w32 = random(N * K, 2);
+    const bits = dtype === 'f16' ? Uint16Array.from(w32, floatToHalf) : undefined;
+    const w = bits ? Float32Array.from(bits, halfToFloat) : w32;
+    const linear = packLinear(scope, 'tune W', bits ?? w32, N, K, bias);
+    const y = scope.buffer('tune Y', M * N * 4);
+    return {
+      steps: [gemm(scope, `tune ${variant}`, variant, { a: scope.upload('tune A', a), M, linear, y })],
+      async check() {
+        const out = await scope.read(y, M * N * 4);
+        const rows = sampleRows(M);
+        const x = new Float32Array(rows.length * K);
+        rows.forEach((r, i) => x.set(a.subarray(r * K, (r + 1) * K), i * K));
+        const want = cpu.linear(x, rows.length, K, w, bias, N);
+        const absDot = cpu.linear(x.map(Math.abs), rows.length, K, w.map(Math.abs), undefined, N);
+        for (let i = 0; i < rows.length; i++) {
+          for (let n = 0; n < N; n++) {
+            const err = Math.abs(out[rows[i] * N + n] - want[i * N + n]);
+            if (!(err <= gemmTolerance(variant, K, absDot[i * N + n]))) return `row ${rows[i]} column ${n}: |error| ${err.toExponential(2)}`;
+          }
+        }
+        return undefined;
+      },
+    };
+  });
+}
+
+/** softmax(q·kᵀ/√d)·v of one query (s, h, i) of contiguous sequences [seqs, len, 3D], in float64. */
+function attentionRow(qkv: Float32Array, len: number, D: number, heads: number, s: number, h: number, i: number): Float64Array {
+  const hd = D / heads, scale = 1 / Math.sqrt(hd);
+  const at = (j: number, part: number, c: number) => qkv[(s * len + j) * 3 * D + part * D + h * hd + c];
+  const scores = Float64Array.from({ length: len }, (_, j) => {
+    let dot = 0;
+    for (let c = 0; c < hd; c++) dot += at(i, 0, c) * at(j, 1, c);
+    return dot * scale;
+  });
+  const max = Math.max(...scores);
+  let sum = 0;
+  for (let j = 0; j < len; j++) sum += scores[j] = Math.exp(scores[j] - max);
+  const out = new Float64Array(hd);
+  for (let j = 0; j < len; j++) for (let c = 0; c < hd; c++) out[c] += (scores[j] / sum) * at(j, 2, c);
+  return out;
+}
+
+export function tuneAttention(rt: Runtime, shape: AttentionShape): Promise<AttentionVariant> {
+  const { seqs, len, heads, D } = shape;
+  return tuneCandidates(rt, attentionClass(shape), attentionCandidates(rt.gpu, shape), (scope, variant) => {
+    const qkv = random(seqs * len * 3 * D, 4).map((v) => v * 2);
+    const map = { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 0, seqStride: len, tokenStride: 1 };
+    const context = scope.buffer('tune context', seqs * len * D * 4);
+    const args = { qkv: scope.upload('tune qkv', qkv), context, probsMode: 'none' as const, seqs, len, heads, D, input: map, output: map };
+    return {
+      steps: [attention(scope, `tune ${variant}`, args, variant)],
+      async check() {
+        const out = await scope.read(context, seqs * len * D * 4);
+        const hd = D / heads;
+        for (const s of sampleRows(seqs, 2)) for (const h of sampleRows(heads, 2)) for (const i of sampleRows(len, 8)) {
+          const want = attentionRow(qkv, len, D, heads, s, h, i);
+          for (let c = 0; c < hd; c++) {
+            const err = Math.abs(out[(s * len + i) * D + h * hd + c] - want[c]);
+            if (!(err <= 1e-5)) return `sequence ${s} head ${h} query ${i}: |error| ${err.toExponential(2)}`;
+          }
+        }
+        return undefined;
+      },
+    };
+  });
+}
+
+export function tuneLayerNorm(rt: Runtime, shape: LayerNormShape): Promise<LayerNormVariant> {
+  const { rows, D } = shape;
+  return tuneCandidates(rt, layerNormClass(shape), layerNormCandidates(rt.gpu), (scope, variant) => {
+    const x = random(rows * D, 5).map((v, i) => 3 * v + (i % 7)), gamma = random(D, 6), beta = random(D, 7);
+    const y = scope.buffer('tune y', rows * D * 4);
+    const args = { x: scope.upload('tune x', x), y, gamma: scope.upload('tune gamma', gamma), beta: scope.upload('tune beta', beta), rows, D, eps: 1e-6 };
+    return {
+      steps: [layerNorm(scope, `tune ${variant}`, args, variant)],
+      async check() {
+        const out = await scope.read(y, rows * D * 4);
+        const want = cpu.layerNorm(x, rows, D, gamma, beta, 1e-6);
+        for (let i = 0; i < want.length; i++) {
+          const err = Math.abs(out[i] - want[i]);
+          if (!(err <= 1e-5)) return `element ${i}: |error| ${err.toExponential(2)}`;
+        }
+        return undefined;
+      },
+    };
+  });
+}
+
+/**
+ * The GEMM variant for the probe shape M=256, K=N=768 (a TimeSformer-sized GEMM): what a device is
+ * reported to use before a model is loaded.
+ */
+export function chooseGemmVariant(rt: Runtime): Promise<GemmVariant> {
+  return tuneGemm(rt, { M: 256, N: 768, K: 768, dtype: 'f32' });
+}
+
+/** Kernel choices for the engine's plans, looked up synchronously while a plan is recorded. */
+export interface KernelPicks {
+  gemm(shape: GemmShape): GemmVariant;
+  attention(shape: AttentionShape): AttentionVariant;
+  layerNorm(shape: LayerNormShape): LayerNormVariant;
+}
+
+export interface ForcedKernels {
+  gemm?: GemmVariant;
+  attention?: AttentionVariant;
+  layerNorm?: LayerNormVariant;
+}
+
+/**
+ * What a class that was never tuned gets (another input size than the one tuned at load): the pick of the
+ * tuned class of the same kind nearest in size, preferring the same other dimensions; else the first candidate.
+ */
+function nearest<V extends string>(rt: Runtime, kind: string, cls: string, candidates: V[]): V {
+  const size = (c: string) => Number(/≤(\d+)/.exec(c)?.[1] ?? 1);
+  const rest = (c: string) => c.replace(/≤\d+/, '');
+  const distance = (c: string) => (rest(c) === rest(cls) ? 0 : 100) + Math.abs(Math.log2(size(c) / size(cls)));
+  const tuned = [...state(rt).picks].filter(([c, v]) => c.startsWith(kind) && (candidates as string[]).includes(v));
+  tuned.sort((a, b) => distance(a[0]) - distance(b[0]));
+  return (tuned[0]?.[1] as V | undefined) ?? candidates[0];
+}
+
+/**
+ * Tune every shape class of `shapes` (the model at its configured input) and return the lookups. A forced
+ * variant is used for every shape of its kind instead (tests, comparisons).
+ */
+export async function tuneKernels(rt: Runtime, shapes: { gemm: GemmShape[]; attention: AttentionShape[]; layerNorm: LayerNormShape[] }, forced: ForcedKernels = {}): Promise<KernelPicks> {
+  for (const s of forced.gemm ? [] : shapes.gemm) await tuneGemm(rt, s);
+  for (const s of forced.attention ? [] : shapes.attention) await tuneAttention(rt, s);
+  for (const s of forced.layerNorm ? [] : shapes.layerNorm) await tuneLayerNorm(rt, s);
+  return {
+    gemm: (s) => forced.gemm ?? nearest(rt, 'gemm ', gemmClass(s), gemmCandidates(rt.gpu, s)),
+    attention: (s) => forced.attention ?? nearest(rt, 'attention ', attentionClass(s), attentionCandidates(rt.gpu, s)),
+    layerNorm: (s) => forced.layerNorm ?? nearest(rt, 'layernorm ', layerNormClass(s), layerNormCandidates(rt.gpu)),
+  };
+}
+
+/** The shapes a model runs at its configured input (frames, image size): what the engine tunes at load. */
+export function modelShapes(c: TimesformerConfig, dtype: WeightDType): { gemm: GemmShape[]; attention: AttentionShape[]; layerNorm: LayerNormShape[] } {
+  const D = c.hiddenSize, F = c.intermediateSize, heads = c.numHeads, T = c.numFrames, P = c.patchSize;
+  const N = Math.floor(c.imageSize / P) ** 2;
+  const spaceOnly = c.attentionType === 'space_only';
+  const S = spaceOnly ? T * (1 + N) : 1 + N * T;
+  const attn = (seqs: number, len: number) => ({ seqs, len, heads, D });
+  return {
+    gemm: [
+      { M: T * N, N: D, K: 3 * P * P, dtype },
+      { M: S, N: 3 * D, K: D, dtype },
+      { M: S, N: D, K: D, dtype },
+      { M: S, N: F, K: D, dtype },
+      { M: S, N: D, K: F, dtype },
+    ],
+    attention: c.attentionType === 'divided_space_time' ? [attn(N, T), attn(T, 1 + N)] : spaceOnly ? [attn(T, 1 + N)] : [attn(1, S)],
+    layerNorm: [{ rows: S, D }],
+  };
+}
