@@ -2,7 +2,7 @@
 // waits in a one-frame mailbox while another is in transit; a newer one replaces it and the older is
 // closed), results come back and are smoothed, measured, logged and handed to the store. Nothing here
 // waits on the GPU: the UI thread only moves frame handles and small arrays.
-import type { LiveEvent, LiveLink, LiveResult, LiveSettings } from '../worker/live-protocol';
+import { EVERY_SESSION, type LiveEvent, type LiveLink, type LiveResult, type LiveSettings } from '../worker/live-protocol';
 import { LiveError } from './errors';
 import { openSource, readFrames, type FrameReader, type LiveSourceRequest, type OpenSource } from './source';
 
@@ -91,7 +91,7 @@ export class LiveSession {
   }
 
   private received(event: LiveEvent) {
-    if (event.session !== this.id || this.stopped) return;
+    if ((event.session !== this.id && event.session !== EVERY_SESSION) || this.stopped) return;
     switch (event.type) {
       case 'live-frame-taken': {
         this.inTransit = false;
@@ -106,7 +106,11 @@ export class LiveSession {
         // Latency ends when the result is on screen: the next animation frame after the store has it.
         return void requestAnimationFrame(() => this.stopped || this.events.result(event.result, this.now()));
       case 'live-error':
-        return this.fail(new LiveError(event.error.kind === 'model' ? 'no-model' : 'inference', event.error.message, 'Check that a model is loaded, then start again.'));
+        return this.fail(
+          event.error.kind === 'model'
+            ? new LiveError('no-model', event.error.message, 'Choose a model (or wait for it to load), then start again.')
+            : new LiveError('inference', `Live classification failed: ${event.error.message}`, 'Start again; if it happens again, reload the page.'),
+        );
     }
   }
 

@@ -3,27 +3,12 @@ import type { ClassifyOptions } from '../worker/protocol';
 import type { ResultSummary } from '../store/summary';
 import { formatPercent } from './format';
 import { Panel } from './Panel';
+import { PredictionList } from './PredictionList';
 import { ProgressView } from './ProgressView';
 import { Timeline } from './Timeline';
 
 function TopPredictions({ summary }: { summary: ResultSummary }) {
-  return (
-    <ol className="predictions" data-testid="predictions">
-      {summary.top.map((p, rank) => (
-        <li key={p.index} className="prediction" data-testid="prediction" data-label={p.label} data-prob={p.prob}>
-          <div className="prediction-text">
-            <span className="prediction-label">
-              <span className="rank">{rank + 1}</span> {p.label}
-            </span>
-            <span className="prediction-prob">{formatPercent(p.prob)}</span>
-          </div>
-          <div className="bar" aria-hidden="true">
-            <div className="bar-fill" style={{ width: `${Math.max(0.5, p.prob * 100)}%` }} />
-          </div>
-        </li>
-      ))}
-    </ol>
-  );
+  return <PredictionList predictions={summary.top} testId="predictions" />;
 }
 
 /** Multi-view: how each view (temporal clip × spatial crop) scored the overall top labels. */

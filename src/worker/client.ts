@@ -3,7 +3,7 @@
 // 'cancelled' and an `outcome` (replaced by a newer request, or cancelled). If the worker dies (crash, out of
 // memory, terminated), the requests it had fail with a clear message, a new worker starts and reloads the
 // last model, and the next request runs there.
-import { isLiveEvent, type LiveEvent, type LiveLink } from './live-protocol';
+import { EVERY_SESSION, isLiveEvent, type LiveEvent, type LiveLink } from './live-protocol';
 import type { BackendChoice, ClassifyOptions, ClassifyResult, ErrorInfo, Event, ModelInfo, ModelRef, Request, Scheduling, Stage, TimelineSegment } from './protocol';
 
 export type ProgressHandler = (p: { stage: Stage; done: number; total?: number; detail?: string }) => void;
@@ -123,6 +123,8 @@ export class InferenceClient {
   }
 
   private failPending(message: string) {
+    // A live session's frames went to the dead worker: it stops, saying why.
+    this.liveListeners.forEach((listen) => listen({ type: 'live-error', session: EVERY_SESSION, error: { kind: 'internal', message } }));
     for (const p of [...this.pending.values()]) p.reject(new InferenceError('internal', message));
   }
 

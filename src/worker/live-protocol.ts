@@ -36,6 +36,9 @@ export interface LiveResult {
   heldFrames: number;
 }
 
+/** The `session` of an event for every session: the worker went away (sessions are numbered from 1). */
+export const EVERY_SESSION = 0;
+
 export type LiveEvent =
   | { type: 'live-frame-taken'; session: number }
   | { type: 'live-filling'; session: number; filled: number; slots: number }

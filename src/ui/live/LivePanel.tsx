@@ -3,8 +3,8 @@ import { LIVE_WINDOWS, type LiveWindow } from '../../live/window';
 import { RESOLUTIONS } from '../../live/source';
 import { useActions, useLiveState, useModelState, useVideoState } from '../../store';
 import type { LiveState } from '../../store/live-slice';
-import { formatPercent } from '../format';
 import { Panel } from '../Panel';
+import { PredictionList } from '../PredictionList';
 import { AttentionOverlay } from './AttentionOverlay';
 import './live.css';
 
@@ -102,7 +102,7 @@ function Stats() {
   const live = useLiveState();
   const state = live.status === 'starting' ? 'starting' : live.status;
   return (
-    <p className="live-stats small" data-testid="live-stats" data-state={state} data-clips-per-second={live.clipsPerSecond.toFixed(2)} data-latency-ms={live.latencyMs?.toFixed(0) ?? ''} data-open-frames={live.openFrames} role="status">
+    <p className="live-stats small" data-testid="live-stats" data-state={state} data-clips-per-second={live.clipsPerSecond.toFixed(2)} data-latency-ms={live.latencyMs?.toFixed(0) ?? ''} data-clips={live.clips} data-open-frames={live.openFrames} role="status">
       {live.status === 'starting' && 'Starting…'}
       {live.status === 'paused' && 'Paused while the tab is hidden.'}
       {live.status === 'stopped' && 'Stopped.'}
@@ -119,24 +119,7 @@ function Stats() {
 
 function LivePredictions() {
   const live = useLiveState();
-  const top = live.showRaw ? live.raw : live.top;
-  return (
-    <ol className="predictions" data-testid="live-predictions" aria-label={live.showRaw ? 'Latest raw result' : 'Smoothed predictions'}>
-      {top.map((p, rank) => (
-        <li key={p.index} className="prediction" data-testid="prediction" data-label={p.label} data-prob={p.prob}>
-          <div className="prediction-text">
-            <span className="prediction-label">
-              <span className="rank">{rank + 1}</span> {p.label}
-            </span>
-            <span className="prediction-prob">{formatPercent(p.prob)}</span>
-          </div>
-          <div className="bar" aria-hidden="true">
-            <div className="bar-fill" style={{ width: `${Math.max(0.5, p.prob * 100)}%` }} />
-          </div>
-        </li>
-      ))}
-    </ol>
-  );
+  return <PredictionList predictions={live.showRaw ? live.raw : live.top} testId="live-predictions" label={live.showRaw ? 'Latest raw result' : 'Smoothed predictions'} />;
 }
 
 /** Live classification of the camera or the chosen video as it plays. */

@@ -6,7 +6,7 @@ import { Panel } from '../Panel';
 import { FrameStrip } from './FrameStrip';
 import { Player } from './Player';
 
-/** The input: drop zone and file picker (webcam to come), then the player and the sampled frames. */
+/** The input: drop zone and file picker (the webcam: the live panel), then the player and the sampled frames. */
 export function VideoPanel() {
   const { current } = useVideoState();
   const actions = useActions();
@@ -17,6 +17,13 @@ export function VideoPanel() {
     e.preventDefault();
     setDragging(false);
     void routeDrop(e.dataTransfer, actions);
+  };
+  // The camera is run by the live panel: choose it there and bring its start button into view.
+  const useWebcam = () => {
+    actions.liveSettingsChanged({ source: 'camera' });
+    const start = document.querySelector<HTMLButtonElement>('[data-testid="webcam-toggle"]');
+    start?.scrollIntoView({ behavior: 'smooth', block: 'center' });
+    start?.focus({ preventScroll: true });
   };
   const choose = (
     <button type="button" className="button primary" onClick={() => input.current?.click()}>
@@ -50,15 +57,9 @@ export function VideoPanel() {
         )}
         <div className="button-row center">
           {choose}
-          {/* Disabled buttons get no hover events: the tooltip sits on a wrapper. */}
-          <span title="Webcam input: coming soon" className="tooltip-wrap">
-            <button type="button" className="button" disabled aria-describedby="webcam-soon">
-              Use webcam
-            </button>
-            <span id="webcam-soon" className="visually-hidden">
-              coming soon
-            </span>
-          </span>
+          <button type="button" className="button" onClick={useWebcam}>
+            Use webcam
+          </button>
         </div>
         <input
           ref={input}
