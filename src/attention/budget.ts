@@ -3,14 +3,17 @@
 // the rollout always; then every head of the temporal maps, else their mean over heads; then every head
 // of the full spatial (joint, space-only: full) matrices — the query-patch views — else their mean.
 // What is not read back per head stays on the GPU, while it fits `keptBytes`, for slices read on demand
-// (TimesformerEngine.readAttention).
+// (TimesformerEngine.readAttention). The rollout keeps every layer's fused matrices on the GPU until the
+// last layer is done: all three head fusions while they fit FUSED_BYTES, else the mean only.
 //
 // Dimension key: L layers, T frames, N patches, H heads; divided and joint: 1 + N·T tokens.
-import { HEAD_FUSIONS, type RolloutAttentionType } from '../reference/rollout';
+import { HEAD_FUSIONS, type HeadFusion, type RolloutAttentionType } from '../reference/rollout';
 
 export const DEFAULT_ATTENTION_BUDGET_BYTES = 64 * 2 ** 20;
 /** GPU memory the full per-head probabilities not read back may keep for on-demand reads. */
 export const DEFAULT_KEPT_ATTENTION_BYTES = 2 ** 30;
+/** GPU memory the rollout's fused matrices (every layer, every fusion) may take. */
+export const FUSED_BYTES = 256 * 2 ** 20;
 /** The discard ratios the explorer's run composes (vit-explain's examples use 0.9). */
 export const MAPS_DISCARDS = [0, 0.5, 0.9] as const;
 
@@ -32,6 +35,8 @@ export interface AttentionReadPlan {
   spatial: ReadBack;
   keepTemporal: boolean;
   keepSpatial: boolean;
+  /** The head fusions the rollout is computed for. */
+  fusions: readonly HeadFusion[];
   /** Bytes this plan reads back (attention and rollout). */
   bytes: number;
 }
@@ -48,7 +53,9 @@ export function planAttentionReadBack(g: AttentionGeometry, budgetBytes = DEFAUL
   const { layers: L, frames: T, patches: N, heads: H } = g;
   const { seqs, len } = spatialSequences(g);
   const rolloutSize = g.attentionType === 'space_only' ? T * (1 + N) : 1 + N * T;
-  let bytes = L * seqs * H * len * F32 + HEAD_FUSIONS.length * MAPS_DISCARDS.length * (L + 1) * rolloutSize * F32;
+  const fusedPerFusion = L * (seqs * len * len + (g.attentionType === 'divided_space_time' ? N * T * T : 0)) * F32;
+  const fusions = HEAD_FUSIONS.length * fusedPerFusion <= FUSED_BYTES ? HEAD_FUSIONS : (['mean'] as const);
+  let bytes = L * seqs * H * len * F32 + fusions.length * MAPS_DISCARDS.length * (L + 1) * rolloutSize * F32;
   let left = budgetBytes - otherBytes - bytes;
   let keepLeft = keptBytes;
   const choose = (perHead: number): [ReadBack, boolean] => {
@@ -63,5 +70,5 @@ export function planAttentionReadBack(g: AttentionGeometry, budgetBytes = DEFAUL
   };
   const [temporal, keepTemporal] = g.attentionType === 'divided_space_time' ? choose(L * N * H * T * T * F32) : (['none', false] as [ReadBack, boolean]);
   const [spatial, keepSpatial] = choose(L * seqs * H * len * len * F32);
-  return { temporal, spatial, keepTemporal, keepSpatial, bytes };
+  return { temporal, spatial, keepTemporal, keepSpatial, fusions, bytes };
 }

@@ -357,7 +357,7 @@ export class TimesformerEngine {
     const outputFloats = B * L + (request.returnInput ? T * 3 * Hpx * Wpx : 0);
     const maps = request.attention === 'maps' ? planAttentionReadBack({ attentionType: c.attentionType, layers: c.numLayers, frames: T, patches: N, heads: H }, this.attentionBudget.readBytes, this.attentionBudget.keptBytes, outputFloats * 4) : undefined;
     const discards = request.rollout ? [request.rollout.discard] : maps ? MAPS_DISCARDS : undefined;
-    const rollout = discards && new RolloutRecorder(rt, rolloutShape.vector, discards, buf);
+    const rollout = discards && new RolloutRecorder(rt, rolloutShape.vector, discards, buf, maps?.fusions);
     const kept: Plan['kept'] = new Map();
     let scratch: GPUBuffer | undefined; // the largest sub-layer's probabilities, made on first use
     /**
