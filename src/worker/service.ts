@@ -181,7 +181,8 @@ export class InferenceService {
           probs: averageProbabilities(views.map((v) => v.probs)),
           views,
           frames: await framesAsSeen(first!.get('pixel_values')!.data, T, H, W, model.preprocessor),
-          timestamps: prepared.views[0].view.timestamps,
+          // Shown as times from the video's start, as every message counts them (a broadcast cut may start at 114 s).
+          timestamps: prepared.views[0].view.timestamps.map((t) => t - file.info.origin),
           attention: attention ? attentionMaps(first!, c.numLayers, T, c.numHeads, grid) : undefined,
           notes: prepared.notes,
           timings: { decodeMs, inferenceMs: performance.now() - t1 },
@@ -204,7 +205,7 @@ export class InferenceService {
       for await (const w of windows) {
         const logits = (await this.runClip(task, backend, w.clip, w.clip.shape, {})).get('logits')!;
         task.signal.throwIfAborted();
-        onSegment({ index: w.index, count: w.count, start: w.start, end: w.end, probs: viewProbabilities(logits.data, logits.shape[0]) });
+        onSegment({ index: w.index, count: w.count, start: w.start - file.info.origin, end: w.end - file.info.origin, probs: viewProbabilities(logits.data, logits.shape[0]) });
         progress('inference', ++count, w.count);
       }
       return count;
