@@ -1,22 +1,15 @@
 // Backends in the app (tiny model, Chromium; WebGPU on SwiftShader without a GPU): auto's choice and why, the
 // same clip through each of the four backends (same top class, probabilities within the logits' tolerance of
 // each other), attention maps only where a backend has them and the one-click WGSL fallback where it has not.
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { CLIPS, makeClips, offlineHub } from './app-page';
 
-const CLIP = 'e2e/clips/out/h264.mp4';
+const CLIP = `${CLIPS}/h264.mp4`;
 /** Every backend matches the reference logits within 1e-4 (src/backends/README.md), and softmax does not amplify differences: probabilities agree within that. */
 const PROB_TOLERANCE = 1e-4;
 
-test.beforeAll(() => {
-  execFileSync('bash', ['e2e/clips/make-clips.sh'], { stdio: 'inherit', timeout: 170_000 });
-});
-
-test.beforeEach(async ({ context }) => {
-  await context.route('https://huggingface.co/**', (route) => route.abort('internetdisconnected'));
-});
+test.beforeAll(makeClips);
+test.beforeEach(({ context }) => offlineHub(context));
 
 async function open(page: Page, query: string) {
   await page.goto(`/?model=/models/tiny-divided${query}`);

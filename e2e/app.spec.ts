@@ -1,52 +1,24 @@
 // The app as a user sees it, in Chromium with WebGPU: pick a model, drop or pick a video, read the
 // predictions, explore the attention, recover from bad files, download a model from a hub (a local
 // server standing in for huggingface.co; nothing here uses the network).
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { CLIPS, dropFile, makeClips, offlineHub } from './app-page';
 import { pageGpuInfo } from './gpu';
 
-const CLIPS = 'e2e/clips/out';
 // Our engine: these tests explore attention maps, which auto's choice on a software adapter (the wasm EP) has not.
 const TINY = '/?model=/models/tiny-divided&backend=wgsl';
 
-test.beforeAll(() => {
-  // Small test clips (h264.mp4, vp9.webm, not-a-video.mp4, truncated.mp4, …), made once with ffmpeg.
-  execFileSync('bash', ['e2e/clips/make-clips.sh'], { stdio: 'inherit', timeout: 170_000 });
-  // 20 s: several windows of the tiny model's clip, for the timeline (as e2e/worker.spec.ts makes it).
-  if (!existsSync(`${CLIPS}/long-20s.mp4`)) {
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=30:duration=20', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', `${CLIPS}/long-20s.mp4`]);
-  }
-});
-
-/** Every hub request fails as if offline (the app must not reach the network in tests anyway). */
-test.beforeEach(async ({ context }) => {
-  await context.route('https://huggingface.co/**', (route) => route.abort('internetdisconnected'));
-});
+test.beforeAll(makeClips);
+test.beforeEach(({ context }) => offlineHub(context));
 
 async function screenshot(page: Page, testInfo: TestInfo, name: string) {
   const path = testInfo.outputPath(`${name}.png`);
   await page.screenshot({ path, fullPage: true });
   await testInfo.attach(name, { path, contentType: 'image/png' });
-}
-
-/** A real drop event carrying the file in a DataTransfer, on the drop zone. */
-async function dropFile(page: Page, path: string, type: string) {
-  const data = await page.evaluateHandle(
-    ({ b64, name, type }) => {
-      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-      const transfer = new DataTransfer();
-      transfer.items.add(new File([bytes], name, { type }));
-      return transfer;
-    },
-    { b64: readFileSync(path).toString('base64'), name: basename(path), type },
-  );
-  const zone = page.getByTestId('drop-zone');
-  await zone.dispatchEvent('dragover', { dataTransfer: data });
-  await zone.dispatchEvent('drop', { dataTransfer: data });
 }
 
 async function predictions(page: Page): Promise<{ label: string; prob: number }[]> {

@@ -19,8 +19,8 @@ test('the benchmark page draws its chart and exports the CLI bench JSON', async 
   await page.goto('/?model=/models/tiny-divided#bench');
   const bench = page.getByTestId('bench');
   await expect(bench).toBeVisible();
-  await page.getByTestId('bench-model-small').uncheck();
-  for (const b of ['onnx-webgpu', 'tfjs-webgpu', 'tfjs-cpu']) await page.getByTestId(`bench-backend-${b}`).uncheck();
+  await page.getByTestId('bench-option-small').uncheck();
+  for (const b of ['onnx-webgpu', 'tfjs-webgpu', 'tfjs-cpu']) await page.getByTestId(`bench-option-${b}`).uncheck();
   await page.getByTestId('bench-iterations').fill('2');
   await page.getByTestId('bench-run').click();
   await expect(bench).toHaveAttribute('data-state', 'done', { timeout: 300_000 });

@@ -1,38 +1,11 @@
 // The inference service as a user meets it (Chromium): work that overlaps — a timeline asked for during a
 // classification, a second video dropped during a timeline — is scheduled, never refused: no alert, the
 // timeline completes, the newest classification is shown.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { basename } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { CLIPS, dropFile, makeClips, offlineHub } from './app-page';
 
-const CLIPS = 'e2e/clips/out';
-
-test.beforeAll(() => {
-  execFileSync('bash', ['e2e/clips/make-clips.sh'], { stdio: 'inherit', timeout: 170_000 });
-  if (!existsSync(`${CLIPS}/long-20s.mp4`)) {
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=30:duration=20', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', `${CLIPS}/long-20s.mp4`]);
-  }
-});
-
-test.beforeEach(async ({ context }) => {
-  await context.route('https://huggingface.co/**', (route) => route.abort('internetdisconnected'));
-});
-
-/** A real drop event carrying the file, on the video drop zone. */
-async function dropFile(page: Page, path: string, type: string) {
-  const data = await page.evaluateHandle(
-    ({ b64, name, type }) => {
-      const transfer = new DataTransfer();
-      transfer.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name, { type }));
-      return transfer;
-    },
-    { b64: readFileSync(path).toString('base64'), name: basename(path), type },
-  );
-  const zone = page.getByTestId('drop-zone');
-  await zone.dispatchEvent('dragover', { dataTransfer: data });
-  await zone.dispatchEvent('drop', { dataTransfer: data });
-}
+test.beforeAll(makeClips);
+test.beforeEach(({ context }) => offlineHub(context));
 
 const frameTimes = (page: Page) => page.getByTestId('frame-strip').locator('li').allInnerTexts();
 

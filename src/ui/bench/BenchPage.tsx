@@ -12,8 +12,18 @@ type BenchModel = keyof typeof BENCH_MODELS;
 const MODELS = Object.keys(BENCH_MODELS) as BenchModel[];
 const COMPARISONS: BackendName[] = ['onnx-wasm', 'onnx-webgpu', 'tfjs-webgpu', 'tfjs-cpu'];
 
-function toggle<T>(list: T[], item: T, on: boolean): T[] {
-  return on ? [...new Set([...list, item])] : list.filter((x) => x !== item);
+/** One checkbox per option; `chosen` is the checked ones. */
+function Checkboxes<T extends string>({ label, options, chosen, onChange, disabled }: { label?: string; options: T[]; chosen: T[]; onChange(next: T[]): void; disabled: boolean }) {
+  return (
+    <div className="button-row">
+      {label && <span className="field-label">{label}</span>}
+      {options.map((o) => (
+        <label key={o} className="field inline">
+          <input type="checkbox" data-testid={`bench-option-${o}`} checked={chosen.includes(o)} onChange={(e) => onChange(e.target.checked ? [...new Set([...chosen, o])] : chosen.filter((x) => x !== o))} disabled={disabled} /> {o}
+        </label>
+      ))}
+    </div>
+  );
 }
 
 /**
@@ -57,21 +67,8 @@ export function BenchPage() {
           Milliseconds per view (median of the timed runs after a warm-up; whiskers: fastest and slowest) of our WGSL engine and each backend on random-weight models,
           in this page. ORT runs our ONNX export of the same weights. The same code and JSON as <code>npm run bench -- --browser</code>.
         </p>
-        <div className="button-row">
-          {MODELS.map((m) => (
-            <label key={m} className="field inline">
-              <input type="checkbox" data-testid={`bench-model-${m}`} checked={models.includes(m)} onChange={(e) => setModels(toggle(models, m, e.target.checked))} disabled={running} /> {m}
-            </label>
-          ))}
-        </div>
-        <div className="button-row">
-          <span className="field-label">beside wgsl</span>
-          {COMPARISONS.map((b) => (
-            <label key={b} className="field inline">
-              <input type="checkbox" data-testid={`bench-backend-${b}`} checked={backends.includes(b)} onChange={(e) => setBackends(toggle(backends, b, e.target.checked))} disabled={running} /> {b}
-            </label>
-          ))}
-        </div>
+        <Checkboxes options={MODELS} chosen={models} onChange={setModels} disabled={running} />
+        <Checkboxes label="beside wgsl" options={COMPARISONS} chosen={backends} onChange={setBackends} disabled={running} />
         <div className="button-row">
           <label className="field inline">
             <span className="field-label">runs</span>

@@ -1,0 +1,35 @@
+// What the app's browser tests share: the test clips, an offline hub, and a real drop of a file.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { BrowserContext, Page } from '@playwright/test';
+
+export const CLIPS = 'e2e/clips/out';
+
+/** Small test clips (h264.mp4, vp9.webm, not-a-video.mp4, truncated.mp4, …) and a 20 s one for timelines, made once with ffmpeg. */
+export function makeClips() {
+  execFileSync('bash', ['e2e/clips/make-clips.sh'], { stdio: 'inherit', timeout: 170_000 });
+  // 20 s: several windows of the tiny model's clip (as e2e/worker.spec.ts makes it).
+  if (!existsSync(`${CLIPS}/long-20s.mp4`)) {
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=96x64:rate=30:duration=20', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', `${CLIPS}/long-20s.mp4`]);
+  }
+}
+
+/** Every hub request fails as if offline (the app must not reach the network in tests anyway). */
+export const offlineHub = (context: BrowserContext) => context.route('https://huggingface.co/**', (route) => route.abort('internetdisconnected'));
+
+/** A real drop event carrying the file in a DataTransfer, on the drop zone. */
+export async function dropFile(page: Page, path: string, type: string) {
+  const data = await page.evaluateHandle(
+    ({ b64, name, type }) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([bytes], name, { type }));
+      return transfer;
+    },
+    { b64: readFileSync(path).toString('base64'), name: basename(path), type },
+  );
+  const zone = page.getByTestId('drop-zone');
+  await zone.dispatchEvent('dragover', { dataTransfer: data });
+  await zone.dispatchEvent('drop', { dataTransfer: data });
+}
