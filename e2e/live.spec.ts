@@ -3,7 +3,7 @@
 // The 60 s memory run is opt-in (LIVE_MEMORY=1): it prints open VideoFrames, JS heap and the GPU
 // process's memory at 10 s and at 60 s.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { chromiumArgs } from '../src/cli/browser/chromium';
@@ -121,7 +121,7 @@ test.describe('with a camera', () => {
     expect(errors).toEqual([]);
   });
 
-  test('a hidden tab pauses live mode and a shown one resumes it', async ({ page }) => {
+  test('a hidden tab pauses live mode and a shown one resumes it; an unplugged camera says so', async ({ page }) => {
     await loadTiny(page);
     await page.getByTestId('webcam-toggle').click();
     const stats = page.getByTestId('live-stats');
@@ -134,15 +134,30 @@ test.describe('with a camera', () => {
       }, hidden);
     await setHidden(true);
     await expect(stats).toHaveAttribute('data-state', 'paused');
-    const clips = await stats.evaluate(() => document.querySelector('[data-testid="live-stats"]')!.textContent);
-    await page.waitForTimeout(2000);
-    // No new clips while hidden (at most the one in flight when it was hidden).
-    const count = (text: string | null) => Number(/(\d+) clips\b/.exec(text ?? '')?.[1]);
-    expect(count(await stats.textContent()) - count(clips)).toBeLessThanOrEqual(1);
+    const clips = async () => Number(await stats.getAttribute('data-clips'));
+    // What the worker already had finishes (the clip in flight, the frame waiting for it: at most 2 clips); then nothing.
+    const atHide = await clips();
+    let hiddenAt = atHide;
+    await expect
+      .poll(async () => {
+        const before = hiddenAt;
+        await page.waitForTimeout(3000);
+        hiddenAt = await clips();
+        return hiddenAt - before;
+      }, { timeout: 40_000 })
+      .toBe(0);
+    expect(hiddenAt - atHide).toBeLessThanOrEqual(2);
+    await page.waitForTimeout(3000);
+    expect(await clips()).toBe(hiddenAt);
     await setHidden(false);
     await expect(stats).toHaveAttribute('data-state', 'running');
-    await expect.poll(async () => count(await stats.textContent()), { timeout: 30_000 }).toBeGreaterThan(count(clips) + 1);
-    await page.getByTestId('webcam-toggle').click();
+    await expect.poll(clips, { timeout: 30_000 }).toBeGreaterThan(hiddenAt + 1);
+
+    // The camera unplugged: its track ends (injected: a fake camera cannot be unplugged).
+    await page.evaluate(() => ((document.querySelector('[data-testid="live-video"]') as HTMLVideoElement).srcObject as MediaStream).getVideoTracks()[0].dispatchEvent(new Event('ended')));
+    await expect(page.locator('.live-panel [role="alert"]')).toContainText('was it unplugged?');
+    await expect(stats).toHaveAttribute('data-state', 'error');
+    expect(await liveTracks(page)).toBe(0);
   });
 
   test('memory stays flat over a 60 s live run (opt-in: LIVE_MEMORY=1)', async ({ page }) => {
@@ -162,9 +177,10 @@ test.describe('with a camera', () => {
       return {
         seconds: Math.round((Date.now() - started) / 1000),
         openFrames: Number(await stats.getAttribute('data-open-frames')),
-        clips: Number(/(\d+) clips\b/.exec((await stats.textContent()) ?? '')?.[1]),
+        clips: Number(await stats.getAttribute('data-clips')),
         pageHeapMB: +(heap / 2 ** 20).toFixed(2),
-        gpuProcessMB: gpuProcessMB(),
+        gpuProcessMB: processMB('gpu-process'),
+        renderersMB: processMB('renderer'),
       };
     };
     await page.waitForTimeout(10_000 - (Date.now() - started));
@@ -172,23 +188,39 @@ test.describe('with a camera', () => {
     await page.waitForTimeout(60_000 - (Date.now() - started));
     const at60 = await sample();
     console.log(`live memory: ${JSON.stringify(at10)} → ${JSON.stringify(at60)}`);
+    expect(at60.clips).toBeGreaterThan(at10.clips);
     expect(at60.openFrames).toBeLessThanOrEqual(3);
     expect(at60.pageHeapMB).toBeLessThan(at10.pageHeapMB * 1.2 + 2);
+    expect(at60.gpuProcessMB).toBeGreaterThan(0);
+    expect(at60.gpuProcessMB).toBeLessThan(at10.gpuProcessMB * 1.2 + 20);
     await page.getByTestId('webcam-toggle').click();
   });
 });
 
-/** Resident memory of the GPU process of this test's Chromium (SwiftShader keeps GPU buffers there), in MB. */
-function gpuProcessMB(): number {
-  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,rss=,args='], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(l))
-    .filter((m) => m !== null)
-    .map((m) => ({ pid: m[1], ppid: m[2], rss: Number(m[3]), args: m[4] }));
-  // The browser process is the one started with our fake camera's file; its GPU process is its child.
-  const browsers = new Set(rows.filter((r) => r.args.includes(`--use-file-for-fake-video-capture=${CAMERA}`) && !r.args.includes('--type=')).map((r) => r.pid));
-  const rss = rows.filter((r) => browsers.has(r.ppid) && r.args.includes('--type=gpu-process')).reduce((sum, r) => sum + r.rss, 0);
-  return +(rss / 1024).toFixed(1);
+/**
+ * Resident memory (MB) of this test's Chromium processes of a type: 'gpu-process' (SwiftShader keeps GPU
+ * buffers there), 'renderer' (the page and its workers' JS heaps, VideoFrames).
+ */
+function processMB(type: 'gpu-process' | 'renderer'): number {
+  const procs = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .flatMap((pid) => {
+      try {
+        // Chromium's child processes rewrite their argv into one string: read it as one line either way.
+        const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
+        const ppid = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1];
+        const rssKB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+        return [{ pid, ppid, command, rssKB }];
+      } catch {
+        return []; // gone meanwhile
+      }
+    });
+  // The browser process is the one started with our fake camera's file; the others descend from it (through a zygote).
+  const browsers = new Set(procs.filter((p) => p.command.includes(`--use-file-for-fake-video-capture=${CAMERA}`) && !p.command.includes('--type=')).map((p) => p.pid));
+  const parent = new Map(procs.map((p) => [p.pid, p.ppid]));
+  const ours = (pid: string) => [parent.get(pid), parent.get(parent.get(pid) ?? '')].some((a) => a !== undefined && browsers.has(a));
+  const matching = procs.filter((p) => p.command.includes(`--type=${type}`) && ours(p.pid));
+  return +(matching.reduce((sum, p) => sum + p.rssKB, 0) / 1024).toFixed(1);
 }
 
 test.describe('without camera permission', () => {

@@ -1,6 +1,7 @@
 // Live mode's pure parts: EMA smoothing, clips/s and latency, the prediction log's JSON and CSV, the
 // sampling window; and the live slice's handling of results with a fake session.
 import { describe, expect, it } from 'vitest';
+import { cameraError } from '../../src/live/errors';
 import { PredictionLog } from '../../src/live/log';
 import { ProbabilitySmoother } from '../../src/live/smoothing';
 import { LiveMeter } from '../../src/live/stats';
@@ -71,5 +72,16 @@ describe('live window', () => {
     expect(windowSeconds('as-trained', { id: 'facebook/timesformer-base-finetuned-k400', frames: 8 }, 30)).toBeCloseTo(256 / 30, 6);
     expect(windowSeconds('as-trained', { id: 'facebook/timesformer-hr-finetuned-k400', frames: 16 }, 25)).toBeCloseTo(256 / 25, 6);
     expect(windowSeconds('as-trained', { id: 'facebook/timesformer-base-finetuned-ssv2', frames: 8 }, 30)).toBe(4);
+  });
+});
+
+describe('camera errors', () => {
+  it('tell denied, missing and busy cameras apart', () => {
+    const kind = (name: string) => cameraError(new DOMException('from getUserMedia', name));
+    expect(kind('NotAllowedError')).toMatchObject({ kind: 'permission', message: 'Camera permission was denied.' });
+    expect(kind('NotFoundError').kind).toBe('no-camera');
+    expect(kind('OverconstrainedError').kind).toBe('no-camera');
+    expect(kind('NotReadableError')).toMatchObject({ kind: 'in-use', message: expect.stringMatching(/in use by another application/) });
+    expect(cameraError(new TypeError('bad constraints'))).toMatchObject({ kind: 'unsupported', message: expect.stringContaining('bad constraints') });
   });
 });
