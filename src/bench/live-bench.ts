@@ -28,12 +28,13 @@ export interface LiveBenchReport {
   camera: string;
   clips: number;
   clipsPerSecond: number;
-  latencyMs: { median: number; p90: number };
+  /** Null when no clip finished within the measured seconds. */
+  latencyMs: { median: number; p90: number } | null;
   /** Milliseconds from submitting a clip to its outputs, median. */
-  inferenceMs: number;
+  inferenceMs: number | null;
 }
 
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
+const quantile = (xs: number[], q: number) => +[...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))].toFixed(1);
 
 export async function benchLive(runtime: Runtime, options: LiveBenchOptions): Promise<LiveBenchReport> {
   const { fps = 30, width = 640, height = 480, windowSeconds = 2, attention = true } = options;
@@ -85,8 +86,8 @@ export async function benchLive(runtime: Runtime, options: LiveBenchOptions): Pr
       camera: `${width}×${height} at ${fps} fps, ${windowSeconds} s window${attention ? ', attention maps' : ''}`,
       clips: measured.length,
       clipsPerSecond: +(measured.length / seconds).toFixed(2),
-      latencyMs: { median: +quantile(measured.map((r) => r.latency), 0.5).toFixed(1), p90: +quantile(measured.map((r) => r.latency), 0.9).toFixed(1) },
-      inferenceMs: +quantile(measured.map((r) => r.inference), 0.5).toFixed(1),
+      latencyMs: measured.length ? { median: quantile(measured.map((r) => r.latency), 0.5), p90: quantile(measured.map((r) => r.latency), 0.9) } : null,
+      inferenceMs: measured.length ? quantile(measured.map((r) => r.inference), 0.5) : null,
     };
   } finally {
     clearInterval(timer);

@@ -32,7 +32,8 @@ export async function benchLiveCli(argv: string[]): Promise<void> {
         const { benchLiveInPage } = (await import(/* @vite-ignore */ path)) as typeof import('../bench/live-bench');
         return benchLiveInPage(o);
       }, options);
-      console.log(`${report.model}: ${report.clipsPerSecond} clips/s, latency median ${report.latencyMs.median} ms (p90 ${report.latencyMs.p90}), inference ${report.inferenceMs} ms — ${report.camera}, ${report.adapter}`);
+      const latency = report.latencyMs ? `latency median ${report.latencyMs.median} ms (p90 ${report.latencyMs.p90}), inference ${report.inferenceMs} ms` : `no clip finished in ${args.seconds} s`;
+      console.log(`${report.model}: ${report.clipsPerSecond} clips/s, ${latency} — ${report.camera}, ${report.adapter}`);
       reports.push(report);
     }
     mkdirSync(dirname(args.out), { recursive: true });
