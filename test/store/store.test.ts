@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createAppStore } from '../../src/store/create';
 import type { AppDeps } from '../../src/store/types';
-import { InferenceError, type ProgressHandler } from '../../src/worker/client';
-import type { ClassifyOptions, ClassifyResult, ModelInfo, ModelRef, TimelineSegment } from '../../src/worker/protocol';
+import { InferenceError, type ClientEvents, type ProgressHandler } from '../../src/worker/client';
+import type { BackendChoice, ClassifyOptions, ClassifyResult, ModelInfo, ModelRef, TimelineSegment } from '../../src/worker/protocol';
 
 /** A promise with its resolve/reject at hand. */
 function deferred<T>() {
@@ -20,19 +20,21 @@ interface Call<T> {
 
 /** A fake worker client: every call waits until the test replies. */
 function fakeWorld() {
-  const loads: (Call<ModelInfo> & { ref: ModelRef })[] = [];
+  const loads: (Call<ModelInfo> & { ref: ModelRef; backend?: BackendChoice })[] = [];
   const classifies: (Call<ClassifyResult> & { video: Blob; options: ClassifyOptions })[] = [];
   const timelines: (Call<number> & { onSegment: (s: TimelineSegment) => void; maxSegments?: number })[] = [];
   let deviceLost: (m: string) => void = () => {};
+  let events: Required<ClientEvents> | undefined;
   let time = 0;
   const revoked: string[] = [];
   const deps: AppDeps = {
-    client({ onDeviceLost }) {
-      deviceLost = onDeviceLost;
+    client(given) {
+      events = given;
+      deviceLost = given.onDeviceLost;
       return {
-        loadModel(ref, onProgress, signal) {
+        loadModel(ref, onProgress, signal, backend) {
           const reply = deferred<ModelInfo>();
-          loads.push({ ref, onProgress, signal, reply });
+          loads.push({ ref, onProgress, signal, reply, backend });
           return reply.promise;
         },
         classify(video, options, onProgress, signal) {
@@ -55,7 +57,7 @@ function fakeWorld() {
     now: () => time,
   };
   const { store, results } = createAppStore(deps);
-  return { store, results, loads, classifies, timelines, revoked, deviceLost: (m: string) => deviceLost(m), advance: (ms: number) => (time += ms), actions: store.getState().actions };
+  return { store, results, loads, classifies, timelines, revoked, deviceLost: (m: string) => deviceLost(m), events: () => events!, advance: (ms: number) => (time += ms), actions: store.getState().actions };
 }
 
 const info: ModelInfo = {
@@ -293,5 +295,56 @@ describe('the app store', () => {
     w.actions.videoChosen(clip('other.mp4'));
     expect(w.timelines[1].signal!.aborted).toBe(true);
     expect(w.store.getState().timeline).toMatchObject({ status: 'idle', segments: [] });
+  });
+
+  it('loads on the backend ?backend= names (auto by default), and again on the one the user picks', async () => {
+    const auto = fakeWorld();
+    void auto.actions.appStarted('?model=tiny-divided');
+    await tick();
+    expect(auto.loads[0].backend).toBe('auto');
+    const w = fakeWorld();
+    void w.actions.appStarted('?model=tiny-divided&backend=onnx-wasm');
+    await tick();
+    expect(w.loads[0].backend).toBe('onnx-wasm');
+    w.loads[0].reply.resolve(info);
+    await tick();
+    void w.actions.backendChosen('tfjs-webgpu');
+    await tick();
+    expect(w.loads.map((l) => l.backend)).toEqual(['onnx-wasm', 'tfjs-webgpu']);
+    expect(w.store.getState().model).toMatchObject({ backend: 'tfjs-webgpu', status: 'loading' });
+    // A name that is no backend is ignored.
+    const bad = fakeWorld();
+    void bad.actions.appStarted('?model=tiny-divided&backend=cuda');
+    await tick();
+    expect(bad.loads[0].backend).toBe('auto');
+  });
+
+  it('the one-click engine attention runs this clip with attention on wgsl, and later runs on the chosen backend again', async () => {
+    const w = await worldWithModel();
+    w.actions.classifyOptionsChanged({ attention: false });
+    w.actions.videoChosen(clip());
+    await tick();
+    void w.actions.engineAttentionRequested();
+    await tick();
+    expect(w.classifies.at(-1)!.options).toMatchObject({ attention: true, backend: 'wgsl' });
+    expect(w.store.getState().inference.options).toMatchObject({ attention: false, backend: undefined });
+  });
+
+  it('a GPU error outside a run is a GPU alert; a restarted worker reloads the model and the video is classified again', async () => {
+    const w = await worldWithModel();
+    w.events().onGpuError('GPU error: out of memory');
+    expect(w.store.getState().model.error).toMatchObject({ kind: 'gpu', title: 'The GPU reported an error', action: 'reload-model' });
+    w.actions.modelErrorDismissed();
+    w.actions.videoChosen(clip());
+    await tick();
+    const reload = deferred<ModelInfo>();
+    w.events().onRestarted('the inference worker stopped', reload.promise);
+    await tick();
+    expect(w.store.getState().model.status).toBe('loading');
+    const before = w.classifies.length;
+    reload.resolve(info);
+    await tick();
+    expect(w.store.getState().model.status).toBe('ready');
+    expect(w.classifies.length).toBe(before + 1);
   });
 });
