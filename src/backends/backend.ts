@@ -19,9 +19,10 @@ export interface RunOptions {
   hiddenStates?: boolean;
   /**
    * Attention probabilities (where the backend can): `true` every tensor, `attn.{l}.{temporal|spatial|full}`;
-   * 'maps' what the explorer shows: temporal, and the CLS query's rows `attn.{l}.{spatial|full}.cls`.
+   * 'maps' what the explorer shows: temporal, and the CLS query's rows `attn.{l}.{spatial|full}.cls`;
+   * 'cls' those CLS rows alone (the live overlay).
    */
-  attention?: boolean | 'maps';
+  attention?: boolean | 'maps' | 'cls';
   /** Also return the clip as the model saw it, `pixel_values` [T, 3, H, W] (to display a GPU clip's frames). */
   returnInput?: boolean;
 }

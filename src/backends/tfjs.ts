@@ -140,9 +140,11 @@ function forward(
     const d = D / H;
     const [q, k, v] = tf.unstack(tf.transpose(tf.reshape(qkv, [G, S, 3, H, d]), [2, 0, 3, 1, 4])); // 3 × [G, H, S, d]
     const probs = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(d))); // [G, H, S, S]
-    // 'maps': the CLS query's rows of spatial / full attention (what the explorer draws), temporal whole.
-    if (options.attention === 'maps' && !name.endsWith('temporal')) out[`${name}.cls`] = tf.reshape(tf.slice(probs, [0, 0, 0, 0], [G, H, 1, S]), [G, H, S]);
-    else if (options.attention) out[name] = probs;
+    // 'maps': the CLS query's rows of spatial / full attention (what the explorer draws), temporal whole;
+    // 'cls': those rows alone.
+    const clsRows = options.attention === 'maps' || options.attention === 'cls';
+    if (clsRows && !name.endsWith('temporal')) out[`${name}.cls`] = tf.reshape(tf.slice(probs, [0, 0, 0, 0], [G, H, 1, S]), [G, H, S]);
+    else if (options.attention && options.attention !== 'cls') out[name] = probs;
     return tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [G * S, D]); // [G·S, D]
   };
 

@@ -24,8 +24,14 @@ export async function createWgslBackend(gpu: Runtime | EngineDevice, model: Tfjs
     run(input: ClipInput, shape: ClipShape, run: RunOptions = {}) {
       return queue.run(() => {
         if (disposed) throw new Error('wgsl: the backend was disposed');
-        const attention = run.attention === 'maps' ? 'maps' : run.attention ? 'all' : 'none';
+        const attention = run.attention === 'maps' || run.attention === 'cls' ? run.attention : run.attention ? 'all' : 'none';
         return engine.run(input, shape, { attention, hiddenStates: !!run.hiddenStates, returnInput: !!run.returnInput });
+      });
+    },
+    readAttention(slices) {
+      return queue.run(async () => {
+        if (disposed) throw new Error('wgsl: the backend was disposed');
+        return engine.readAttention(slices);
       });
     },
     dispose() {

@@ -36,9 +36,11 @@ export interface RunRequest {
    * 'maps': what the attention views draw, read back within the engine's attention budget
    * (src/attention/budget.ts): spatial CLS rows, the rollout at MAPS_DISCARDS, temporal maps and full
    * spatial matrices per head or head-averaged (`.mean`), the rest kept on the GPU for readAttention();
+   * 'cls': only the CLS query's spatial (joint: full) rows, `attn.l.{spatial|full}.cls`, written by the
+   * attention kernel itself: no rollout, nothing kept (the live overlay, once per clip);
    * 'all': every probability (verify).
    */
-  attention: 'none' | 'maps' | 'all';
+  attention: 'none' | 'maps' | 'cls' | 'all';
   /** Record hidden_states.i and last_hidden_state (verify). */
   hiddenStates: boolean;
   /** With 'maps': also the full spatial matrix of this layer. */
@@ -405,7 +407,7 @@ export class TimesformerEngine {
         // The CLS row is normalized and projected once; its T per-frame outputs go to rows S.. and are averaged.
         steps.push(norm(`L${l} spatial norm`, lw.norm1, xt, a, S));
         steps.push(mm(`L${l} spatial qkv`, { a, M: S, linear: lw.qkv, y: qkv }));
-        const spatial = { full: request.attention === 'all' || request.fullSpatialLayer === l || maps?.spatial === 'heads', cls: maps !== undefined, mean: maps?.spatial === 'mean', keep: maps?.keepSpatial };
+        const spatial = { full: request.attention === 'all' || request.fullSpatialLayer === l || maps?.spatial === 'heads', cls: maps !== undefined || request.attention === 'cls', mean: maps?.spatial === 'mean', keep: maps?.keepSpatial };
         const input: TokenMap = { hasCls: true, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: 1, tokenStride: T };
         attend(l, 1, `L${l} spatial attention`, `attn.${l}.spatial`, spatial, { qkv, context: ctx, seqs: T, len: 1 + N, heads: H, D, input, output: { ...input, clsBase: S, clsStride: 1 } });
         steps.push(rowMean(rt, `L${l} cls mean`, ctx, D, T, S * D, D, 0));
@@ -414,7 +416,7 @@ export class TimesformerEngine {
         // Joint (one sequence of 1+N·T) or space-only (T sequences of 1+N): attention over whole sequences.
         steps.push(norm(`L${l} norm1`, lw.norm1, h, a, S));
         steps.push(mm(`L${l} qkv`, { a, M: S, linear: lw.qkv, y: qkv }));
-        const full = { full: request.attention === 'all' || maps?.spatial === 'heads', cls: maps !== undefined, mean: maps?.spatial === 'mean', keep: maps?.keepSpatial };
+        const full = { full: request.attention === 'all' || maps?.spatial === 'heads', cls: maps !== undefined || request.attention === 'cls', mean: maps?.spatial === 'mean', keep: maps?.keepSpatial };
         attend(l, 0, `L${l} attention`, `attn.${l}.full`, full, { qkv, context: ctx, seqs: B, len: seqLen, heads: H, D, input: whole, output: whole });
       }
       steps.push(mm(`L${l} proj`, { a: ctx, M: S, linear: lw.proj, y: h2, residual: { buffer: residual } }));

@@ -241,7 +241,8 @@ export function serviceLiveHost(service: InferenceService, post: LiveHost['post'
           if (loaded.model !== model) return 'stale' as const;
           // The overlay needs attention maps: from our engine when the loaded backend has none (e.g. the wasm EP).
           const backend = attention && !loaded.backend.capabilities.attention ? await service.engineFor(loaded) : loaded.backend;
-          return service.runClip(task, backend, clip, clip.shape, { attention: attention ? 'maps' : false });
+          // 'cls': the overlay draws the CLS rows of one frame; no rollout or maps to read back per clip.
+          return service.runClip(task, backend, clip, clip.shape, { attention: attention ? 'cls' : false });
         });
       } catch (error) {
         if (error instanceof TaskEnded && error.outcome === 'replaced') return undefined;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { toFloat32 } from '../../src/checkpoint/tensor';
 import { TimesformerEngine } from '../../src/engine/timesformer';
 import { forwardReference } from '../../src/reference/timesformer';
 import { compareOutputs, F16_WEIGHT_TOLERANCES, WGSL_TOLERANCES } from '../../src/verify/compare';
@@ -85,4 +86,34 @@ describe('WGSL engine views and shapes', () => {
       engine.destroy();
     }
   });
+});
+
+describe("attention 'cls' (the live overlay)", () => {
+  for (const name of ['tiny-divided', 'tiny-joint_space_time', 'tiny-space_only'] as const) {
+    it(`${name}: the CLS query's rows alone, equal to the reference's and to what 'maps' gives`, async () => {
+      const { model, expected, pixels } = await loadFixture(name);
+      const shape = pixels.shape as [number, number, number, number];
+      const engine = await TimesformerEngine.create(await testDevice(), model);
+      try {
+        const cls = await engine.run(pixels.data, shape, { attention: 'cls', hiddenStates: false });
+        const maps = await engine.run(pixels.data, shape, { attention: 'maps', hiddenStates: false });
+        const kind = name === 'tiny-divided' ? 'spatial' : 'full';
+        expect([...cls.keys()].sort()).toEqual(['logits', ...Array.from({ length: model.config.numLayers }, (_, l) => `attn.${l}.${kind}.cls`)].sort());
+        expect(cls.get('logits')!.data).toEqual(maps.get('logits')!.data);
+        for (let l = 0; l < model.config.numLayers; l++) {
+          const rows = cls.get(`attn.${l}.${kind}.cls`)!;
+          expect(rows.data).toEqual(maps.get(`attn.${l}.${kind}.cls`)!.data);
+          // The reference's full matrices [G, H, S, S]: row 0 of each (G, H) is the CLS query's.
+          const full = expected.get(`attn.${l}.${kind}`)!;
+          const [G, H, S] = full.shape;
+          const ref = toFloat32(full);
+          const refRows = new Float32Array(G * H * S);
+          for (let i = 0; i < G * H; i++) refRows.set(ref.subarray(i * S * S, i * S * S + S), i * S);
+          expect(maxAbsDiff(rows.data, refRows)).toBeLessThan(WGSL_TOLERANCES.attention);
+        }
+      } finally {
+        engine.destroy();
+      }
+    });
+  }
 });
