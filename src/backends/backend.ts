@@ -2,7 +2,7 @@
 // model run by other libraries (onnxruntime-web, TensorFlow.js) — so that the worker, `verify` and `bench`
 // switch between them. The worker runs a model only through this interface. Everything here is DOM-free:
 // it runs in a page, a worker and Node.
-import type { GpuClip } from '../engine/timesformer';
+import type { AttentionSlice, GpuClip } from '../engine/timesformer';
 import type { NamedTensors } from '../tensor';
 
 /** One clip without the batch dimension: frames, channels, height, width (`pixel_values[0]`). */
@@ -47,6 +47,8 @@ export interface InferenceBackend {
    * reference fixtures name them. Calls are queued: one clip at a time.
    */
   run(input: ClipInput, shape: ClipShape, options?: RunOptions): Promise<NamedTensors>;
+  /** Slices of the attention the last 'maps' run kept on the GPU (queued like runs); only our engine has it. */
+  readAttention?(slices: AttentionSlice[]): Promise<Float32Array[]>;
   /** Free the session / weights. The backend cannot run afterwards; a shared GPUDevice is left alive. */
   dispose(): Promise<void>;
 }
