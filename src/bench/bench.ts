@@ -50,9 +50,12 @@ export interface BenchReport {
   results: BenchResult[];
 }
 
+/** A model to time: a random-weight BENCH_MODELS one by name, or one given with its weights (the app's loaded model). */
+export type BenchModel = keyof typeof BENCH_MODELS | { name: string; model: ReturnType<typeof randomModel> };
+
 export interface BenchOptions {
   iterations: number;
-  models: (keyof typeof BENCH_MODELS)[];
+  models: BenchModel[];
   log?: (line: string) => void;
   /** Comparison backends to time on each model after the engine. */
   comparisons?: ComparisonBackend[];
@@ -99,8 +102,8 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
   // Whole model, one view, logits only (what the app runs per clip), then the comparison backends.
   let gemmVariant: GemmVariant = 'registers';
   const autotune: Record<string, TuneReport> = {};
-  for (const name of options.models) {
-    const model = randomModel(name);
+  for (const entry of options.models) {
+    const { name, model } = typeof entry === 'string' ? { name: entry, model: randomModel(entry) } : entry;
     const c = model.config;
     const engine = await TimesformerEngine.create(gpu, model);
     gemmVariant = engine.gemmVariant;

@@ -5,13 +5,12 @@ import type { BackendName } from '../backends/backend';
 import { createBrowserBackend, wasmThreads } from '../backends/browser';
 import { exportTimesformerOnnx } from '../backends/onnx-export';
 import type { Runtime } from '../engine/runtime';
-import { runBench, type BenchReport, type ComparisonBackend } from './bench';
-import type { BENCH_MODELS } from './random-model';
+import { runBench, type BenchModel, type BenchReport, type ComparisonBackend } from './bench';
 
 export interface PageBenchOptions {
   iterations: number;
   /** Default: tiny and small on a software adapter, base and HR too on a GPU (as the Node bench). */
-  models?: (keyof typeof BENCH_MODELS)[];
+  models?: BenchModel[];
   /** Comparison backends to time beside the engine ('wgsl' is always timed). */
   backends: BackendName[];
   modelsOnly?: boolean;
@@ -22,7 +21,7 @@ export type PageBenchReport = BenchReport & { wasmThreads: number };
 
 export async function benchInPage(runtime: Runtime, options: PageBenchOptions): Promise<PageBenchReport> {
   const gpu = runtime.gpu;
-  const models = options.models ?? (gpu.adapter.isFallback ? ['tiny', 'small'] : ['tiny', 'small', 'base', 'hr']);
+  const models: BenchModel[] = options.models ?? (gpu.adapter.isFallback ? ['tiny', 'small'] : ['tiny', 'small', 'base', 'hr']);
   const comparisons: ComparisonBackend[] = options.backends
     .filter((name) => name !== 'wgsl')
     .map((name) => ({
