@@ -129,7 +129,9 @@ test('query-patch spatial view and layer comparison follow the selection', async
 
 /**
  * models/small-divided made a 96-frame model (TimeSformer-L's frame count): num_frames 96 and its time
- * embeddings nearest-resized to 96 rows, as the engine does for other T. Served with CORS like a hub.
+ * embeddings nearest-resized to 96 rows, as the engine does for other T; 12 heads of width 16 (the same
+ * weights, split finer), so that its per-head temporal maps (64 MB) are over the read-back budget and stay
+ * on the GPU, as a base model's do at 96 frames. Served with CORS like a hub.
  */
 function serveSmall96(): Promise<{ url: string; server: Server }> {
   const src = 'models/small-divided';
@@ -158,7 +160,7 @@ function serveSmall96(): Promise<{ url: string; server: Server }> {
   size.writeBigUInt64LE(BigInt(json.length));
   const dir = mkdtempSync(join(tmpdir(), 'small96-'));
   writeFileSync(join(dir, 'model.safetensors'), Buffer.concat([size, json, ...tensors.map(([, , b]) => b)]));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(src, 'config.json'), 'utf8')), num_frames: 96 }));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(src, 'config.json'), 'utf8')), num_frames: 96, num_attention_heads: 12 }));
   const server = createServer((req, res) => {
     const file = /^\/small96\/(config\.json|model\.safetensors)$/.exec((req.url ?? '').split('?')[0])?.[1];
     const headers = { 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin' };
@@ -186,8 +188,14 @@ test('a 96-frame clip through a small model: views drawn, read-back under the bu
     const box = (await map.boundingBox())!;
     await map.click({ position: { x: box.width * 0.05, y: 20 } });
     expect((await canvasPixels(page, 'query-map')).colours).toBeGreaterThan(5);
-    await expect(page.getByTestId('temporal')).toBeVisible();
+    // Only the head mean of the temporal maps came back: the picked patch's heads are read from the GPU.
+    await expect(page.getByTestId('temporal-plot')).toHaveAttribute('aria-label', /mean, head 1, .*head 12, 96×96 each/, { timeout: 120_000 });
+    await expect(page.getByTestId('temporal')).not.toContainText('Only the mean over heads came back');
     expect((await canvasPixels(page, 'temporal-plot')).colours).toBeGreaterThan(5);
+    // What was read for the patch (its 12 × 96 × 96 maps) is counted, and the clip stays within the budget.
+    const fetched = Number(await page.getByTestId('attention-bytes').getAttribute('data-fetched'));
+    expect(fetched).toBe(12 * 96 * 96 * 4);
+    expect(read.bytes + fetched).toBeLessThanOrEqual(read.budget);
     await page.getByRole('tab', { name: 'Compare layers/heads' }).click();
     expect((await canvasPixels(page, 'compare-b')).colours).toBeGreaterThan(5);
     await page.getByRole('tab', { name: 'Rollout' }).click();

@@ -1,6 +1,10 @@
 // The explorer slice: which attention view is shown and how (layer, head, the picked query patch,
-// scheme, colours). The maps themselves are in the registry with the result.
+// scheme, colours). The maps themselves are in the registry with the result; the rows of a long clip's maps
+// that stayed on the GPU are fetched for the picked patch and cached with them (`fetchedAttention`).
 import type { ColormapName } from '../attention/colormap';
+import { keptSlices, type FetchedAttention } from '../attention/maps';
+import { InferenceError } from '../worker/client';
+import type { AttentionMaps } from '../worker/protocol';
 import type { HeadFusion } from '../reference/rollout';
 import type { Query, Scheme } from '../attention/schemes';
 import { patch, type SliceContext } from './types';
@@ -25,6 +29,8 @@ export interface ExplorerState {
   discard: number;
   /** The comparison's second side (the first is `layer` and `head`). */
   compareWith: { layer: number; head: HeadView };
+  /** Rows of kept maps being read from the GPU for the picked patch, how many are cached for the shown result, and why the last read failed. */
+  fetching: { loading: boolean; cached: number; error: string | null };
 }
 
 export interface ExplorerActions {
@@ -38,6 +44,8 @@ export interface ExplorerActions {
   fusionChosen(fusion: HeadFusion): void;
   discardChosen(discard: number): void;
   comparisonChosen(side: Partial<ExplorerState['compareWith']>): void;
+  /** The views show the picked patch: read the rows they need that stayed on the GPU (none when all came back). */
+  keptRowsWanted(): Promise<void>;
 }
 
 export const initialExplorerState: ExplorerState = {
@@ -51,10 +59,20 @@ export const initialExplorerState: ExplorerState = {
   fusion: 'mean',
   discard: 0,
   compareWith: { layer: 0, head: 'mean' },
+  fetching: { loading: false, cached: 0, error: null },
 };
+
+/** Fetched rows per result's maps: freed with the result. */
+const fetchedRows = new WeakMap<AttentionMaps, Map<string, Float32Array>>();
+
+/** The rows fetched so far for these maps (src/attention/maps.ts draws from them). */
+export function fetchedAttention(maps: AttentionMaps): FetchedAttention {
+  return fetchedRows.get(maps) ?? new Map();
+}
 
 export function explorerActions(ctx: SliceContext): ExplorerActions {
   const explorer = (fields: Partial<ExplorerState>) => patch(ctx, 'explorer', fields);
+  let reads = 0;
   return {
     explorerViewChosen: (view) => explorer({ view }),
     layerChosen: (layer) => explorer({ layer }),
@@ -66,6 +84,36 @@ export function explorerActions(ctx: SliceContext): ExplorerActions {
     fusionChosen: (fusion) => explorer({ fusion }),
     discardChosen: (discard) => explorer({ discard: Math.min(0.99, Math.max(0, discard)) }),
     comparisonChosen: (side) => explorer({ compareWith: { ...ctx.get().explorer.compareWith, ...side } }),
+    async keptRowsWanted() {
+      const { explorer: state, inference } = ctx.get();
+      const maps = ctx.results.get(inference.resultId)?.attention;
+      if (!maps?.kept || !state.query) return;
+      const rows = fetchedRows.get(maps) ?? new Map<string, Float32Array>();
+      fetchedRows.set(maps, rows);
+      const layers = state.view === 'compare' ? [...new Set([state.layer, state.compareWith.layer])] : [state.layer];
+      const wanted = layers.flatMap((l) => keptSlices(maps, l, state.query!, rows));
+      if (wanted.length === 0) return explorer({ fetching: { loading: false, cached: rows.size, error: null } });
+      const read = ++reads;
+      explorer({ fetching: { loading: true, cached: rows.size, error: null } });
+      try {
+        const slices = await ctx.client().readAttention(maps.kept.token, wanted.flatMap((w) => w.slices));
+        let at = 0;
+        for (const { key, slices: parts } of wanted) {
+          const block = new Float32Array(parts.reduce((n, s) => n + s.count, 0));
+          let offset = 0;
+          for (const slice of slices.slice(at, (at += parts.length))) {
+            block.set(slice, offset);
+            offset += slice.length;
+          }
+          rows.set(key, block);
+        }
+        if (read === reads) explorer({ fetching: { loading: false, cached: rows.size, error: null } });
+      } catch (e) {
+        // A newer read replaced this one: it reports.
+        if (e instanceof InferenceError && e.kind === 'cancelled') return;
+        if (read === reads) explorer({ fetching: { loading: false, cached: rows.size, error: e instanceof Error ? e.message : String(e) } });
+      }
+    },
   };
 }
 

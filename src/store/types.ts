@@ -31,7 +31,7 @@ export interface AppState {
 /** What the store needs from the world, injected so that tests run without a browser. */
 export interface AppDeps {
   /** The inference worker's client, made on first use; `events` hear of a lost GPU, GPU errors, a restarted worker. */
-  client(events: Required<ClientEvents>): Pick<InferenceClient, 'loadModel' | 'classify' | 'timeline'>;
+  client(events: Required<ClientEvents>): Pick<InferenceClient, 'loadModel' | 'classify' | 'timeline' | 'readAttention'>;
   /** Entries of /models/index.json. */
   localModels(): Promise<LocalIndexEntry[]>;
   /** Which of these URLs are in the model cache. */

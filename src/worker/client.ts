@@ -4,6 +4,7 @@
 // memory, terminated), the requests it had fail with a clear message, a new worker starts and reloads the
 // last model, and the next request runs there.
 import { EVERY_SESSION, isLiveEvent, type LiveEvent, type LiveLink } from './live-protocol';
+import type { AttentionSlice } from '../engine/timesformer';
 import type { BackendChoice, ClassifyOptions, ClassifyResult, ErrorInfo, Event, ModelInfo, ModelRef, Request, Scheduling, Stage, TimelineSegment } from './protocol';
 
 export type ProgressHandler = (p: { stage: Stage; done: number; total?: number; detail?: string }) => void;
@@ -72,6 +73,11 @@ export class InferenceClient {
   timeline(video: Blob, onSegment: (segment: TimelineSegment) => void, options: { maxSegments?: number; onProgress?: ProgressHandler; signal?: AbortSignal; scheduling?: Scheduling } = {}): Promise<number> {
     const scheduling = options.scheduling ?? { purpose: 'timeline', priority: 'background' };
     return this.request({ type: 'timeline', video, maxSegments: options.maxSegments ?? 64, scheduling }, options.onProgress, options.signal, onSegment) as Promise<number>;
+  }
+
+  /** Slices of the attention a classification kept on the GPU (`AttentionMaps.kept.token`); a newer read replaces this one. */
+  readAttention(token: number, slices: AttentionSlice[], signal?: AbortSignal): Promise<Float32Array[]> {
+    return this.request({ type: 'attention-slices', token, slices }, undefined, signal) as Promise<Float32Array[]>;
   }
 
   /** The live channel (src/live/): sampled frames to the current worker, its live events back. */
@@ -168,6 +174,8 @@ export class InferenceClient {
         return p.resolve(event.result);
       case 'timeline-done':
         return p.resolve(event.segments);
+      case 'attention-slices':
+        return p.resolve(event.slices);
       case 'ended':
         return p.reject(new InferenceError('cancelled', event.message, event.outcome));
       case 'error':

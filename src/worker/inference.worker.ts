@@ -42,6 +42,9 @@ self.onmessage = async (e: MessageEvent<Request | LiveRequest>) => {
     } else if (request.type === 'classify') {
       const result = await service.classify(request.video, request.options, { ...request.scheduling, signal }, progress);
       post({ type: 'result', requestId, result }, [...result.frames, result.probs.buffer as ArrayBuffer]);
+    } else if (request.type === 'attention-slices') {
+      const slices = await service.readAttention(request.token, request.slices, { purpose: 'attention-slices', priority: 'user', signal });
+      post({ type: 'attention-slices', requestId, slices }, slices.map((s) => s.buffer as ArrayBuffer));
     } else {
       const segments = await service.timeline(request.video, request.maxSegments, { ...request.scheduling, signal }, progress, (segment) =>
         post({ type: 'segment', requestId, segment }, [segment.probs.buffer as ArrayBuffer]),

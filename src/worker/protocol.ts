@@ -2,6 +2,7 @@
 // all run in the worker, so the page stays responsive). Large arrays travel as transferables.
 import type { BackendCapabilities, BackendName } from '../backends/backend';
 import type { BackendChoice } from '../backends/choose';
+import type { AttentionSlice } from '../engine/timesformer';
 import type { Priority } from './scheduler';
 
 export type { BackendChoice };
@@ -78,6 +79,11 @@ export interface AttentionMaps {
   /** Bytes the run read back from the GPU (everything: logits and frames too), and the attention budget it was planned in. */
   bytesRead: number;
   budgetBytes: number;
+  /**
+   * Set when what was not read back per head stayed on the GPU: its rows are read on demand
+   * (`attention-slices` with this token) until another clip runs on that engine.
+   */
+  kept?: { token: number; attentionType: ModelInfo['attentionType'] };
 }
 
 export interface ViewResult {
@@ -122,6 +128,7 @@ export type Request =
   | { type: 'load-model'; requestId: number; model: ModelRef; backend: BackendChoice }
   | { type: 'classify'; requestId: number; video: Blob; options: ClassifyOptions; scheduling: Scheduling }
   | { type: 'timeline'; requestId: number; video: Blob; maxSegments: number; scheduling: Scheduling }
+  | { type: 'attention-slices'; requestId: number; token: number; slices: AttentionSlice[] }
   | { type: 'cancel'; requestId: number };
 
 export interface ErrorInfo {
@@ -136,6 +143,7 @@ export type Event =
   | { type: 'result'; requestId: number; result: ClassifyResult }
   | { type: 'segment'; requestId: number; segment: TimelineSegment }
   | { type: 'timeline-done'; requestId: number; segments: number }
+  | { type: 'attention-slices'; requestId: number; slices: Float32Array[] }
   | { type: 'error'; requestId: number; error: ErrorInfo }
   /** The request did not run to its end: a newer one replaced it, or it was cancelled. */
   | { type: 'ended'; requestId: number; outcome: 'replaced' | 'cancelled'; message: string }

@@ -2,6 +2,7 @@
 // shared by preprocessing and every backend), the loaded model and the backend that runs it, and the scheduler
 // through which every request uses them. inference.worker.ts only turns messages into calls here.
 import type { ClipInput, ClipShape, InferenceBackend, RunOptions } from '../backends/backend';
+import type { AttentionSlice } from '../engine/timesformer';
 import { createBrowserBackend, wasmThreads } from '../backends/browser';
 import type { WgslBackend } from '../backends/wgsl';
 import { chooseBackend, type BackendChoice } from '../backends/choose';
@@ -60,6 +61,9 @@ export class InferenceService {
   private loading?: Promise<unknown>;
   /** The model each task runs on: its tasks are replaced when it is. */
   private readonly bound = new WeakMap<Task, Loaded>();
+  /** The backend whose last run kept attention on the GPU ('maps'), and the token naming that run. */
+  private keptAttention?: { backend: InferenceBackend; token: number };
+  private keptTokens = 0;
 
   constructor(private readonly events: ServiceEvents) {}
 
@@ -70,6 +74,7 @@ export class InferenceService {
       // Everything on the lost device is gone: the next request starts again from a new device.
       this.gpu = undefined;
       this.loaded = undefined;
+      this.keptAttention = undefined;
       this.scheduler.replaceAll(message);
       this.events.deviceLost(message);
     }).then((device) => {
@@ -138,13 +143,34 @@ export class InferenceService {
   async runClip(task: Task, backend: InferenceBackend, clip: ClipInput, shape: ClipShape, options: RunOptions): Promise<NamedTensors> {
     if (backend.capabilities.gpuInput || clip instanceof Float32Array) {
       const pixels = clip;
-      const outputs = await task.gpu(() => backend.run(pixels, shape, options));
+      const outputs = await task.gpu(() => {
+        // Any run replaces what the backend kept: only a 'maps' run keeps something new.
+        if (options.attention === 'maps' && backend.readAttention) this.keptAttention = { backend, token: ++this.keptTokens };
+        else if (this.keptAttention?.backend === backend) this.keptAttention = undefined;
+        return backend.run(pixels, shape, options);
+      });
       if (options.returnInput && pixels instanceof Float32Array && !outputs.has('pixel_values')) outputs.set('pixel_values', { shape: [...shape], data: pixels });
       return outputs;
     }
     const { runtime } = await this.device();
     const pixels = await task.gpu(() => readClip(runtime, clip, shape));
     return this.runClip(task, backend, pixels, shape, options);
+  }
+
+  /** The token of the attention `backend`'s last run kept on the GPU, if its last run was a 'maps' one. */
+  keptAttentionToken(backend: InferenceBackend): number | undefined {
+    return this.keptAttention?.backend === backend ? this.keptAttention.token : undefined;
+  }
+
+  /** Slices of the attention kept on the GPU by the run `token` names, read in a GPU turn of their own. */
+  readAttention(token: number, slices: AttentionSlice[], scheduling: Scheduling & { signal?: AbortSignal }): Promise<Float32Array[]> {
+    return this.scheduler.submit(scheduling, (task) =>
+      task.gpu(async () => {
+        const kept = this.keptAttention;
+        if (kept?.token !== token) throw new Error("this clip's attention is no longer on the GPU: another clip ran since — run it again to explore it");
+        return kept.backend.readAttention!(slices);
+      }),
+    );
   }
 
   classify(video: Blob, options: ClassifyOptions, scheduling: Scheduling & { signal?: AbortSignal }, progress: ProgressFn): Promise<ClassifyResult> {
@@ -166,24 +192,31 @@ export class InferenceService {
         const attention = options.attention && backend.capabilities.attention;
         const views: ClassifyResult['views'] = [];
         let first: NamedTensors | undefined;
-        for (const [i, { view, clip }] of prepared.views.entries()) {
+        // The first view (the one with attention) runs last, so that what it keeps on the GPU is still there after.
+        const order = [...prepared.views.keys()].slice(1).concat(0);
+        for (const [k, i] of order.entries()) {
+          const { view, clip } = prepared.views[i];
           task.signal.throwIfAborted();
-          progress('inference', i, prepared.views.length, `view ${i + 1} of ${prepared.views.length}`);
+          progress('inference', k, prepared.views.length, `view ${k + 1} of ${prepared.views.length}`);
           const outputs = await this.runClip(task, backend, clip, clip.shape, { attention: i === 0 && attention ? 'maps' : false, returnInput: i === 0 });
           const logits = outputs.get('logits')!;
-          views.push({ name: `clip ${view.temporalClip + 1}, ${view.crop} crop`, probs: viewProbabilities(logits.data, logits.shape[0]) });
-          first ??= outputs;
+          views[i] = { name: `clip ${view.temporalClip + 1}, ${view.crop} crop`, probs: viewProbabilities(logits.data, logits.shape[0]) };
+          if (i === 0) first = outputs;
         }
         progress('inference', prepared.views.length, prepared.views.length);
         const [T, , H, W] = prepared.views[0].clip.shape;
         const grid: [number, number] = [Math.floor(H / c.patchSize), Math.floor(W / c.patchSize)];
+        const maps = attention ? attentionMaps(first!, c.numLayers, T, c.numHeads, grid) : undefined;
+        const token = this.keptAttentionToken(backend);
+        // Something stayed on the GPU when a head's temporal maps (divided) or full spatial rows were not read back.
+        if (maps && token !== undefined && ((c.attentionType === 'divided_space_time' && maps.temporal.length === 0) || !maps.spatialHeads)) maps.kept = { token, attentionType: c.attentionType };
         return {
           probs: averageProbabilities(views.map((v) => v.probs)),
           views,
           frames: await framesAsSeen(first!.get('pixel_values')!.data, T, H, W, model.preprocessor),
           // Shown as times from the video's start, as every message counts them (a broadcast cut may start at 114 s).
           timestamps: prepared.views[0].view.timestamps.map((t) => t - file.info.origin),
-          attention: attention ? attentionMaps(first!, c.numLayers, T, c.numHeads, grid) : undefined,
+          attention: maps,
           notes: prepared.notes,
           timings: { decodeMs, inferenceMs: performance.now() - t1 },
           backend: backend.name,
@@ -223,6 +256,7 @@ export class InferenceService {
   private async unload() {
     const old = this.loaded;
     this.loaded = undefined;
+    this.keptAttention = undefined;
     if (!old) return;
     await old.backend.dispose();
     await (await old.engine?.catch(() => undefined))?.dispose();

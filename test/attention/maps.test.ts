@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkMaps, spatialFrame, spatialQuery, temporalPatch } from '../../src/attention/maps';
+import { checkMaps, hasTemporal, keptSlices, spatialFrame, spatialQuery, temporalPatch, type FetchedAttention } from '../../src/attention/maps';
+import type { AttentionSlice } from '../../src/engine/timesformer';
+import type { AttentionMaps } from '../../src/worker/protocol';
 import { randomMaps } from './maps';
 
 describe('attention map slices', () => {
@@ -45,6 +47,64 @@ describe('attention map slices', () => {
     expect(Array.from(q.frames[2]!)).toEqual(Array.from(maps.spatial.slice(o + 1, o + 7)));
     expect(q.frames.filter((f) => f === null)).toHaveLength(3); // only its own frame
     expect(spatialQuery({ ...maps, spatial: new Float32Array(0) }, 1, { frame: 2, patch: 4 }, 1)).toBeUndefined();
+  });
+
+  /**
+   * What the engine keeps on the GPU, by name, cut from maps that came back whole (per layer the same layout:
+   * `attn.l.temporal` [N, H, T, T], `attn.l.spatial` / `attn.l.full` [Q, H, len, len]), and the rows read from it.
+   */
+  function readKept(whole: AttentionMaps, kind: 'spatial' | 'full', slices: AttentionSlice[]): Float32Array[] {
+    const L = whole.layers;
+    const tensor = (name: string) => {
+      const [, l, what] = /^attn\.(\d+)\.(\w+)$/.exec(name)!;
+      const all = what === 'temporal' ? whole.temporal : what === kind ? whole.spatial : undefined;
+      if (!all) throw new Error(`${name} is not kept`);
+      return all.subarray((Number(l) * all.length) / L, ((Number(l) + 1) * all.length) / L);
+    };
+    return slices.map((s) => tensor(s.name).slice(s.offset, s.offset + s.count));
+  }
+  function fetchInto(kept: AttentionMaps, whole: AttentionMaps, kind: 'spatial' | 'full', layer: number, query: { frame: number; patch: number }, fetched: Map<string, Float32Array>) {
+    for (const { key, slices } of keptSlices(kept, layer, query, fetched)) {
+      const parts = readKept(whole, kind, slices);
+      const block = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      parts.reduce((at, p) => (block.set(p, at), at + p.length), 0);
+      fetched.set(key, block);
+    }
+  }
+
+  it('reads the rows of a picked patch that stayed on the GPU, and draws them as the ones read back (divided)', () => {
+    const kept: AttentionMaps = { ...maps, temporal: new Float32Array(0), spatial: new Float32Array(0), spatialHeads: false, kept: { token: 1, attentionType: 'divided_space_time' } };
+    const query = { frame: 2, patch: 4 };
+    const fetched = new Map<string, Float32Array>();
+    expect(hasTemporal(kept, 1, 4, fetched)).toBe(false);
+    expect(spatialQuery(kept, 1, query, 1, fetched)).toBeUndefined();
+    // Its [H, T, T] temporal block and one spatial row per head: nothing else.
+    expect(keptSlices(kept, 1, query, fetched)).toEqual([
+      { key: 'temporal 1 4', slices: [{ name: 'attn.1.temporal', offset: 4 * 2 * 16, count: 2 * 16 }] },
+      { key: 'spatial 1 2 4', slices: [0, 1].map((h) => ({ name: 'attn.1.spatial', offset: ((2 * 2 + h) * 7 + 1 + 4) * 7, count: 7 })) },
+    ]);
+    fetchInto(kept, maps, 'spatial', 1, query, fetched);
+    expect(keptSlices(kept, 1, query, fetched)).toEqual([]);
+    expect(hasTemporal(kept, 1, 4, fetched)).toBe(true);
+    for (const head of [1, 'mean'] as const) {
+      expect(temporalPatch(kept, 1, 4, head, fetched)).toEqual(temporalPatch(maps, 1, 4, head));
+      expect(spatialQuery(kept, 1, query, head, fetched)).toEqual(spatialQuery(maps, 1, query, head));
+    }
+    // Another layer's rows are not there yet; maps without `kept` ask for nothing.
+    expect(temporalPatch(kept, 2, 4, 0, fetched)).toBeUndefined();
+    expect(keptSlices({ ...kept, kept: undefined }, 2, query, fetched)).toEqual([]);
+  });
+
+  it('reads a joint query row over every frame ([L, 1, H, 1+N·T, 1+N·T])', () => {
+    const L = 2, T = 4, H = 2, N = 6, len = 1 + N * T;
+    const joint: AttentionMaps = { ...randomMaps(L, T, H, 2, 3, 2, false), spatial: randomMaps(L * H, 1, 1, 1, len - 1, 3, false).spatial };
+    expect(() => checkMaps(joint)).not.toThrow();
+    const kept: AttentionMaps = { ...joint, spatial: new Float32Array(0), spatialHeads: false, kept: { token: 1, attentionType: 'joint_space_time' } };
+    const query = { frame: 3, patch: 5 };
+    const fetched = new Map<string, Float32Array>();
+    expect(keptSlices(kept, 1, query, fetched)).toEqual([{ key: 'spatial 1 3 5', slices: [0, 1].map((h) => ({ name: 'attn.1.full', offset: (h * len + 1 + 5 * T + 3) * len, count: len })) }]);
+    fetchInto(kept, joint, 'full', 1, query, fetched);
+    for (const head of [0, 'mean'] as const) expect(spatialQuery(kept, 1, query, head, fetched as FetchedAttention)).toEqual(spatialQuery(joint, 1, query, head));
   });
 
   it('rejects arrays that do not match the header', () => {

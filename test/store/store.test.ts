@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createAppStore } from '../../src/store/create';
+import { fetchedAttention } from '../../src/store/explorer-slice';
+import { randomMaps } from '../attention/maps';
+import type { AttentionSlice } from '../../src/engine/timesformer';
 import type { AppDeps } from '../../src/store/types';
 import { InferenceError, type ClientEvents, type ProgressHandler } from '../../src/worker/client';
 import type { BackendChoice, ClassifyOptions, ClassifyResult, ModelInfo, ModelRef, TimelineSegment } from '../../src/worker/protocol';
@@ -23,6 +26,7 @@ function fakeWorld() {
   const loads: (Call<ModelInfo> & { ref: ModelRef; backend?: BackendChoice })[] = [];
   const classifies: (Call<ClassifyResult> & { video: Blob; options: ClassifyOptions })[] = [];
   const timelines: (Call<number> & { onSegment: (s: TimelineSegment) => void; maxSegments?: number })[] = [];
+  const attentionReads: (Pick<Call<Float32Array[]>, 'reply'> & { token: number; slices: AttentionSlice[] })[] = [];
   let deviceLost: (m: string) => void = () => {};
   let events: Required<ClientEvents> | undefined;
   let time = 0;
@@ -47,6 +51,11 @@ function fakeWorld() {
           timelines.push({ onSegment, maxSegments, onProgress, signal, reply });
           return reply.promise;
         },
+        readAttention(token, slices) {
+          const reply = deferred<Float32Array[]>();
+          attentionReads.push({ token, slices, reply });
+          return reply.promise;
+        },
       };
     },
     localModels: async () => [{ id: 'tiny-divided', name: 'tiny', path: '/models/tiny-divided/', frames: 4, imageSize: 64, labels: 3, licence: 'random' }],
@@ -57,7 +66,7 @@ function fakeWorld() {
     now: () => time,
   };
   const { store, results } = createAppStore(deps);
-  return { store, results, loads, classifies, timelines, revoked, deviceLost: (m: string) => deviceLost(m), events: () => events!, advance: (ms: number) => (time += ms), actions: store.getState().actions };
+  return { store, results, loads, classifies, timelines, attentionReads, revoked, deviceLost: (m: string) => deviceLost(m), events: () => events!, advance: (ms: number) => (time += ms), actions: store.getState().actions };
 }
 
 const info: ModelInfo = {
@@ -346,5 +355,53 @@ describe('the app store', () => {
     await tick();
     expect(w.store.getState().model.status).toBe('ready');
     expect(w.classifies.length).toBe(before + 1);
+  });
+
+  it('reads the rows of the picked patch that stayed on the GPU once, draws from them, and says why a read failed', async () => {
+    const w = await worldWithModel();
+    w.actions.videoChosen(clip());
+    await tick();
+    // A long clip: the temporal maps and full spatial rows stayed on the GPU (4 frames, 2 heads, 2×3 patches, 3 layers).
+    const whole = randomMaps(3, 4, 2, 2, 3);
+    const maps = { ...whole, temporal: new Float32Array(0), spatial: new Float32Array(0), spatialHeads: false, kept: { token: 7, attentionType: 'divided_space_time' as const } };
+    w.classifies[0].reply.resolve({ ...result([0.2, 0.7, 0.1]), attention: maps });
+    await tick();
+    w.actions.layerChosen(1);
+    w.actions.patchPicked({ frame: 2, patch: 4 });
+    void w.actions.keptRowsWanted();
+    expect(w.store.getState().explorer.fetching).toEqual({ loading: true, cached: 0, error: null });
+    expect(w.attentionReads).toHaveLength(1);
+    const read = w.attentionReads[0];
+    expect(read.token).toBe(7);
+    // Patch 4's temporal block of layer 1 and its query row per head in frame 2.
+    expect(read.slices).toEqual([{ name: 'attn.1.temporal', offset: 4 * 2 * 16, count: 32 }, ...[0, 1].map((h) => ({ name: 'attn.1.spatial', offset: ((2 * 2 + h) * 7 + 5) * 7, count: 7 }))]);
+    const temporal = whole.temporal.slice((1 * 6 + 4) * 32, (1 * 6 + 5) * 32);
+    const rows = [0, 1].map((h) => whole.spatial.slice((((1 * 4 + 2) * 2 + h) * 7 + 5) * 7, (((1 * 4 + 2) * 2 + h) * 7 + 6) * 7));
+    read.reply.resolve([temporal, ...rows]);
+    await tick();
+    expect(w.store.getState().explorer.fetching).toEqual({ loading: false, cached: 2, error: null });
+    const fetched = fetchedAttention(w.results.get(w.store.getState().inference.resultId)!.attention!);
+    expect(fetched.get('temporal 1 4')).toEqual(temporal);
+    expect(fetched.get('spatial 1 2 4')).toEqual(Float32Array.from([...rows[0], ...rows[1]]));
+
+    // Back to that patch: nothing to read. Another one whose clip was replaced on the GPU: the error, the pick kept.
+    void w.actions.keptRowsWanted();
+    expect(w.attentionReads).toHaveLength(1);
+    w.actions.patchPicked({ frame: 0, patch: 1 });
+    void w.actions.keptRowsWanted();
+    const stale = "this clip's attention is no longer on the GPU: another clip ran since — run it again to explore it";
+    w.attentionReads[1].reply.reject(new InferenceError('internal', stale));
+    await tick();
+    expect(w.store.getState().explorer).toMatchObject({ query: { frame: 0, patch: 1 }, fetching: { loading: false, cached: 2, error: stale } });
+
+    // A new result: its maps start with nothing fetched.
+    w.actions.videoChosen(clip());
+    await tick();
+    const next = { ...maps, kept: { token: 8, attentionType: 'divided_space_time' as const } };
+    w.classifies[1].reply.resolve({ ...result([0.2, 0.7, 0.1]), attention: next });
+    await tick();
+    expect(fetchedAttention(next).size).toBe(0);
+    void w.actions.keptRowsWanted();
+    expect(w.attentionReads.at(-1)!.token).toBe(8);
   });
 });

@@ -1,8 +1,11 @@
 // The worker's inference service in Node (Dawn): a GPU error outside any run reaches its events as a GPU error,
-// and a request before any model is loaded says so (a model error, not a GPU failure).
+// a request before any model is loaded says so (a model error, not a GPU failure), and the attention a 'maps'
+// run kept on the GPU is read by its token until another run on that engine replaces it.
 import { afterAll, describe, expect, it } from 'vitest';
+import { createWgslBackend } from '../../src/backends/wgsl';
 import { nodeEngineDevice } from '../../src/engine/node-gpu';
 import { InferenceService, NoModelError } from '../../src/worker/service';
+import { loadFixture } from '../fixtures';
 
 async function dawnNavigator() {
   (await nodeEngineDevice()).device.destroy(); // sets up Dawn's globals and its Vulkan driver
@@ -32,5 +35,40 @@ describe('InferenceService', () => {
     await expect(service.classify(new Blob(['x']), options, scheduling, () => {})).rejects.toBeInstanceOf(NoModelError);
     await expect(service.timeline(new Blob(['x']), 4, { purpose: 'timeline', priority: 'background' }, () => {}, () => {})).rejects.toThrow(/no model is loaded/);
     expect(service.scheduler.tasks).toEqual([]);
+  });
+
+  it("reads slices of the attention a 'maps' run kept by its token, and refuses a stale token once another clip ran", async () => {
+    const { model, pixels } = await loadFixture('tiny-divided');
+    // A budget that fits the temporal mean only (as test/attention/attention-budget.test.ts): the heads stay on the GPU.
+    const backend = await createWgslBackend(await service.runtime(), model, { attentionBudgetBytes: 1248 + 3996 + 40 + 864 + 100 });
+    try {
+      const T = 3, Hpx = 48, Wpx = 64, H = 4;
+      const data = pixels.data.slice(0, T * 3 * 64 * 64).filter((_, i) => Math.floor(i / 64) % 64 < Hpx);
+      const scheduling = { purpose: 'test-clip', priority: 'user' as const };
+      const run = (attention: 'maps' | false) => service.scheduler.submit(scheduling, (task) => service.runClip(task, backend, data, [T, 3, Hpx, Wpx], { attention }));
+      const slices = [{ name: 'attn.0.temporal', offset: 5 * H * T * T, count: H * T * T }];
+      const slicing = { purpose: 'attention-slices', priority: 'user' as const };
+
+      const first = await run('maps');
+      const token = service.keptAttentionToken(backend)!;
+      expect(token).toBeGreaterThan(0);
+      const [temporal] = await service.readAttention(token, slices, slicing);
+      // Patch 5's heads average to the mean that came back.
+      const mean = first.get('attn.0.temporal.mean')!.data.slice(5 * T * T, 6 * T * T);
+      const averaged = mean.map((_, i) => (temporal[i] + temporal[T * T + i] + temporal[2 * T * T + i] + temporal[3 * T * T + i]) / H);
+      averaged.forEach((v, i) => expect(v).toBeCloseTo(mean[i], 5));
+
+      await run('maps');
+      const second = service.keptAttentionToken(backend)!;
+      expect(second).not.toBe(token);
+      const stale = /this clip's attention is no longer on the GPU: another clip ran since — run it again to explore it/;
+      await expect(service.readAttention(token, slices, slicing)).rejects.toThrow(stale);
+      expect(await service.readAttention(second, slices, slicing)).toHaveLength(1);
+      await run(false);
+      expect(service.keptAttentionToken(backend)).toBeUndefined();
+      await expect(service.readAttention(second, slices, slicing)).rejects.toThrow(stale);
+    } finally {
+      await backend.dispose();
+    }
   });
 });

@@ -5,7 +5,7 @@ import type { AttentionMaps } from '../../worker/protocol';
 import { ColorLegend } from './ColorLegend';
 import { range, type ExplorerData } from './explorer-data';
 import { FramesCanvas } from './FramesCanvas';
-import { headName, headTitle, spatialPicture } from './SpatialView';
+import { headName, headTitle, spatialPicture, useKeptRows } from './SpatialView';
 
 const parseHead = (v: string): HeadView => (v === 'mean' ? v : Number(v));
 
@@ -17,13 +17,14 @@ export function CompareView({ data, maps }: { data: ExplorerData; maps: Attentio
   const { layer, head, compareWith, colormap: cmap, query } = useExplorerState();
   const { comparisonChosen } = useActions();
   const who = query ?? 'cls';
+  const kept = useKeptRows(maps);
   const sides = useMemo(
     () =>
       [
         { key: 'a', layer, head: head === 'grid' ? ('mean' as const) : head },
         { key: 'b', layer: compareWith.layer, head: compareWith.head === 'grid' ? ('mean' as const) : compareWith.head },
-      ].map((s) => ({ ...s, picture: spatialPicture(maps, s.layer, s.head, who, cmap) })),
-    [maps, layer, head, compareWith, who, cmap],
+      ].map((s) => ({ ...s, picture: spatialPicture(maps, s.layer, s.head, who, cmap, kept) })),
+    [maps, layer, head, compareWith, who, cmap, kept],
   );
   const whom = who === 'cls' ? 'the classification token' : `patch ${who.patch} of frame ${who.frame + 1}`;
   return (

@@ -1,4 +1,4 @@
-import type { ReactNode } from 'react';
+import { useEffect, type ReactNode } from 'react';
 import { hasTemporal } from '../../attention/maps';
 import { useActions, useExplorerState } from '../../store';
 import type { ExplorerView } from '../../store/explorer-slice';
@@ -12,7 +12,7 @@ import { ExplorerControls } from './ExplorerControls';
 import { useExplorerData, type ExplorerData } from './explorer-data';
 import { RolloutView } from './RolloutView';
 import { SchemesView } from './SchemesView';
-import { SpatialView } from './SpatialView';
+import { keptNote, SpatialView, useKeptRows, type KeptRows } from './SpatialView';
 import { TemporalPanel } from './TemporalPanel';
 
 const TABS: [ExplorerView, string][] = [
@@ -38,12 +38,14 @@ function Tabs() {
 
 const MB = 2 ** 20;
 
-/** What this clip's run read back from the GPU, against the attention budget it was planned in. */
-function ReadBack({ maps }: { maps: AttentionMaps }) {
+/** What this clip's run read back from the GPU, against the attention budget it was planned in, and what the picked patches read since. */
+function ReadBack({ maps, kept }: { maps: AttentionMaps; kept: KeptRows }) {
+  const fetched = [...kept.rows.values()].reduce((n, rows) => n + rows.byteLength, 0);
   const detail = [maps.temporal.length ? 'temporal maps per head' : maps.temporalMean.length ? 'temporal maps averaged over heads' : 'temporal maps kept on the GPU', maps.spatial.length ? (maps.spatialHeads ? 'full spatial maps per head' : 'full spatial maps averaged over heads') : 'full spatial maps kept on the GPU'];
   return (
-    <p className="muted small" data-testid="attention-bytes" data-bytes={maps.bytesRead} data-budget={maps.budgetBytes}>
+    <p className="muted small" data-testid="attention-bytes" data-bytes={maps.bytesRead} data-budget={maps.budgetBytes} data-fetched={fetched}>
       Read back from the GPU for this clip: {(maps.bytesRead / MB).toFixed(1)} MB (budget {(maps.budgetBytes / MB).toFixed(0)} MB) — {detail.join(', ')}.
+      {fetched > 0 && ` Read since for the picked patches: ${(fetched / MB).toFixed(2)} MB.`}
     </p>
   );
 }
@@ -58,14 +60,23 @@ function ActiveView({ data }: { data: ExplorerData | undefined }) {
   if (view === 'schemes') return <SchemesView data={data} />;
   if (!data.frames) return <Empty>Classify a video to see where the model looks.</Empty>;
   if (!data.maps) return <AttentionFallback />;
-  const maps = data.maps;
+  return <MapsView data={data} maps={data.maps} />;
+}
+
+/** The views of a result's maps; the rows they need that stayed on the GPU are read as the picked patch or layers change. */
+function MapsView({ data, maps }: { data: ExplorerData; maps: AttentionMaps }) {
+  const { view, query, layer, compareWith } = useExplorerState();
+  const { keptRowsWanted } = useActions();
+  const kept = useKeptRows(maps);
+  useEffect(() => void keptRowsWanted(), [keptRowsWanted, maps, view, query, layer, compareWith.layer]);
+  const temporal = query !== null && hasTemporal(maps, layer, query.patch, kept.rows);
   return (
     <>
       {view === 'spatial' ? <SpatialView data={data} maps={maps} /> : view === 'compare' ? <CompareView data={data} maps={maps} /> : <RolloutView data={data} maps={maps} />}
-      {query && hasTemporal(maps) && <TemporalPanel maps={maps} query={query} />}
-      <ReadBack maps={maps} />
-      {query && !hasTemporal(maps) && data.info.attentionType === 'divided_space_time' && <Empty>The temporal maps of this clip stayed on the GPU: they are over the read-back budget even averaged over heads.</Empty>}
-      {query && !hasTemporal(maps) && data.info.attentionType !== 'divided_space_time' && <Empty>Only divided space-time models have separate temporal attention; this one is {ATTENTION_NAMES[data.info.attentionType]}.</Empty>}
+      {query && temporal && <TemporalPanel maps={maps} query={query} kept={kept} />}
+      <ReadBack maps={maps} kept={kept} />
+      {query && !temporal && data.info.attentionType === 'divided_space_time' && <Empty>{keptNote(kept, 'The temporal maps of this clip stayed on the GPU: they are over the read-back budget even averaged over heads.')}</Empty>}
+      {query && data.info.attentionType !== 'divided_space_time' && <Empty>Only divided space-time models have separate temporal attention; this one is {ATTENTION_NAMES[data.info.attentionType]}.</Empty>}
     </>
   );
 }

@@ -1,9 +1,9 @@
 import { useMemo } from 'react';
 import { colormap, valueRange, type ColormapName } from '../../attention/colormap';
-import { spatialFrame, spatialQuery } from '../../attention/maps';
+import { spatialFrame, spatialQuery, type FetchedAttention } from '../../attention/maps';
 import type { Query } from '../../attention/schemes';
 import { useExplorerState } from '../../store';
-import type { HeadView } from '../../store/explorer-slice';
+import { fetchedAttention, type ExplorerState, type HeadView } from '../../store/explorer-slice';
 import type { AttentionMaps } from '../../worker/protocol';
 import { ColorLegend } from './ColorLegend';
 import { heatOverlays } from './draw';
@@ -28,13 +28,29 @@ export interface SpatialPicture {
 export const headName = (head: HeadView) => (head === 'grid' ? 'all-heads' : head === 'mean' ? 'mean' : `head${head + 1}`);
 export const headTitle = (head: HeadView) => (head === 'grid' ? 'every head' : head === 'mean' ? 'mean over heads' : `head ${head + 1}`);
 
+/** What the views fetched of the maps kept on the GPU, and how fetching goes. */
+export interface KeptRows {
+  rows: FetchedAttention;
+  fetching: ExplorerState['fetching'];
+}
+
+/** The kept rows of these maps for a view (re-read when the store's count of them changes). */
+export function useKeptRows(maps: AttentionMaps): KeptRows {
+  const { fetching } = useExplorerState();
+  return useMemo(() => ({ rows: fetchedAttention(maps), fetching }), [maps, fetching]);
+}
+
+/** Why a view of kept maps is not drawn yet: being read, the read failed, or `otherwise`. */
+export const keptNote = (kept: KeptRows | undefined, otherwise: string) => (kept?.fetching.loading ? 'Reading this patch’s attention from the GPU…' : (kept?.fetching.error ?? otherwise));
+
 /** Spatial attention of the CLS or of a query patch in one layer, for one head, the mean, or every head. */
-export function spatialPicture(maps: AttentionMaps, layer: number, head: HeadView, who: Querier, cmap: ColormapName): SpatialPicture {
+export function spatialPicture(maps: AttentionMaps, layer: number, head: HeadView, who: Querier, cmap: ColormapName, kept?: KeptRows): SpatialPicture {
   const lut = colormap(cmap);
   const heads = head === 'grid' ? range(maps.heads) : [head];
-  const values = heads.map((h) => (who === 'cls' ? range(maps.frames).map((t) => spatialFrame(maps, layer, t, h)) : spatialQuery(maps, layer, who, h)?.frames));
+  const values = heads.map((h) => (who === 'cls' ? range(maps.frames).map((t) => spatialFrame(maps, layer, t, h)) : spatialQuery(maps, layer, who, h, kept?.rows)?.frames));
   if (values.some((v) => !v)) {
-    return { rows: [], values: [], legend: { lut, range: { min: 0, max: 1 }, label: '' }, missing: 'The full spatial attention of this clip stayed on the GPU (it is over the read-back budget), so only the classification token’s is shown.' };
+    const missing = keptNote(kept, 'The full spatial attention of this clip stayed on the GPU (it is over the read-back budget), so only the classification token’s is shown.');
+    return { rows: [], values: [], legend: { lut, range: { min: 0, max: 1 }, label: '' }, missing };
   }
   const shown = values as (Float32Array | null)[][];
   const r = valueRange(...shown.flat().filter((v): v is Float32Array => v !== null));
@@ -49,7 +65,8 @@ export function spatialPicture(maps: AttentionMaps, layer: number, head: HeadVie
 export function SpatialView({ data, maps }: { data: ExplorerData; maps: AttentionMaps }) {
   const { layer, head, colormap: cmap, query } = useExplorerState();
   const cls = useMemo(() => spatialPicture(maps, layer, head, 'cls', cmap), [maps, layer, head, cmap]);
-  const picked = useMemo(() => (query ? spatialPicture(maps, layer, head, query, cmap) : undefined), [maps, layer, head, query, cmap]);
+  const kept = useKeptRows(maps);
+  const picked = useMemo(() => (query ? spatialPicture(maps, layer, head, query, cmap, kept) : undefined), [maps, layer, head, query, cmap, kept]);
   const where = query && `patch (row ${Math.floor(query.patch / maps.grid[1]) + 1}, column ${(query.patch % maps.grid[1]) + 1}) of frame ${query.frame + 1}`;
   const joint = data.info.attentionType === 'joint_space_time';
   return (
@@ -74,7 +91,7 @@ export function SpatialView({ data, maps }: { data: ExplorerData; maps: Attentio
         <div className="query-spatial" data-testid="query-spatial">
           <h3 className="subhead">Spatial attention of {where}, layer {layer + 1}</h3>
           {picked.missing ? (
-            <p className="muted">{picked.missing}</p>
+            <p className="muted" data-testid="query-missing">{picked.missing}</p>
           ) : (
             <>
               <p className="view-intro">Where the picked patch looks{joint ? ' (in every frame: joint attention)' : ` within frame ${query.frame + 1}`}; pick another patch to move the query.</p>

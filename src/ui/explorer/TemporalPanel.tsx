@@ -4,6 +4,7 @@ import { temporalPatch } from '../../attention/maps';
 import type { Query } from '../../attention/schemes';
 import { useExplorerState } from '../../store';
 import type { AttentionMaps } from '../../worker/protocol';
+import { keptNote, type KeptRows } from './SpatialView';
 import { useColorScheme } from '../theme';
 import { drawMatrices, inkOf, matrixCanvasSize } from './draw';
 import { ExportButton, ExportJsonButton } from './ExportButton';
@@ -14,7 +15,7 @@ import { range } from './explorer-data';
  * at that place in query frame tq attends to the same place in key frame tk; the picked frame's row
  * (its 1×T attention) outlined.
  */
-export function TemporalPanel({ maps, query }: { maps: AttentionMaps; query: Query }) {
+export function TemporalPanel({ maps, query, kept }: { maps: AttentionMaps; query: Query; kept: KeptRows }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const { layer, colormap: cmap } = useExplorerState();
   const scheme = useColorScheme();
@@ -23,15 +24,15 @@ export function TemporalPanel({ maps, query }: { maps: AttentionMaps; query: Que
   const picture = useMemo(() => {
     // Long clips may bring back only the mean over heads (the budget): then the heads are left out.
     const plots = [
-      { title: 'mean', values: temporalPatch(maps, layer, query.patch, 'mean')! },
+      { title: 'mean', values: temporalPatch(maps, layer, query.patch, 'mean', kept.rows)! },
       ...range(maps.heads).flatMap((h) => {
-        const values = temporalPatch(maps, layer, query.patch, h);
+        const values = temporalPatch(maps, layer, query.patch, h, kept.rows);
         return values ? [{ title: `head ${h + 1}`, values }] : [];
       }),
     ];
     const cell = Math.max(6, Math.min(32, Math.floor(128 / T)));
     return { plots, size: T, cell, highlightRow: query.frame, range: valueRange(...plots.map((p) => p.values)), lut: colormap(cmap) };
-  }, [maps, layer, query, cmap, T]);
+  }, [maps, layer, query, cmap, T, kept]);
 
   useEffect(() => {
     const c = canvas.current;
@@ -51,7 +52,7 @@ export function TemporalPanel({ maps, query }: { maps: AttentionMaps; query: Que
       </h3>
       <p className="view-intro">
         Each plot: query frame (rows) × key frame (columns) at this place in the picture; the outlined row is the picked frame. On average over heads it looks most at frame {strongest + 1}.
-        {picture.plots.length === 1 && ' Only the mean over heads came back for this long clip (the per-head maps are over the read-back budget).'}
+        {picture.plots.length === 1 && ` ${keptNote(kept, 'Only the mean over heads came back for this long clip (the per-head maps are over the read-back budget).')}`}
       </p>
       <div className="scroll-x">
         <canvas ref={canvas} data-testid="temporal-plot" role="img" aria-label={`Temporal attention plots for patch ${where}: ${picture.plots.map((p) => p.title).join(', ')}, ${T}×${T} each`} />
