@@ -16,6 +16,7 @@ import { attention, type AttentionArgs, type TokenMap } from './kernels/attentio
 import { modelShapes, tuneKernels, type ForcedKernels, type KernelPicks } from './autotune';
 import { gemm, packLinear, type GemmArgs, type GemmVariant, type PackedLinear, type WeightDType } from './kernels/gemm';
 import { layerNorm } from './kernels/layernorm';
+import { packedWords, packF16, unpackF16 } from './kernels/pack-f16';
 import { embed, im2col } from './kernels/patch-embed';
 import { rolloutLayout, RolloutRecorder } from './kernels/rollout';
 import { rowMean } from './kernels/row-mean';
@@ -81,6 +82,8 @@ interface Output {
   buffer: GPUBuffer;
   offset: number;
   staging: GPUBuffer;
+  /** 'f16': `buffer` holds the values packed two per word (packF16). */
+  encoding: 'f32' | 'f16';
 }
 
 interface Plan {
@@ -215,7 +218,9 @@ export class TimesformerEngine {
       await Promise.all(plan.outputs.map((o) => o.staging.mapAsync(GPUMapMode.READ)));
       const result: NamedTensors = new Map();
       for (const o of plan.outputs) {
-        result.set(o.name, { shape: o.shape, data: new Float32Array(o.staging.getMappedRange().slice(0)) });
+        const range = o.staging.getMappedRange();
+        const n = o.shape.reduce((x, y) => x * y, 1);
+        result.set(o.name, o.encoding === 'f16' ? { shape: o.shape, data: unpackF16(range, n), readBytes: range.byteLength } : { shape: o.shape, data: new Float32Array(range.slice(0)) });
         o.staging.unmap();
       }
       return result;
@@ -332,11 +337,12 @@ export class TimesformerEngine {
     buffers.push(pos, ...(time ? [time] : []));
 
     const outputs: Output[] = [];
-    const output = (name: string, shape: number[], buffer = buf(name, shape.reduce((x, y) => x * y)), offset = 0) => {
-      const bytes = shape.reduce((x, y) => x * y) * 4;
-      const staging = rt.device.createBuffer({ label: `${name} staging`, size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const output = (name: string, shape: number[], buffer = buf(name, shape.reduce((x, y) => x * y)), offset = 0, encoding: Output['encoding'] = 'f32') => {
+      const n = shape.reduce((x, y) => x * y);
+      const bytes = encoding === 'f16' ? packedWords(n) * 4 : n * 4;
+      const staging = rt.device.createBuffer({ label: `${name} staging`, size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       buffers.push(staging);
-      outputs.push({ name, shape, buffer, offset, staging });
+      outputs.push({ name, shape, buffer, offset, staging, encoding });
       return buffer;
     };
     const { kernels } = this;
@@ -356,8 +362,9 @@ export class TimesformerEngine {
 
     const whole: TokenMap = { hasCls: true, clsBase: 0, clsStride: seqLen, rowBase: 1, seqStride: seqLen, tokenStride: 1 };
     const rolloutShape = rolloutLayout(c.attentionType, c.numLayers, H, T, N);
-    const outputFloats = B * L + (request.returnInput ? T * 3 * Hpx * Wpx : 0);
-    const maps = request.attention === 'maps' ? planAttentionReadBack({ attentionType: c.attentionType, layers: c.numLayers, frames: T, patches: N, heads: H }, this.attentionBudget.readBytes, this.attentionBudget.keptBytes, outputFloats * 4) : undefined;
+    const frameValues = T * 3 * Hpx * Wpx;
+    const outputBytes = B * L * 4 + (request.returnInput ? packedWords(frameValues) * 4 : 0);
+    const maps = request.attention === 'maps' ? planAttentionReadBack({ attentionType: c.attentionType, layers: c.numLayers, frames: T, patches: N, heads: H }, this.attentionBudget.readBytes, this.attentionBudget.keptBytes, outputBytes) : undefined;
     const discards = request.rollout ? [request.rollout.discard] : maps ? MAPS_DISCARDS : undefined;
     const rollout = discards && new RolloutRecorder(rt, rolloutShape.vector, discards, buf, maps?.fusions);
     const kept: Plan['kept'] = new Map();
@@ -438,7 +445,12 @@ export class TimesformerEngine {
       steps.push(mm('classifier', { a, M: B, linear: this.embedW.head, y: logits }));
     }
     output('logits', [B, L], logits);
-    if (request.returnInput) output('pixel_values', [T, 3, Hpx, Wpx], pixels);
+    if (request.returnInput) {
+      // For display only: read back as f16, half the bytes (a long clip's frames dominate its read-back).
+      const packed = buf('pixel_values f16', packedWords(frameValues));
+      steps.push(packF16(rt, 'pack pixel_values', pixels, packed, frameValues));
+      output('pixel_values', [T, 3, Hpx, Wpx], packed, 0, 'f16');
+    }
     rollout?.finish(steps, (name, shape) => output(name, shape));
     return { key, steps, pixels, outputs, buffers, bytes: buffers.reduce((n, b) => n + b.size, 0), kept };
   }

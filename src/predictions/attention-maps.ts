@@ -58,7 +58,7 @@ export function attentionMaps(outputs: NamedTensors, layers: number, frames: num
     spatial: spatialPerHead.length > 0 ? spatialPerHead : stack((l) => `attn.${l}.${kind}.mean`),
     spatialHeads: spatialPerHead.length > 0,
     rollouts,
-    bytesRead: [...outputs.values()].reduce((n, t) => n + t.data.byteLength, 0),
+    bytesRead: [...outputs.values()].reduce((n, t) => n + (t.readBytes ?? t.data.byteLength), 0),
     budgetBytes,
   };
 }

@@ -117,3 +117,19 @@ describe("attention 'cls' (the live overlay)", () => {
     });
   }
 });
+
+describe('returnInput', () => {
+  it('gives the clip back as read back in f16: within one f16 ulp of the input (WGSL may round either way), at half the bytes', async () => {
+    const { model, pixels } = await loadFixture('tiny-divided');
+    const engine = await TimesformerEngine.create(await testDevice(), model);
+    try {
+      const outputs = await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'none', hiddenStates: false, returnInput: true });
+      const back = outputs.get('pixel_values')!;
+      expect(back.shape).toEqual(pixels.shape);
+      expect(back.readBytes).toBe(pixels.data.length * 2);
+      for (let i = 0; i < back.data.length; i++) expect(Math.abs(back.data[i] - pixels.data[i])).toBeLessThanOrEqual(Math.abs(pixels.data[i]) * 2 ** -10 + 2 ** -24);
+    } finally {
+      engine.destroy();
+    }
+  });
+});

@@ -1,0 +1,38 @@
+// packF16 (the read-back of display frames as f16) against the CPU's f16 rounding, on awkward sizes: odd counts
+// (the last word's high half is zero), one value, and more words than one dimension of workgroups holds.
+import { describe, expect, it } from 'vitest';
+import { floatToHalf, halfToFloat } from '../../src/checkpoint/tensor';
+import { packedWords, packF16, unpackF16 } from '../../src/engine/kernels/pack-f16';
+import { random, testRuntime } from '../gpu';
+
+describe('packF16', () => {
+  for (const n of [1, 7, 256 * 2 + 3, 2 * 256 * 65_535 + 1001]) {
+    it(`${n} values`, async () => {
+      const rt = await testRuntime();
+      // Normalized pixels lie within about ±3; a few larger and tiny values too.
+      const values = random(n, n, 3);
+      values[0] = 1e-5;
+      if (n > 2) values[1] = -1000.25;
+      const x = rt.upload('values', values);
+      const packed = rt.buffer('packed', packedWords(n) * 4);
+      rt.device.queue.submit([rt.encode([packF16(rt, 'pack', x, packed, n)]).finish()]);
+      const read = await rt.read(packed, packedWords(n) * 4);
+      const words = read.buffer.slice(read.byteOffset, read.byteOffset + read.byteLength) as ArrayBuffer;
+      const got = unpackF16(words, n);
+      if (n % 2) expect(new Uint16Array(words)[n]).toBe(0);
+      // Every value of small cases; of the large one, a sample and everything from just before the second row of workgroups on.
+      const rowStart = 2 * 256 * 65_535;
+      const checked = (i: number) => n < 100_000 || i % 1009 === 0 || i >= rowStart - 600;
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        if (!checked(i)) continue;
+        // WGSL leaves f16 rounding to the implementation (nearest or toward zero): within one f16 ulp of the CPU's.
+        const reference = halfToFloat(floatToHalf(values[i]));
+        const ulp = 2 ** (Math.floor(Math.log2(Math.max(Math.abs(reference), 2 ** -14))) - 10);
+        worst = Math.max(worst, Math.abs(got[i] - reference) / ulp);
+      }
+      expect(worst).toBeLessThanOrEqual(1);
+      rt.destroy();
+    }, 120_000);
+  }
+});
