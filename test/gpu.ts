@@ -18,6 +18,18 @@ export async function testRuntime(): Promise<Runtime> {
   return new Runtime(await testDevice());
 }
 
+let fileRuntime: Promise<Runtime> | undefined;
+
+/**
+ * A scope of the file's one Runtime, as the app keeps one per device: engines made on it share compiled kernels
+ * and the autotuner's picks (each shape class is tuned once per file, not once per engine), each scope owning
+ * its own buffers.
+ */
+export async function sharedTestRuntime(): Promise<Runtime> {
+  fileRuntime ??= testDevice().then((device) => new Runtime(device));
+  return (await fileRuntime).scope();
+}
+
 /** Run steps and read a buffer back. */
 export async function runAndRead(rt: Runtime, steps: Parameters<Runtime['encode']>[0], out: GPUBuffer, floats: number): Promise<Float32Array> {
   rt.device.pushErrorScope('validation');

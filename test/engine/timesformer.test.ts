@@ -4,14 +4,14 @@ import { TimesformerEngine } from '../../src/engine/timesformer';
 import { forwardReference } from '../../src/reference/timesformer';
 import { compareOutputs, F16_WEIGHT_TOLERANCES, WGSL_TOLERANCES } from '../../src/verify/compare';
 import { FIXTURE_NAMES, loadFixture } from '../fixtures';
-import { maxAbsDiff, testDevice } from '../gpu';
+import { maxAbsDiff, sharedTestRuntime } from '../gpu';
 
 describe('WGSL engine matches the reference fixtures (f32)', () => {
   for (const name of FIXTURE_NAMES) {
     // base1 is one TimeSformer-base layer (~35 GFLOP): minutes on a 2-core CPU adapter.
     it(name, { timeout: name.startsWith('base') ? 900_000 : undefined }, async () => {
       const { model, expected, pixels } = await loadFixture(name);
-      const engine = await TimesformerEngine.create(await testDevice(), model);
+      const engine = await TimesformerEngine.create(await sharedTestRuntime(), model);
       try {
         const outputs = await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'all', hiddenStates: true });
         const failures = compareOutputs(outputs, expected, WGSL_TOLERANCES).filter((r) => !r.pass);
@@ -32,17 +32,19 @@ describe('WGSL engine matches the reference fixtures (f32)', () => {
 });
 
 describe('f16 weights', () => {
-  it('keep an f16 checkpoint in f16, exactly (base1 meets the f32 tolerances above)', async () => {
+  // Base-size shapes: tuned once per file (by the fixture test above when it ran), minutes on a CPU adapter.
+  it('keep an f16 checkpoint in f16, exactly (base1 meets the f32 tolerances above)', { timeout: 900_000 }, async () => {
     const { model } = await loadFixture('base1-divided-fp16');
-    const engine = await TimesformerEngine.create(await testDevice(), model);
+    const engine = await TimesformerEngine.create(await sharedTestRuntime(), model);
     expect(engine.weightDType).toBe('f16');
     engine.destroy();
   });
 
   for (const name of ['tiny-divided', 'tiny-joint_space_time', 'small-divided'] as const) {
-    it(`round an f32 checkpoint to f16 on request within the stated tolerance: ${name}`, async () => {
+    // The first f16-weight engine of a shape tunes its f16 kernels (each compile takes seconds on SwiftShader).
+    it(`round an f32 checkpoint to f16 on request within the stated tolerance: ${name}`, { timeout: 600_000 }, async () => {
       const { model, expected, pixels } = await loadFixture(name);
-      const engine = await TimesformerEngine.create(await testDevice(), model, { weights: 'f16' });
+      const engine = await TimesformerEngine.create(await sharedTestRuntime(), model, { weights: 'f16' });
       try {
         expect(engine.weightDType).toBe('f16');
         const outputs = await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'all', hiddenStates: true });
@@ -59,7 +61,7 @@ describe('f16 weights', () => {
 describe('WGSL engine views and shapes', () => {
   it('gives the attention maps of the views and agrees with the reference at another T and grid', async () => {
     const { model, pixels } = await loadFixture('tiny-divided');
-    const engine = await TimesformerEngine.create(await testDevice(), model);
+    const engine = await TimesformerEngine.create(await sharedTestRuntime(), model);
     try {
       // 3 frames of 48×64: a 3×4 grid, T differs from the checkpoint's 4.
       const T = 3, Hpx = 48, Wpx = 64;
@@ -93,7 +95,7 @@ describe("attention 'cls' (the live overlay)", () => {
     it(`${name}: the CLS query's rows alone, equal to the reference's and to what 'maps' gives`, async () => {
       const { model, expected, pixels } = await loadFixture(name);
       const shape = pixels.shape as [number, number, number, number];
-      const engine = await TimesformerEngine.create(await testDevice(), model);
+      const engine = await TimesformerEngine.create(await sharedTestRuntime(), model);
       try {
         const cls = await engine.run(pixels.data, shape, { attention: 'cls', hiddenStates: false });
         const maps = await engine.run(pixels.data, shape, { attention: 'maps', hiddenStates: false });
@@ -121,7 +123,7 @@ describe("attention 'cls' (the live overlay)", () => {
 describe('returnInput', () => {
   it('gives the clip back as read back in f16: within one f16 ulp of the input (WGSL may round either way), at half the bytes', async () => {
     const { model, pixels } = await loadFixture('tiny-divided');
-    const engine = await TimesformerEngine.create(await testDevice(), model);
+    const engine = await TimesformerEngine.create(await sharedTestRuntime(), model);
     try {
       const outputs = await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'none', hiddenStates: false, returnInput: true });
       const back = outputs.get('pixel_values')!;
