@@ -87,10 +87,14 @@ const api = {
   /** Kill the worker under a running classification, as the browser would; then classify again. */
   async killed(videoUrl: string) {
     const blob = await fetchBlob(videoUrl);
-    const running = settle(client.classify(blob, { views: 'multi', attention: true, sampling: 'auto' }));
-    await new Promise((r) => setTimeout(r, 200));
-    workers.at(-1)!.terminate();
-    const pending = await running;
+    // Killed at its first progress event, so the request is surely still running (a fixed delay raced a fast backend).
+    let killed = false;
+    const kill = () => {
+      if (killed) return;
+      killed = true;
+      workers.at(-1)!.terminate();
+    };
+    const pending = await settle(client.classify(blob, { views: 'multi', attention: true, sampling: 'auto' }, kill));
     const next = await settle(client.classify(blob, { views: 'single', attention: false, sampling: 'auto' }));
     return { pending, next: next.ok ? { ok: true, probs: [...next.value.probs] } : next, restarts, workers: workers.length };
   },
