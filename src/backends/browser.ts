@@ -7,7 +7,9 @@ import ortWebGpuMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?ur
 import ortWebGpuWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import ortWasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
 import ortWasmWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
+import type { ByteSink } from '../engine/engine-weights';
 import type { Runtime } from '../engine/runtime';
+import type { LoadProgress } from '../engine/timesformer';
 import { BackendError, type BackendName, type InferenceBackend } from './backend';
 import { createOnnxBackend } from './onnx';
 import { createTfjsBackend, type TfjsModel } from './tfjs';
@@ -21,6 +23,11 @@ export interface BackendSource {
   onnx?: Uint8Array;
   /** Config and weights (wgsl, tfjs-*). */
   model?: TfjsModel;
+  /** wgsl: where to write the engine-ready copy of the packed weights as they are uploaded. */
+  keep?: ByteSink;
+  /** wgsl: the load's progress (upload, compile) and a way to stop it. */
+  onProgress?: LoadProgress;
+  signal?: AbortSignal;
   /** The device's Runtime (the WebGPU backends run on its device; wgsl shares its kernels). */
   runtime?: Runtime;
 }
@@ -32,7 +39,7 @@ export async function createBrowserBackend(name: BackendName, source: BackendSou
   };
   switch (name) {
     case 'wgsl':
-      return createWgslBackend(need(source.runtime, 'a GPU device'), need(source.model, 'the model weights'));
+      return createWgslBackend(need(source.runtime, 'a GPU device'), need(source.model, 'the model weights'), { keep: source.keep, onProgress: source.onProgress, signal: source.signal });
     case 'onnx-wasm':
       return createOnnxBackend(need(source.onnx, 'an ONNX export'), { ep: 'wasm', numThreads: wasmThreads(), wasmPaths: { wasm: ortWasmWasm, mjs: ortWasmMjs } });
     case 'onnx-webgpu':

@@ -2,7 +2,8 @@
 // the same submission), logits, attention maps or every probability, hidden states. Runs are queued, so a
 // caller never sees the engine's "already running" guard.
 import type { EngineDevice } from '../engine/device';
-import type { EngineOptions } from '../engine/timesformer';
+import type { ByteSink } from '../engine/engine-weights';
+import type { EngineOptions, LoadOptions } from '../engine/timesformer';
 import { TimesformerEngine } from '../engine/timesformer';
 import type { Runtime } from '../engine/runtime';
 import type { TfjsModel } from './tfjs';
@@ -13,8 +14,12 @@ export interface WgslBackend extends InferenceBackend {
 }
 
 /** The engine on `gpu` (pass the device's Runtime to share compiled kernels with preprocessing). */
-export async function createWgslBackend(gpu: Runtime | EngineDevice, model: TfjsModel, options: EngineOptions = {}): Promise<WgslBackend> {
-  const engine = await TimesformerEngine.create(gpu, model, options);
+export async function createWgslBackend(gpu: Runtime | EngineDevice, model: TfjsModel, options: EngineOptions & LoadOptions & { keep?: ByteSink } = {}): Promise<WgslBackend> {
+  return wgslBackend(await TimesformerEngine.create(gpu, model, options));
+}
+
+/** An engine already made (e.g. from an engine-ready copy, TimesformerEngine.fromCopy) as a backend. */
+export function wgslBackend(engine: TimesformerEngine): WgslBackend {
   const queue = new SerialQueue();
   let disposed = false;
   return {

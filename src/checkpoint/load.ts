@@ -15,6 +15,8 @@ export interface LoadedModel {
   weights: TimesformerWeights;
   format: WeightsFormat;
   source: string;
+  /** config.json and preprocessor_config.json as read (an engine-ready copy keeps them, to parse again). */
+  json: { config: string; preprocessor?: string };
 }
 
 export interface LoadOptions {
@@ -34,9 +36,10 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
   const configText = await text('config.json');
   if (configText === undefined) throw new CheckpointError(`no config.json in ${source.label}`);
   const config = parseConfig(configText);
-  const preprocessor = parsePreprocessorConfig(await text('preprocessor_config.json'), config);
+  const preprocessorText = await text('preprocessor_config.json');
+  const preprocessor = parsePreprocessorConfig(preprocessorText, config);
   const { tensors, format } = await readWeights(source, expectedParameters(config), options);
-  return { config, preprocessor, weights: bindWeights(config, tensors), format, source: source.label };
+  return { config, preprocessor, weights: bindWeights(config, tensors), format, source: source.label, json: { config: configText, preprocessor: preprocessorText } };
 }
 
 /** The weights, checked against the config's parameters as early as each format allows. */

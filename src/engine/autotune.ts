@@ -99,6 +99,7 @@ export interface Trial {
 }
 
 async function submit(rt: Runtime, steps: Step[]) {
+  await rt.compiled(steps);
   rt.device.pushErrorScope('validation');
   rt.device.queue.submit([rt.encode(steps).finish()]);
   await rt.device.queue.onSubmittedWorkDone();
@@ -174,8 +175,15 @@ export function gemmTolerance(variant: GemmVariant, K: number, absDot: number): 
   return variant === 'registers-f16' ? 6 * 2 ** -11 * absDot + 1e-5 : 2e-6 * Math.sqrt(K) + 1e-6;
 }
 
+/**
+ * Rows a trial runs on. A CPU adapter (SwiftShader, lavapipe) times candidates on at most 256 rows of the
+ * class: the ranking holds there, and a base model's full shapes take minutes to tune on a CPU.
+ */
+const trialRows = (rt: Runtime, rows: number) => (rt.gpu.adapter.isFallback ? Math.min(rows, 256) : rows);
+
 export function tuneGemm(rt: Runtime, shape: GemmShape): Promise<GemmVariant> {
-  const { M, N, K, dtype } = shape;
+  const { N, K, dtype } = shape;
+  const M = trialRows(rt, shape.M);
   return tuneCandidates(rt, gemmClass(shape), gemmCandidates(rt.gpu, shape), (scope, variant) => {
     const a = random(M * K, 1), bias = random(N, 3);
     const w32 = random(N * K, 2);
@@ -222,7 +230,8 @@ function attentionRow(qkv: Float32Array, len: number, D: number, heads: number, 
 }
 
 export function tuneAttention(rt: Runtime, shape: AttentionShape): Promise<AttentionVariant> {
-  const { seqs, len, heads, D } = shape;
+  const { len, heads, D } = shape;
+  const seqs = Math.max(1, Math.min(shape.seqs, Math.floor(trialRows(rt, shape.seqs * len) / len)));
   return tuneCandidates(rt, attentionClass(shape), attentionCandidates(rt.gpu, shape), (scope, variant) => {
     const qkv = random(seqs * len * 3 * D, 4).map((v) => v * 2);
     const map = { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 0, seqStride: len, tokenStride: 1 };
@@ -247,7 +256,8 @@ export function tuneAttention(rt: Runtime, shape: AttentionShape): Promise<Atten
 }
 
 export function tuneLayerNorm(rt: Runtime, shape: LayerNormShape): Promise<LayerNormVariant> {
-  const { rows, D } = shape;
+  const { D } = shape;
+  const rows = trialRows(rt, shape.rows);
   return tuneCandidates(rt, layerNormClass(shape), layerNormCandidates(rt.gpu), (scope, variant) => {
     const x = random(rows * D, 5).map((v, i) => 3 * v + (i % 7)), gamma = random(D, 6), beta = random(D, 7);
     const y = scope.buffer('tune y', rows * D * 4);

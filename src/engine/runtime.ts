@@ -18,12 +18,21 @@ export interface KernelSource {
 
 /** A recorded step: a dispatch, or a buffer copy (which must sit outside a compute pass). */
 export type Step =
-  | { kind: 'dispatch'; label: string; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number]; params: GPUBuffer }
+  | { kind: 'dispatch'; label: string; kernel: CachedPipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number]; params: GPUBuffer }
   | { kind: 'copy'; label: string; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number };
 
-interface CachedPipeline {
-  pipeline: GPUComputePipeline;
+/**
+ * A kernel's bind group layout (made at once: bind groups need it) and its pipeline, compiled in the background
+ * (`createComputePipelineAsync`) so that recording a plan does not wait for the compiler: `compiled(steps)` waits.
+ */
+export interface CachedPipeline {
   layout: GPUBindGroupLayout;
+  pipelineLayout: GPUPipelineLayout;
+  module: GPUShaderModule;
+  key: string;
+  /** Set once compiled. */
+  pipeline?: GPUComputePipeline;
+  compiling: Promise<GPUComputePipeline>;
 }
 
 /** What every scope of a device's Runtime shares: compiled pipelines and memoized per-device values. */
@@ -58,6 +67,7 @@ export class Runtime {
     return this.caches.memo.get(key) as T;
   }
 
+  /** The kernel's layout now, its pipeline compiling in the background (once per device). */
   pipeline(source: KernelSource): CachedPipeline {
     const pipelines = this.caches.pipelines;
     let cached = pipelines.get(source.key);
@@ -70,16 +80,32 @@ export class Runtime {
           buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
         })),
       });
+      const pipelineLayout = this.device.createPipelineLayout({ bindGroupLayouts: [layout] });
       const module = this.device.createShaderModule({ label: source.key, code: source.code });
-      const pipeline = this.device.createComputePipeline({
-        label: source.key,
-        layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-        compute: { module, entryPoint: 'main' },
-      });
-      cached = { pipeline, layout };
+      const entry: CachedPipeline = { layout, pipelineLayout, module, key: source.key, compiling: undefined! };
+      entry.compiling = this.device.createComputePipelineAsync({ label: source.key, layout: pipelineLayout, compute: { module, entryPoint: 'main' } }).then(
+        (pipeline) => (entry.pipeline ??= pipeline),
+        (e: Error) => {
+          pipelines.delete(source.key); // a later recording tries again and sees the error again
+          throw new GpuError(`compiling ${source.key} failed: ${e.message}`);
+        },
+      );
+      entry.compiling.catch(() => {}); // reported to whoever awaits compiled()
+      cached = entry;
       pipelines.set(source.key, cached);
     }
     return cached;
+  }
+
+  /** Wait until every kernel these steps dispatch is compiled (rejects with the compiler's error). */
+  async compiled(steps: Step[]): Promise<void> {
+    await Promise.all([...new Set(steps.flatMap((s) => (s.kind === 'dispatch' ? [s.kernel] : [])))].map((k) => k.compiling));
+  }
+
+  /** Kernels compiled and compiling on this device (the load's progress). */
+  compileProgress(): { done: number; total: number } {
+    const all = [...this.caches.pipelines.values()];
+    return { done: all.filter((k) => k.pipeline).length, total: all.length };
   }
 
   /** A storage buffer (zeroed by WebGPU). Sizes are in bytes, rounded up to 16 for vec4 views. */
@@ -125,14 +151,14 @@ export class Runtime {
 
   /** Record a dispatch of `source` over `buffers` (in binding order) with its uniform words. */
   dispatch(label: string, source: KernelSource, params: ArrayBuffer, buffers: GPUBuffer[], workgroups: [number, number, number]): Step {
-    const { pipeline, layout } = this.pipeline(source);
+    const kernel = this.pipeline(source);
     const uniform = this.uniform(`${label} params`, params);
     const all = [uniform, ...buffers];
     if (all.length !== source.bindings.length) throw new GpuError(`${label}: ${all.length} bindings given, kernel has ${source.bindings.length}`);
-    const bindGroup = this.device.createBindGroup({ label, layout, entries: all.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const bindGroup = this.device.createBindGroup({ label, layout: kernel.layout, entries: all.map((buffer, binding) => ({ binding, resource: { buffer } })) });
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (workgroups.some((n) => n > max)) throw new GpuError(`${label}: ${workgroups} workgroups exceed the limit ${max}`);
-    return { kind: 'dispatch', label, pipeline, bindGroup, workgroups, params: uniform };
+    return { kind: 'dispatch', label, kernel, bindGroup, workgroups, params: uniform };
   }
 
   /** Encode steps into one command buffer: consecutive dispatches share a compute pass. */
@@ -141,7 +167,9 @@ export class Runtime {
     for (const step of steps) {
       if (step.kind === 'dispatch') {
         pass ??= encoder.beginComputePass();
-        pass.setPipeline(step.pipeline);
+        // Not compiled yet (a step encoded without awaiting compiled()): compile it now, in the foreground.
+        step.kernel.pipeline ??= this.device.createComputePipeline({ label: step.kernel.key, layout: step.kernel.pipelineLayout, compute: { module: step.kernel.module, entryPoint: 'main' } });
+        pass.setPipeline(step.kernel.pipeline);
         pass.setBindGroup(0, step.bindGroup);
         pass.dispatchWorkgroups(...step.workgroups);
       } else {

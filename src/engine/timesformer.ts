@@ -6,15 +6,16 @@
 //   T frames   Gh×Gw grid   N = Gh·Gw patches   D hidden   H heads   F intermediate   L labels
 //   S token rows: 1 + N·T (divided, joint: [CLS] + patches in (p, t) order) or T·(1+N) (space-only)
 import type { TimesformerConfig } from '../checkpoint/config';
-import { toFloat16Bits, toFloat32, type RawTensor } from '../checkpoint/tensor';
-import type { Linear, Norm, TimesformerWeights } from '../checkpoint/weights';
+import type { RawTensor } from '../checkpoint/tensor';
+import type { TimesformerWeights } from '../checkpoint/weights';
 import { positionEmbeddings, timeEmbeddings } from '../reference/timesformer';
 import { DEFAULT_ATTENTION_BUDGET_BYTES, DEFAULT_KEPT_ATTENTION_BYTES, MAPS_DISCARDS, planAttentionReadBack } from '../attention/budget';
 import type { NamedTensors } from '../tensor';
 import { GpuError, type EngineDevice } from './device';
 import { attention, type AttentionArgs, type TokenMap } from './kernels/attention';
 import { modelShapes, tuneKernels, type ForcedKernels, type KernelPicks } from './autotune';
-import { gemm, packLinear, type GemmArgs, type GemmVariant, type PackedLinear, type WeightDType } from './kernels/gemm';
+import { allocateCopy, uploadPacked, weightDType, type ByteSink, type ByteSource, type EngineWeights, type OpenedCopy } from './engine-weights';
+import { gemm, type GemmArgs, type GemmVariant, type PackedLinear, type WeightDType } from './kernels/gemm';
 import { layerNorm } from './kernels/layernorm';
 import { packedWords, packF16, unpackF16 } from './kernels/pack-f16';
 import { embed, im2col } from './kernels/patch-embed';
@@ -101,7 +102,18 @@ interface Plan {
 /** Default budget of kept plans' GPU memory: a multi-view classification and a timeline's plans both stay. */
 export const DEFAULT_PLAN_BUDGET_BYTES = 512 * 2 ** 20;
 
-const f32 = (t: RawTensor) => toFloat32(t);
+const forcedKernels = (o: EngineOptions): ForcedKernels => ({ ...o.kernels, gemm: o.gemmVariant ?? o.kernels?.gemm });
+
+/** How far a load is: weights to the GPU (bytes), kernels tuned and compiled (kernels ready of those made). */
+export type LoadProgress = (stage: 'upload' | 'compile', done: number, total?: number) => void;
+
+/** What making an engine takes besides its options: where its load reports progress, and a way to stop it. */
+export interface LoadOptions {
+  onProgress?: LoadProgress;
+  signal?: AbortSignal;
+  /** Record (and compile) the plan of a plain run of a [T, 3, H, W] clip before the engine is returned. */
+  warm?: [number, number, number];
+}
 
 export interface EngineOptions {
   /** One GEMM variant for every GEMM instead of the autotuner's picks (src/engine/autotune.ts). */
@@ -138,7 +150,8 @@ export class TimesformerEngine {
   private constructor(
     readonly rt: Runtime,
     readonly config: TimesformerConfig,
-    private readonly weights: TimesformerWeights,
+    /** The position and time embeddings, kept on the CPU: plans resize them to their grid and frames. */
+    private readonly embeddings: Pick<TimesformerWeights, 'posEmbed' | 'timeEmbed'>,
     private readonly layers: LayerBuffers[],
     private readonly embedW: { patch: PackedLinear; cls: GPUBuffer; norm: NormBuffers; head: PackedLinear },
     /** The autotuner's kernel variant per shape class (or the forced ones). */
@@ -152,43 +165,91 @@ export class TimesformerEngine {
   }
 
   /**
-   * Upload the weights (Linear weights transposed for the GEMM, f32 or f16) and tune the kernels (src/engine/autotune.ts). Pass the
-   * device's Runtime to share its compiled kernels with preprocessing; a bare EngineDevice gets one of its own.
+   * Pack and upload a checkpoint's weights (engine-weights.ts: Linear weights transposed, f32 or f16), appending
+   * the packed bytes to `options.keep` (an engine-ready copy for next time) when given, and tune the kernels
+   * (src/engine/autotune.ts). Pass the device's Runtime to share its compiled kernels with preprocessing; a
+   * bare EngineDevice gets one of its own.
    */
-  static async create(gpu: Runtime | EngineDevice, model: { config: TimesformerConfig; weights: TimesformerWeights }, options: EngineOptions = {}): Promise<TimesformerEngine> {
+  static async create(
+    gpu: Runtime | EngineDevice,
+    model: { config: TimesformerConfig; weights: TimesformerWeights },
+    options: EngineOptions & LoadOptions & { keep?: ByteSink } = {},
+  ): Promise<TimesformerEngine> {
     const rt = gpu instanceof Runtime ? gpu.scope() : new Runtime(gpu);
     const { config: c, weights: w } = model;
-    const dtype: WeightDType = options.weights === 'auto' || options.weights === undefined ? (w.head.weight.dtype === 'F16' ? 'f16' : 'f32') : options.weights;
-    const linear = (name: string, l: Linear) => {
-      const values = dtype === 'f16' ? toFloat16Bits(l.weight) : f32(l.weight);
-      return packLinear(rt, name, values, l.weight.shape[0], l.weight.shape.slice(1).reduce((a, b) => a * b), l.bias && f32(l.bias));
-    };
-    const norm = (name: string, n: Norm): NormBuffers => ({ gamma: rt.upload(`${name}.weight`, f32(n.weight)), beta: rt.upload(`${name}.bias`, f32(n.bias)) });
-    const layers = w.layers.map((lw, i): LayerBuffers => ({
-      temporal: lw.temporal && {
-        norm: norm(`layer${i}.temporal_norm`, lw.temporal.norm),
-        qkv: linear(`layer${i}.temporal_qkv`, lw.temporal.qkv),
-        proj: linear(`layer${i}.temporal_proj`, lw.temporal.proj),
-        dense: linear(`layer${i}.temporal_dense`, lw.temporal.dense),
-      },
-      norm1: norm(`layer${i}.norm1`, lw.norm1),
-      qkv: linear(`layer${i}.qkv`, lw.qkv),
-      proj: linear(`layer${i}.proj`, lw.proj),
-      norm2: norm(`layer${i}.norm2`, lw.norm2),
-      fc1: linear(`layer${i}.fc1`, lw.fc1),
-      fc2: linear(`layer${i}.fc2`, lw.fc2),
+    const dtype = weightDType(w, options.weights);
+    try {
+      const onUpload = options.onProgress && ((done: number, total: number) => options.onProgress!('upload', done, total));
+      const weights = await uploadPacked(rt.device, (label, bytes) => rt.buffer(label, bytes), c, w, dtype, { sink: options.keep, onProgress: onUpload, signal: options.signal });
+      options.onProgress?.('compile', 0);
+      const engine = TimesformerEngine.assemble(rt, c, weights, await tuneKernels(rt, modelShapes(c, dtype), forcedKernels(options)), options);
+      if (options.warm) await engine.warm(...options.warm);
+      return engine;
+    } catch (e) {
+      rt.destroy();
+      throw e;
+    }
+  }
+
+  /**
+   * An engine from an engine-ready copy (engine-weights.ts), checked by `openCopy`: the kernels are tuned (or
+   * remembered) first, then the plan for `warm` is recorded so that its kernels compile while the weights
+   * stream into the GPU. The weight type is the copy's (`options.weights` is not applied).
+   */
+  static async fromCopy(rt: Runtime, source: ByteSource, opened: OpenedCopy, options: EngineOptions & LoadOptions = {}): Promise<TimesformerEngine> {
+    const scope = rt.scope();
+    const c = opened.config, dtype = opened.manifest.dtype;
+    try {
+      options.onProgress?.('compile', 0);
+      const kernels = await tuneKernels(scope, modelShapes(c, dtype), forcedKernels(options));
+      const copy = await allocateCopy(scope.device, (label, bytes) => scope.buffer(label, bytes), source, opened);
+      const engine = TimesformerEngine.assemble(scope, c, copy.weights, kernels, options);
+      // Recording the plan starts its kernels compiling; they compile while the weights stream in.
+      const warmed = options.warm ? engine.warm(...options.warm) : Promise.resolve();
+      warmed.catch(() => {});
+      await copy.fill(options.onProgress && ((done, total) => options.onProgress!('upload', done, total)), options.signal);
+      const compiling = scope.compileProgress();
+      options.onProgress?.('compile', compiling.done, compiling.total);
+      await warmed;
+      return engine;
+    } catch (e) {
+      scope.destroy();
+      throw e;
+    }
+  }
+
+  private static assemble(rt: Runtime, c: TimesformerConfig, weights: EngineWeights, kernels: KernelPicks, options: EngineOptions): TimesformerEngine {
+    const gpuBuffer = (label: string) => weights.gpu.get(label)!;
+    const linear = (label: string): PackedLinear => ({ w: gpuBuffer(`${label}.weight`), bias: gpuBuffer(`${label}.bias`), dtype: weights.dtype, ...weights.linears.get(label)! });
+    const norm = (label: string): NormBuffers => ({ gamma: gpuBuffer(`${label}.weight`), beta: gpuBuffer(`${label}.bias`) });
+    const layers = Array.from({ length: c.numLayers }, (_, i): LayerBuffers => ({
+      temporal:
+        c.attentionType === 'divided_space_time'
+          ? { norm: norm(`layer${i}.temporal_norm`), qkv: linear(`layer${i}.temporal_qkv`), proj: linear(`layer${i}.temporal_proj`), dense: linear(`layer${i}.temporal_dense`) }
+          : undefined,
+      norm1: norm(`layer${i}.norm1`),
+      qkv: linear(`layer${i}.qkv`),
+      proj: linear(`layer${i}.proj`),
+      norm2: norm(`layer${i}.norm2`),
+      fc1: linear(`layer${i}.fc1`),
+      fc2: linear(`layer${i}.fc2`),
     }));
-    const embedW = {
-      patch: linear('patch_embed', w.patchEmbed),
-      cls: rt.upload('cls_token', f32(w.clsToken)),
-      norm: norm('final_norm', w.norm),
-      head: linear('classifier', w.head),
+    const embedW = { patch: linear('patch_embed'), cls: gpuBuffer('cls_token'), norm: norm('final_norm'), head: linear('classifier') };
+    const table = (label: string, shape: number[]): RawTensor => ({ dtype: 'F32', shape, bytes: new Uint8Array(weights.cpu.get(label)!.buffer) });
+    const N = (c.imageSize / c.patchSize) ** 2;
+    const embeddings = {
+      posEmbed: table('position_embeddings', [1, 1 + N, c.hiddenSize]),
+      timeEmbed: weights.cpu.has('time_embeddings') ? table('time_embeddings', [1, c.numFrames, c.hiddenSize]) : undefined,
     };
-    const shapes = modelShapes(c, dtype);
-    const kernels = await tuneKernels(rt, shapes, { ...options.kernels, gemm: options.gemmVariant ?? options.kernels?.gemm });
-    const engine = new TimesformerEngine(rt, c, w, layers, embedW, kernels, kernels.gemm(shapes.gemm[1]), dtype, options.planBudgetBytes ?? DEFAULT_PLAN_BUDGET_BYTES);
+    const qkvShape = modelShapes(c, weights.dtype).gemm[1];
+    const engine = new TimesformerEngine(rt, c, embeddings, layers, embedW, kernels, kernels.gemm(qkvShape), weights.dtype, options.planBudgetBytes ?? DEFAULT_PLAN_BUDGET_BYTES);
     engine.attentionBudget = { readBytes: options.attentionBudgetBytes ?? DEFAULT_ATTENTION_BUDGET_BYTES, keptBytes: options.keptAttentionBytes ?? DEFAULT_KEPT_ATTENTION_BYTES };
     return engine;
+  }
+
+  /** Record (and compile) the plan a plain run of a [T, 3, H, W] clip uses, so that the first clip does not wait for it. */
+  async warm(T: number, Hpx: number, Wpx: number): Promise<void> {
+    await this.planFor(T, Hpx, Wpx, { attention: 'none', hiddenStates: false, returnInput: false });
   }
 
   /** Run one clip: pixels [T, 3, Hpx, Wpx] normalized, from the CPU or the GPU. Outputs are named as the reference's. */
@@ -249,13 +310,17 @@ export class TimesformerEngine {
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     let plan: Plan | undefined;
+    let compileError: unknown;
     try {
       plan = this.record(key, T, Hpx, Wpx, request);
+      // Its kernels compile in the background (and, at load, while the weights stream in): wait for them here.
+      await this.rt.compiled(plan.steps).catch((e) => (compileError = e));
     } finally {
       const errors = [await device.popErrorScope(), await device.popErrorScope()].filter((e) => e !== null);
-      if (errors.length) {
+      if (errors.length || compileError) {
         if (plan) this.releasePlan(plan);
-        throw new GpuError(`recording the plan for a [${T}, 3, ${Hpx}, ${Wpx}] clip failed: ${errors.map((e) => e.message).join('; ')}`);
+        const why = errors.map((e) => e.message).concat(compileError ? [(compileError as Error).message] : []);
+        throw new GpuError(`recording the plan for a [${T}, 3, ${Hpx}, ${Wpx}] clip failed: ${why.join('; ')}`);
       }
     }
     this.plans.set(key, plan);
@@ -332,8 +397,8 @@ export class TimesformerEngine {
     const h = buf('h', S * D), h2 = buf('h2', S * D), xt = buf('xt', S * D), a = buf('normed', S * D);
     const qkv = buf('qkv', S * 3 * D), ctx = buf('context', (S + T) * D), tmp = buf('tmp', S * D), mlp = buf('mlp', S * F);
     const logits = buf('logits', B * L);
-    const pos = rt.upload('position embeddings', positionEmbeddings(c, this.weights, gh, gw));
-    const time = spaceOnly ? undefined : rt.upload('time embeddings', timeEmbeddings(c, this.weights, T));
+    const pos = rt.upload('position embeddings', positionEmbeddings(c, this.embeddings, gh, gw));
+    const time = spaceOnly ? undefined : rt.upload('time embeddings', timeEmbeddings(c, this.embeddings, T));
     buffers.push(pos, ...(time ? [time] : []));
 
     const outputs: Output[] = [];

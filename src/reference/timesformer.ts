@@ -36,7 +36,7 @@ function nearest1d(table: Float32Array, srcLen: number, dstLen: number, dim: num
 }
 
 /** Position embeddings [1+N, D] for a Gh×Gw grid: the checkpoint's, nearest-resized when the grid differs. */
-export function positionEmbeddings(c: TimesformerConfig, w: TimesformerWeights, gh: number, gw: number): Float32Array {
+export function positionEmbeddings(c: TimesformerConfig, w: Pick<TimesformerWeights, 'posEmbed'>, gh: number, gw: number): Float32Array {
   const D = c.hiddenSize, g0 = c.imageSize / c.patchSize;
   const table = f32(w.posEmbed);
   if (gh === g0 && gw === g0) return table;
@@ -53,7 +53,7 @@ export function positionEmbeddings(c: TimesformerConfig, w: TimesformerWeights, 
 }
 
 /** Time embeddings [T, D]: the checkpoint's, nearest-resized when T differs. */
-export function timeEmbeddings(c: TimesformerConfig, w: TimesformerWeights, T: number): Float32Array {
+export function timeEmbeddings(c: TimesformerConfig, w: Pick<TimesformerWeights, 'timeEmbed'>, T: number): Float32Array {
   return nearest1d(f32(w.timeEmbed!), c.numFrames, T, c.hiddenSize);
 }
 

@@ -1,5 +1,6 @@
 // The store's dependencies in the browser: the inference worker, /models/index.json, Cache Storage.
 import { evictModel, MODEL_CACHE } from '../hub/cached-source';
+import { engineReadyStore } from '../hub/engine-ready-store';
 import type { LocalIndexEntry } from '../hub/registry';
 import { InferenceClient } from '../worker/client';
 import { browserLiveDeps } from '../live/browser';
@@ -25,7 +26,12 @@ export function browserDeps(): AppDeps {
     client: (events) => (client = new InferenceClient(events)),
     localModels,
     cached,
-    evict: evictModel,
+    // The download and our engine's engine-ready copy of it go together.
+    evict: async (base) => {
+      const removed = await evictModel(base);
+      await (await engineReadyStore())?.remove(base);
+      return removed;
+    },
     objectUrl: { create: (blob) => URL.createObjectURL(blob), revoke: (url) => URL.revokeObjectURL(url) },
     pageUrl: location.href,
     now: () => performance.now(),

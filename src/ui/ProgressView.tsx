@@ -4,14 +4,16 @@ import { formatBytes, formatDuration } from './format';
 
 const STAGE_NAMES: Record<Stage, string> = {
   download: 'Downloading',
+  read: 'Reading from the browser cache',
   parse: 'Reading the weights',
   upload: 'Uploading to the GPU',
+  compile: 'Tuning and compiling kernels',
   decode: 'Decoding frames',
   inference: 'Running the model',
 };
 
 function describe(p: Progress): string {
-  if (p.stage !== 'download') return p.total ? `${p.done} of ${p.total}` : '';
+  if (p.stage !== 'download' && p.stage !== 'read' && p.stage !== 'upload') return p.total ? `${p.done} of ${p.total}` : '';
   const amount = p.total ? `${formatBytes(p.done)} of ${formatBytes(p.total)}` : formatBytes(p.done);
   const rate = p.rate ? ` · ${formatBytes(p.rate)}/s` : '';
   const eta = p.eta !== undefined ? ` · ${formatDuration(p.eta)} left` : '';

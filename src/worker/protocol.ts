@@ -39,6 +39,17 @@ export interface ModelInfo {
   backend: BackendInfo;
   /** Set when the model could not be kept in Cache Storage (it loaded from memory): why, for the user. */
   cacheWarning?: string;
+  /** How this load went: where the weights came from and how long each stage took. */
+  load?: LoadReport;
+}
+
+/** A model load's stages: files read (downloaded or from the cache), weights to the GPU, kernels tuned and compiled. */
+export interface LoadReport {
+  /** 'engine-ready copy': the packed weights kept after an earlier load, streamed to the GPU (no checkpoint read). */
+  from: 'engine-ready copy' | 'checkpoint';
+  ms: { files: number; upload: number; compile: number; total: number };
+  /** Whether an engine-ready copy was written for next time, or why not (checkpoint loads on our engine). */
+  copy?: string;
 }
 
 export interface ClassifyOptions {
@@ -116,7 +127,7 @@ export interface TimelineSegment {
   probs: Float32Array;
 }
 
-export type Stage = 'download' | 'parse' | 'upload' | 'decode' | 'inference';
+export type Stage = 'download' | 'read' | 'parse' | 'upload' | 'compile' | 'decode' | 'inference';
 
 /** How a request is scheduled: a newer request with the same purpose replaces the older one. */
 export interface Scheduling {

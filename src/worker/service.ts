@@ -4,7 +4,11 @@
 import type { ClipInput, ClipShape, InferenceBackend, RunOptions } from '../backends/backend';
 import type { AttentionSlice } from '../engine/timesformer';
 import { createBrowserBackend, wasmThreads } from '../backends/browser';
-import type { WgslBackend } from '../backends/wgsl';
+import { wgslBackend, type WgslBackend } from '../backends/wgsl';
+import type { BackendName } from '../backends/backend';
+import { exportPicks, rememberPicks } from '../engine/autotune';
+import { copyTail, CopyError, openCopy, packedBytes, weightDType } from '../engine/engine-weights';
+import { engineReadyStore, type EngineReadyStore } from '../hub/engine-ready-store';
 import { chooseBackend, type BackendChoice } from '../backends/choose';
 import { exportTimesformerOnnx } from '../backends/onnx-export';
 import { loadModel, type LoadedModel } from '../checkpoint/load';
@@ -12,7 +16,7 @@ import { fileListSource, type ModelSource } from '../checkpoint/source';
 import { expectedParameters } from '../checkpoint/weights';
 import { GpuError, requestEngineDevice, type EngineDevice } from '../engine/device';
 import { Runtime } from '../engine/runtime';
-import type { GpuClip } from '../engine/timesformer';
+import { TimesformerEngine, type GpuClip } from '../engine/timesformer';
 import { cachedSource } from '../hub/cached-source';
 import { attentionMaps } from '../predictions/attention-maps';
 import { averageProbabilities, viewProbabilities } from '../predictions/scores';
@@ -20,7 +24,7 @@ import type { NamedTensors } from '../tensor';
 import { prepareViews, windowClips } from '../video/clips';
 import { openVideo } from '../video/open';
 import { policyForModel, type SamplingPolicy } from '../video/sampling';
-import type { BackendInfo, ClassifyOptions, ClassifyResult, ModelInfo, ModelRef, Scheduling, Stage, TimelineSegment } from './protocol';
+import type { BackendInfo, ClassifyOptions, ClassifyResult, LoadReport, ModelInfo, ModelRef, Scheduling, Stage, TimelineSegment } from './protocol';
 import { Scheduler, type Task } from './scheduler';
 
 export type ProgressFn = (stage: Stage, done: number, total?: number, detail?: string) => void;
@@ -38,9 +42,12 @@ interface Gpu {
   runtime: Runtime;
 }
 
+/** What the service knows of a loaded model: the weights only when they were read from the checkpoint (not an engine-ready copy). */
+type ModelFacts = Omit<LoadedModel, 'weights'> & { weights?: LoadedModel['weights'] };
+
 interface Loaded {
   id: string;
-  model: LoadedModel;
+  model: ModelFacts;
   backend: InferenceBackend;
   info: ModelInfo;
   /** Our engine on the same model, made on first use when another backend is loaded (attention maps). */
@@ -90,40 +97,104 @@ export class InferenceService {
     return (await this.device()).runtime;
   }
 
-  /** Load a model and the backend `choice` says; the previous one is freed first, and its tasks are replaced. */
+  /**
+   * Load a model and the backend `choice` says; the previous one is freed first, and its tasks are replaced.
+   * Our engine on a model from a URL keeps an engine-ready copy of its packed weights and the autotuner's picks
+   * (OPFS): the next load streams that copy to the GPU and tunes nothing.
+   */
   load(ref: ModelRef, choice: BackendChoice, signal: AbortSignal | undefined, progress: ProgressFn): Promise<ModelInfo> {
     const loading = this.scheduler.submit({ purpose: 'load-model', priority: 'user', signal }, async (task) => {
-      const source: ModelSource & { cacheWarning?: string } = ref.kind === 'url' ? cachedSource(ref.base) : fileListSource(ref.files, 'the chosen folder');
-      const model = await loadModel(source, { signal: task.signal, onProgress: (p) => progress('download', p.loaded, p.total, p.cached ? `${p.file} (cached)` : p.file) });
-      task.signal.throwIfAborted();
-      progress('upload', 0);
+      const clock = stageClock(progress);
       const gpu = await this.device();
       const adapter = { isFallback: gpu.device.adapter.isFallback, name: adapterName(gpu.device) };
       // Every model has an ONNX graph for onnxruntime: its own model.onnx, else the one we write from its weights.
       const chosen = chooseBackend(choice, { adapter, onnx: true, wasmThreads: wasmThreads() });
-      const onnx = chosen.name.startsWith('onnx') ? await onnxGraph(source, model, task.signal) : undefined;
-      task.signal.throwIfAborted();
-      // The swap is a GPU turn of its own: the old model's runs end first, its memory goes before the new
-      // model's arrives (two base models at once may not fit).
-      return task.gpu(async () => {
-        const old = this.loaded;
-        this.scheduler.replaceAll('the model was replaced by a newly loaded one', (t) => old !== undefined && this.bound.get(t) === old);
-        await this.unload();
-        const backend = await createBrowserBackend(chosen.name, { model, onnx: onnx?.bytes, runtime: gpu.runtime });
-        const gemmVariant = backend.name === 'wgsl' ? (backend as WgslBackend).engine.gemmVariant : 'none (not our engine)';
-        const info = describeModel(ref.id, model, gpu, gemmVariant, {
-          name: backend.name,
-          reason: onnx ? `${chosen.reason} (ONNX: ${onnx.from})` : chosen.reason,
-          capabilities: backend.capabilities,
-        });
-        if (source.cacheWarning) info.cacheWarning = source.cacheWarning;
-        this.loaded = { id: ref.id, model, backend, info };
-        progress('upload', 1, 1);
-        return info;
-      });
+      const store = chosen.name === 'wgsl' && ref.kind === 'url' ? await engineReadyStore() : undefined;
+      if (store) for (const picks of await store.readPicks()) rememberPicks(gpu.runtime, picks);
+      const info = (store && ref.kind === 'url' && (await this.loadCopy(task, ref, store, chosen, gpu, clock))) || (await this.loadCheckpoint(task, ref, store, chosen, gpu, clock));
+      if (store) await store.writePicks(exportPicks(gpu.runtime)).catch(() => {});
+      return info;
     });
     this.loading = loading.catch(() => {});
     return loading;
+  }
+
+  /** The engine from the model's engine-ready copy; undefined when there is none or it is unusable (then removed). */
+  private async loadCopy(task: Task, ref: ModelRef & { kind: 'url' }, store: EngineReadyStore, chosen: { name: BackendName; reason: string }, gpu: Gpu, clock: StageClock): Promise<ModelInfo | undefined> {
+    clock.enter('read', 0);
+    const source = await store.open(ref.base).catch(() => undefined);
+    const opened = source && (await openCopy(source).catch(() => undefined));
+    if (!source || !opened) {
+      if (source) await store.remove(ref.base).catch(() => {});
+      return undefined;
+    }
+    task.signal.throwIfAborted();
+    return task.gpu(async () => {
+      await this.swapOut();
+      const p = opened.preprocessor, c = opened.config;
+      let engine: TimesformerEngine;
+      try {
+        engine = await TimesformerEngine.fromCopy(gpu.runtime, source, opened, { warm: [c.numFrames, p.cropHeight, p.cropWidth], onProgress: clock.enter, signal: task.signal });
+      } catch (e) {
+        // A copy that could not be read (changed, or the file system failed) is dropped and the checkpoint read.
+        if (task.signal.aborted || !(e instanceof CopyError || e instanceof DOMException)) throw e;
+        await store.remove(ref.base).catch(() => {});
+        return undefined;
+      }
+      const model: ModelFacts = { config: c, preprocessor: p, format: opened.manifest.checkpointFormat as LoadedModel['format'], source: opened.manifest.source, json: { config: opened.manifest.configJson, preprocessor: opened.manifest.preprocessorJson } };
+      const backend = wgslBackend(engine);
+      const info = describeModel(ref.id, model, gpu, engine.gemmVariant, { name: backend.name, reason: chosen.reason, capabilities: backend.capabilities });
+      info.load = { from: 'engine-ready copy', ms: clock.finish() };
+      this.loaded = { id: ref.id, model, backend, info };
+      return info;
+    });
+  }
+
+  /** The checkpoint's files (downloaded, or from Cache Storage) on the chosen backend; our engine writes its engine-ready copy as it packs. */
+  private async loadCheckpoint(task: Task, ref: ModelRef, store: EngineReadyStore | undefined, chosen: { name: BackendName; reason: string }, gpu: Gpu, clock: StageClock): Promise<ModelInfo> {
+    const source: ModelSource & { cacheWarning?: string } = ref.kind === 'url' ? cachedSource(ref.base) : fileListSource(ref.files, 'the chosen folder');
+    const model = await loadModel(source, { signal: task.signal, onProgress: (p) => clock.enter(p.cached ? 'read' : 'download', p.loaded, p.total, p.file) });
+    task.signal.throwIfAborted();
+    const onnx = chosen.name.startsWith('onnx') ? await onnxGraph(source, model, task.signal) : undefined;
+    task.signal.throwIfAborted();
+    // The swap is a GPU turn of its own: the old model's runs end first, its memory goes before the new
+    // model's arrives (two base models at once may not fit).
+    return task.gpu(async () => {
+      await this.swapOut();
+      const dtype = weightDType(model.weights);
+      const keep = store && ref.kind === 'url' ? await store.create(ref.base, packedBytes(model.config, dtype)) : undefined;
+      const writer = typeof keep === 'object' ? keep : undefined;
+      clock.enter('upload', 0);
+      let backend: InferenceBackend;
+      try {
+        backend = await createBrowserBackend(chosen.name, { model, onnx: onnx?.bytes, runtime: gpu.runtime, keep: writer, onProgress: clock.enter, signal: task.signal });
+        if (backend.name === 'wgsl') {
+          const p = model.preprocessor;
+          await (backend as WgslBackend).engine.warm(model.config.numFrames, p.cropHeight, p.cropWidth);
+        }
+      } catch (e) {
+        await writer?.abort();
+        throw e;
+      }
+      const notKept = writer ? await writer.finish(copyTail({ dtype, configJson: model.json.config, preprocessorJson: model.json.preprocessor, checkpointFormat: model.format, source: model.source }, model.config)) : keep;
+      const gemmVariant = backend.name === 'wgsl' ? (backend as WgslBackend).engine.gemmVariant : 'none (not our engine)';
+      const info = describeModel(ref.id, model, gpu, gemmVariant, {
+        name: backend.name,
+        reason: onnx ? `${chosen.reason} (ONNX: ${onnx.from})` : chosen.reason,
+        capabilities: backend.capabilities,
+      });
+      if (source.cacheWarning) info.cacheWarning = source.cacheWarning;
+      info.load = { from: 'checkpoint', ms: clock.finish(), copy: store ? (notKept ? `not kept: ${notKept}` : 'kept for the next load') : undefined };
+      this.loaded = { id: ref.id, model, backend, info };
+      return info;
+    });
+  }
+
+  /** The loaded model's tasks replaced and its memory freed, before a new one arrives. */
+  private async swapOut() {
+    const old = this.loaded;
+    this.scheduler.replaceAll('the model was replaced by a newly loaded one', (t) => old !== undefined && this.bound.get(t) === old);
+    await this.unload();
   }
 
   /** The loaded model for `task` (after a load in progress); the task is replaced if the model is. */
@@ -248,7 +319,10 @@ export class InferenceService {
   /** Our WGSL engine on the loaded model (for attention maps the loaded backend cannot give: classify, live). */
   engineFor(loaded: Loaded): Promise<InferenceBackend> {
     if (loaded.backend.name === 'wgsl') return Promise.resolve(loaded.backend);
-    loaded.engine ??= this.device().then((gpu) => createBrowserBackend('wgsl', { model: loaded.model, runtime: gpu.runtime }));
+    const { weights } = loaded.model;
+    // Only our engine loads from an engine-ready copy, and then it is the backend itself.
+    if (!weights) return Promise.reject(new Error('the model was loaded without its weights'));
+    loaded.engine ??= this.device().then((gpu) => createBrowserBackend('wgsl', { model: { ...loaded.model, weights }, runtime: gpu.runtime }));
     loaded.engine.catch(() => (loaded.engine = undefined));
     return loaded.engine;
   }
@@ -261,6 +335,35 @@ export class InferenceService {
     await old.backend.dispose();
     await (await old.engine?.catch(() => undefined))?.dispose();
   }
+}
+
+/** A load's stages as progress events, and the wall time spent in each (files: download or cache; upload; compile). */
+interface StageClock {
+  enter(stage: Stage, done: number, total?: number, detail?: string): void;
+  finish(): LoadReport['ms'];
+}
+
+function stageClock(progress: ProgressFn): StageClock {
+  const started = performance.now();
+  const ms = { files: 0, upload: 0, compile: 0 };
+  let current: keyof typeof ms | undefined, since = started;
+  const bucket = (stage: Stage): keyof typeof ms => (stage === 'upload' ? 'upload' : stage === 'compile' ? 'compile' : 'files');
+  const lap = (now: number) => {
+    if (current) ms[current] += now - since;
+    since = now;
+  };
+  return {
+    enter(stage, done, total, detail) {
+      lap(performance.now());
+      current = bucket(stage);
+      progress(stage, done, total, detail);
+    },
+    finish() {
+      const now = performance.now();
+      lap(now);
+      return { ...ms, total: now - started };
+    },
+  };
 }
 
 const adapterName = (gpu: EngineDevice) => [gpu.adapter.vendor, gpu.adapter.architecture, gpu.adapter.description].filter(Boolean).join(' ') || 'unnamed adapter';
@@ -291,7 +394,7 @@ async function readClip(rt: Runtime, clip: GpuClip, shape: ClipShape): Promise<F
   }
 }
 
-function describeModel(id: string, model: LoadedModel, gpu: Gpu, gemmVariant: string, backend: BackendInfo): ModelInfo {
+function describeModel(id: string, model: ModelFacts, gpu: Gpu, gemmVariant: string, backend: BackendInfo): ModelInfo {
   const c = model.config;
   return {
     id,
@@ -312,7 +415,7 @@ function describeModel(id: string, model: LoadedModel, gpu: Gpu, gemmVariant: st
   };
 }
 
-function samplingPolicy(id: string, model: LoadedModel, choice: ClassifyOptions['sampling']): SamplingPolicy {
+function samplingPolicy(id: string, model: ModelFacts, choice: ClassifyOptions['sampling']): SamplingPolicy {
   const auto = policyForModel(id, model.config);
   if (choice === 'auto' || choice === auto.kind) return auto;
   const frames = model.config.numFrames;

@@ -33,14 +33,20 @@ export interface PackedLinear {
  * Transpose a PyTorch weight [N, K] into [K, nPad] and pad the bias: done once at load. `weight` is
  * f32 values, or f16 bits (a Uint16Array) to store as f16 exactly as the checkpoint has them.
  */
-export function packLinear(rt: Runtime, label: string, weight: Float32Array | Uint16Array, N: number, K: number, bias?: Float32Array): PackedLinear {
+/** A Linear's weight [N, K] transposed to [K, nPad] (N padded to whole vec4s), and its bias padded to nPad. */
+export function packLinearData<W extends Float32Array | Uint16Array>(weight: W, N: number, K: number, bias?: Float32Array): { wt: W; bias: Float32Array; nPad: number } {
   const nPad = Math.ceil(N / 4) * 4;
-  const wt = weight instanceof Uint16Array ? new Uint16Array(K * nPad) : new Float32Array(K * nPad);
+  const wt = (weight instanceof Uint16Array ? new Uint16Array(K * nPad) : new Float32Array(K * nPad)) as W;
   for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) wt[k * nPad + n] = weight[n * K + k];
   const b = new Float32Array(nPad);
   if (bias) b.set(bias);
+  return { wt, bias: b, nPad };
+}
+
+export function packLinear(rt: Runtime, label: string, weight: Float32Array | Uint16Array, N: number, K: number, bias?: Float32Array): PackedLinear {
+  const packed = packLinearData(weight, N, K, bias);
   const dtype: WeightDType = weight instanceof Uint16Array ? 'f16' : 'f32';
-  return { w: rt.upload(`${label}.weight`, wt), dtype, bias: rt.upload(`${label}.bias`, b), K, N, nPad };
+  return { w: rt.upload(`${label}.weight`, packed.wt), dtype, bias: rt.upload(`${label}.bias`, packed.bias), K, N, nPad: packed.nPad };
 }
 
 export interface GemmArgs {

@@ -1,5 +1,13 @@
 import { useModelState } from '../../store';
-import { ATTENTION_NAMES, formatParams } from '../format';
+import type { LoadReport } from '../../worker/protocol';
+import { ATTENTION_NAMES, formatMs, formatParams } from '../format';
+
+/** Where the weights came from and what each load stage took. */
+function loadLine(load: LoadReport): string {
+  const files = load.from === 'engine-ready copy' ? 'engine-ready copy' : `files ${formatMs(load.ms.files)}`;
+  const copy = load.copy ? ` · engine-ready copy ${load.copy}` : '';
+  return `Ready in ${formatMs(load.ms.total)}: ${files}, upload ${formatMs(load.ms.upload)}, tune and compile ${formatMs(load.ms.compile)}${copy}`;
+}
 
 /** One line on the model in use, from the worker's own reading of its config. */
 export function LoadedModel() {
@@ -15,6 +23,11 @@ export function LoadedModel() {
         <span className="dot dot-on" aria-hidden="true" /> <strong>{name}</strong> — {ATTENTION_NAMES[info.attentionType]}, {info.frames} frames × {info.imageSize}² ({grid}×{grid} patches), {info.layers} layers × {info.heads} heads,{' '}
         {formatParams(info.parameters)} parameters, {info.labels.length} labels; weights from {info.format}
       </p>
+      {info.load && (
+        <p className="notes" data-testid="load-report" data-from={info.load.from}>
+          {loadLine(info.load)}
+        </p>
+      )}
       {info.cacheWarning && (
         <p className="notes" role="status" data-testid="cache-warning">
           {info.cacheWarning}

@@ -1,0 +1,283 @@
+// The engine's weights as its GPU buffers hold them: Linear weights transposed to [K, N] (N padded to whole
+// vec4s) in f32 or f16, biases padded, norms and the CLS token in f32. The layout — every buffer's label and
+// size, in order — follows from the config alone, so an engine-ready copy of the packed bytes (written once,
+// as the first load packs them) can be streamed straight back into GPU buffers on the next visit: no parse,
+// no transposes, memory bounded by one chunk. The copy is checked against the layout its own config implies.
+//
+// A copy's bytes: [buffer 0][buffer 1]…[buffer n-1][manifest JSON][u32 manifest bytes][8-byte magic].
+// The manifest is written last, so a copy cut short (a full disk, a closed tab) has no magic and is refused.
+import { parseConfig, parsePreprocessorConfig, type PreprocessorConfig, type TimesformerConfig } from '../checkpoint/config';
+import { toFloat16Bits, toFloat32 } from '../checkpoint/tensor';
+import type { Linear, Norm, TimesformerWeights } from '../checkpoint/weights';
+import { packLinearData, type WeightDType } from './kernels/gemm';
+
+/** Where the layout's buffers go to live: on the GPU, or (the embeddings plans interpolate) on the CPU. */
+type Home = 'gpu' | 'cpu';
+
+interface BufferSpec {
+  label: string;
+  bytes: number;
+  home: Home;
+  /** Its bytes from a checkpoint's weights. */
+  pack(w: TimesformerWeights): Uint8Array;
+}
+
+/** A Linear's shape in the engine: y[M, N] = x[M, K] · Wᵀ. */
+export interface LinearShape {
+  N: number;
+  K: number;
+  nPad: number;
+}
+
+const bytesOf = (a: Float32Array | Uint16Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** Every buffer the engine uploads (and the CPU tensors plans read), in order, for `c` with weights in `dtype`. */
+export function engineLayout(c: TimesformerConfig, dtype: WeightDType): { buffers: BufferSpec[]; linears: Map<string, LinearShape> } {
+  const D = c.hiddenSize, F = c.intermediateSize, P = c.patchSize;
+  const N = (c.imageSize / P) ** 2;
+  const buffers: BufferSpec[] = [];
+  const linears = new Map<string, LinearShape>();
+  const linear = (label: string, outputs: number, inputs: number, of: (w: TimesformerWeights) => Linear) => {
+    const nPad = Math.ceil(outputs / 4) * 4;
+    linears.set(label, { N: outputs, K: inputs, nPad });
+    // One pack serves both buffers: the weight's is made when the bias's is asked for, in order.
+    let packed: ReturnType<typeof packLinearData> | undefined;
+    const make = (w: TimesformerWeights) => {
+      const l = of(w);
+      const weight = dtype === 'f16' ? toFloat16Bits(l.weight) : toFloat32(l.weight);
+      return packLinearData(weight, outputs, inputs, l.bias && toFloat32(l.bias));
+    };
+    buffers.push({ label: `${label}.weight`, bytes: inputs * nPad * (dtype === 'f16' ? 2 : 4), home: 'gpu', pack: (w) => bytesOf((packed = make(w)).wt) });
+    buffers.push({
+      label: `${label}.bias`,
+      bytes: nPad * 4,
+      home: 'gpu',
+      pack: (w) => {
+        const { bias } = packed ?? make(w);
+        packed = undefined; // only one Linear's pack alive at a time
+        return bytesOf(bias);
+      },
+    });
+  };
+  const f32 = (label: string, elements: number, home: Home, of: (w: TimesformerWeights) => Parameters<typeof toFloat32>[0]) =>
+    buffers.push({ label, bytes: elements * 4, home, pack: (w) => bytesOf(toFloat32(of(w))) });
+  const norm = (label: string, of: (w: TimesformerWeights) => Norm) => {
+    f32(`${label}.weight`, D, 'gpu', (w) => of(w).weight);
+    f32(`${label}.bias`, D, 'gpu', (w) => of(w).bias);
+  };
+
+  linear('patch_embed', D, c.numChannels * P * P, (w) => w.patchEmbed);
+  f32('cls_token', D, 'gpu', (w) => w.clsToken);
+  f32('position_embeddings', (1 + N) * D, 'cpu', (w) => w.posEmbed);
+  if (c.attentionType !== 'space_only') f32('time_embeddings', c.numFrames * D, 'cpu', (w) => w.timeEmbed!);
+  for (let i = 0; i < c.numLayers; i++) {
+    const layer = (w: TimesformerWeights) => w.layers[i];
+    if (c.attentionType === 'divided_space_time') {
+      norm(`layer${i}.temporal_norm`, (w) => layer(w).temporal!.norm);
+      linear(`layer${i}.temporal_qkv`, 3 * D, D, (w) => layer(w).temporal!.qkv);
+      linear(`layer${i}.temporal_proj`, D, D, (w) => layer(w).temporal!.proj);
+      linear(`layer${i}.temporal_dense`, D, D, (w) => layer(w).temporal!.dense);
+    }
+    norm(`layer${i}.norm1`, (w) => layer(w).norm1);
+    linear(`layer${i}.qkv`, 3 * D, D, (w) => layer(w).qkv);
+    linear(`layer${i}.proj`, D, D, (w) => layer(w).proj);
+    norm(`layer${i}.norm2`, (w) => layer(w).norm2);
+    linear(`layer${i}.fc1`, F, D, (w) => layer(w).fc1);
+    linear(`layer${i}.fc2`, D, F, (w) => layer(w).fc2);
+  }
+  norm('final_norm', (w) => w.norm);
+  linear('classifier', c.labels.length, D, (w) => w.head);
+  return { buffers, linears };
+}
+
+/** What the engine holds once its weights are in: GPU buffers by label, and the CPU tensors plans read. */
+export interface EngineWeights {
+  dtype: WeightDType;
+  gpu: Map<string, GPUBuffer>;
+  /** position_embeddings, time_embeddings (f32). */
+  cpu: Map<string, Float32Array>;
+  linears: Map<string, LinearShape>;
+}
+
+/** Where an engine-ready copy is written: appended to in order. */
+export interface ByteSink {
+  write(bytes: Uint8Array): Promise<void>;
+}
+
+/** An engine-ready copy to read back: its size and any range of it. */
+export interface ByteSource {
+  readonly size: number;
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+/** What the copy's manifest keeps besides the buffers: the model's own files, parsed again on reading. */
+export interface CopyManifest {
+  format: typeof COPY_FORMAT;
+  dtype: WeightDType;
+  configJson: string;
+  preprocessorJson?: string;
+  /** The checkpoint's format and where it came from, for the model panel. */
+  checkpointFormat: string;
+  source: string;
+  /** Labels and sizes in order (checked against the layout the config implies). */
+  buffers: { label: string; bytes: number }[];
+}
+
+const COPY_FORMAT = 'timesformer-webgpu engine-ready weights 1';
+const MAGIC = new TextEncoder().encode('TSFREADY');
+const TAIL_BYTES = 4 + MAGIC.length;
+/** A manifest lists ~250 buffers and two small JSON files. */
+const MAX_MANIFEST_BYTES = 4 * 2 ** 20;
+/** Bytes read from a copy at a time: what the upload holds in memory. */
+export const UPLOAD_CHUNK_BYTES = 8 * 2 ** 20;
+
+export type UploadProgress = (done: number, total: number) => void;
+
+/**
+ * How Linear weights live on the GPU: 'auto' is f16 when the checkpoint stores f16 (exact, half the memory),
+ * else f32; 'f16' also rounds an f32 checkpoint.
+ */
+export function weightDType(w: TimesformerWeights, option: 'auto' | WeightDType = 'auto'): WeightDType {
+  return option === 'auto' ? (w.head.weight.dtype === 'F16' ? 'f16' : 'f32') : option;
+}
+
+/** Bytes of the engine's weights for `c` in `dtype`: the size of its engine-ready copy, less the manifest. */
+export const packedBytes = (c: TimesformerConfig, dtype: WeightDType) => engineLayout(c, dtype).buffers.reduce((n, b) => n + b.bytes, 0);
+
+/**
+ * Pack a checkpoint's weights for the engine, upload each buffer as it is made (one at a time: memory is the
+ * checkpoint plus one buffer), and append its bytes to `sink` (the engine-ready copy) when given.
+ */
+export async function uploadPacked(
+  device: GPUDevice,
+  makeBuffer: (label: string, bytes: number) => GPUBuffer,
+  c: TimesformerConfig,
+  w: TimesformerWeights,
+  dtype: WeightDType,
+  { sink, onProgress, signal }: { sink?: ByteSink; onProgress?: UploadProgress; signal?: AbortSignal } = {},
+): Promise<EngineWeights> {
+  const { buffers, linears } = engineLayout(c, dtype);
+  const out: EngineWeights = { dtype, gpu: new Map(), cpu: new Map(), linears };
+  const total = buffers.reduce((n, b) => n + b.bytes, 0);
+  let done = 0;
+  for (const spec of buffers) {
+    signal?.throwIfAborted();
+    const bytes = spec.pack(w);
+    if (spec.home === 'cpu') out.cpu.set(spec.label, new Float32Array(bytes.slice().buffer));
+    else {
+      const buffer = makeBuffer(spec.label, spec.bytes);
+      device.queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      out.gpu.set(spec.label, buffer);
+    }
+    await sink?.write(bytes);
+    onProgress?.((done += spec.bytes), total);
+  }
+  return out;
+}
+
+/** The manifest that ends a copy (written after the last buffer). */
+export function copyTail(manifest: Omit<CopyManifest, 'format' | 'buffers'>, c: TimesformerConfig): Uint8Array {
+  const { buffers } = engineLayout(c, manifest.dtype);
+  const json = new TextEncoder().encode(JSON.stringify({ ...manifest, format: COPY_FORMAT, buffers: buffers.map((b) => ({ label: b.label, bytes: b.bytes })) }));
+  const tail = new Uint8Array(json.byteLength + TAIL_BYTES);
+  tail.set(json);
+  new DataView(tail.buffer).setUint32(json.byteLength, json.byteLength, true);
+  tail.set(MAGIC, json.byteLength + 4);
+  return tail;
+}
+
+export class CopyError extends Error {
+  override name = 'CopyError';
+}
+
+export interface OpenedCopy {
+  config: TimesformerConfig;
+  preprocessor: PreprocessorConfig;
+  manifest: CopyManifest;
+}
+
+/**
+ * Read and check a copy's manifest: its config and preprocessor parse as a fresh checkpoint's would, its
+ * buffers are the layout that config implies, and their sizes add up to the file. Throws CopyError otherwise.
+ */
+export async function openCopy(source: ByteSource): Promise<OpenedCopy> {
+  const fail = (why: string): never => {
+    throw new CopyError(`the engine-ready copy is unusable: ${why}`);
+  };
+  if (!(source.size >= TAIL_BYTES)) fail('too short');
+  const tail = await source.read(source.size - TAIL_BYTES, TAIL_BYTES);
+  if (tail.byteLength !== TAIL_BYTES || MAGIC.some((b, i) => tail[4 + i] !== b)) fail('it was not written to the end');
+  const manifestBytes = new DataView(tail.buffer, tail.byteOffset).getUint32(0, true);
+  if (!(manifestBytes <= Math.min(MAX_MANIFEST_BYTES, source.size - TAIL_BYTES))) fail('its manifest size is wrong');
+  const dataBytes = source.size - TAIL_BYTES - manifestBytes;
+  let manifest: CopyManifest;
+  try {
+    manifest = JSON.parse(new TextDecoder().decode(await source.read(dataBytes, manifestBytes)));
+  } catch {
+    return fail('its manifest is not JSON');
+  }
+  if (manifest?.format !== COPY_FORMAT) fail('another format or version');
+  if (manifest.dtype !== 'f32' && manifest.dtype !== 'f16') fail('unknown weight type');
+  if (typeof manifest.configJson !== 'string' || (manifest.preprocessorJson !== undefined && typeof manifest.preprocessorJson !== 'string')) fail('no config');
+  const config = parseConfig(manifest.configJson);
+  const preprocessor = parsePreprocessorConfig(manifest.preprocessorJson, config);
+  const { buffers } = engineLayout(config, manifest.dtype);
+  const listed = Array.isArray(manifest.buffers) ? manifest.buffers : [];
+  if (listed.length !== buffers.length || buffers.some((b, i) => listed[i]?.label !== b.label || listed[i]?.bytes !== b.bytes)) fail('its buffers are not what its config implies');
+  if (buffers.reduce((n, b) => n + b.bytes, 0) !== dataBytes) fail('its size does not match its buffers');
+  if (typeof manifest.checkpointFormat !== 'string' || typeof manifest.source !== 'string') fail('no source');
+  return { config, preprocessor, manifest };
+}
+
+/**
+ * A checked copy's buffers, made on the GPU (empty) and on the CPU (read now: they are small), and `fill`, which
+ * streams the GPU buffers' bytes in `UPLOAD_CHUNK_BYTES` at a time, reading the next chunk while the last is
+ * written: memory stays at two chunks whatever the model's size. Plans can be recorded before `fill` ends.
+ */
+export async function allocateCopy(
+  device: GPUDevice,
+  makeBuffer: (label: string, bytes: number) => GPUBuffer,
+  source: ByteSource,
+  opened: OpenedCopy,
+): Promise<{ weights: EngineWeights; fill(onProgress?: UploadProgress, signal?: AbortSignal): Promise<void> }> {
+  const { buffers, linears } = engineLayout(opened.config, opened.manifest.dtype);
+  const weights: EngineWeights = { dtype: opened.manifest.dtype, gpu: new Map(), cpu: new Map(), linears };
+  const changed = () => new CopyError('the engine-ready copy is unusable: it changed while it was read');
+  // Every GPU chunk: (buffer, offset in it, offset in the file, length).
+  const chunks: { buffer: GPUBuffer; at: number; from: number; length: number }[] = [];
+  let from = 0;
+  for (const spec of buffers) {
+    if (spec.home === 'cpu') {
+      const bytes = await source.read(from, spec.bytes);
+      if (bytes.byteLength !== spec.bytes) throw changed();
+      weights.cpu.set(spec.label, new Float32Array(bytes.slice().buffer));
+    } else {
+      const buffer = makeBuffer(spec.label, spec.bytes);
+      weights.gpu.set(spec.label, buffer);
+      for (let at = 0; at < spec.bytes; at += UPLOAD_CHUNK_BYTES) chunks.push({ buffer, at, from: from + at, length: Math.min(UPLOAD_CHUNK_BYTES, spec.bytes - at) });
+    }
+    from += spec.bytes;
+  }
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  return {
+    weights,
+    async fill(onProgress, signal) {
+      const read = (i: number) => (i < chunks.length ? source.read(chunks[i].from, chunks[i].length) : undefined);
+      let next = read(0);
+      let done = 0;
+      try {
+        for (let i = 0; i < chunks.length; i++) {
+          const bytes = await next!;
+          signal?.throwIfAborted();
+          next = read(i + 1);
+          const { buffer, at, length } = chunks[i];
+          if (bytes.byteLength !== length) throw changed();
+          device.queue.writeBuffer(buffer, at, bytes.buffer, bytes.byteOffset, bytes.byteLength);
+          onProgress?.((done += length), total);
+        }
+      } finally {
+        await next?.catch(() => {});
+      }
+    },
+  };
+}
