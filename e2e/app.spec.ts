@@ -297,3 +297,31 @@ test('a pytorch_model.bin checkpoint (as facebook/* publish them) downloads, and
     if (!closed) await close();
   }
 });
+
+test('our engine keeps an engine-ready copy: the next visit streams it to the GPU, reads no checkpoint, and classifies the same', async ({ page }) => {
+  const repo = 'facebook/timesformer-base-finetuned-k600';
+  const tiny = 'fixtures/timesformer/tiny-divided/model';
+  const { hub, close } = await standInHub({ 'config.json': `${tiny}/config.json`, 'model.safetensors': `${tiny}/model.safetensors` });
+  try {
+    hub.chunkDelayMs = 0;
+    await page.goto(`/?hub=${encodeURIComponent(hub.url)}&model=${repo}&backend=wgsl`);
+    const report = page.getByTestId('load-report');
+    await expect(report).toHaveAttribute('data-from', 'checkpoint', { timeout: 120_000 });
+    await expect(report).toContainText('engine-ready copy kept for the next load');
+    await page.getByTestId('video-input').setInputFiles(join(CLIPS, 'h264.mp4'));
+    const first = await predictions(page);
+
+    // The checkpoint's bytes leave Cache Storage: now only the engine-ready copy can give the weights.
+    const weightsUrl = `${hub.url}/${repo}/resolve/main/model.safetensors`;
+    expect(await page.evaluate(async (u) => (await caches.open('timesformer-models-v1')).delete(u), weightsUrl)).toBe(true);
+    const before = hub.requests.length;
+    await page.reload();
+    await expect(report).toHaveAttribute('data-from', 'engine-ready copy', { timeout: 120_000 });
+    await expect(page.getByRole('alert')).toHaveCount(0);
+    expect(hub.requests.slice(before)).toEqual([]);
+    await page.getByTestId('video-input').setInputFiles(join(CLIPS, 'h264.mp4'));
+    expect(await predictions(page)).toEqual(first);
+  } finally {
+    await close();
+  }
+});

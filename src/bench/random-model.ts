@@ -12,6 +12,12 @@ export const BENCH_MODELS: Record<string, Omit<TimesformerConfig, 'labels' | 'hi
 };
 
 export function randomModel(name: keyof typeof BENCH_MODELS): { config: TimesformerConfig; weights: TimesformerWeights } {
+  const { config, tensors } = randomCheckpoint(name);
+  return { config, weights: bindWeights(config, tensors) };
+}
+
+/** The random model's parameters by checkpoint name (f32), e.g. to write as a safetensors file. */
+export function randomCheckpoint(name: keyof typeof BENCH_MODELS): { config: TimesformerConfig; tensors: TensorMap } {
   const spec = BENCH_MODELS[name];
   const config: TimesformerConfig = {
     ...spec,
@@ -32,5 +38,5 @@ export function randomModel(name: keyof typeof BENCH_MODELS): { config: Timesfor
     }
     tensors.set(name, { dtype: 'F32', shape, bytes: new Uint8Array(values.buffer) });
   }
-  return { config, weights: bindWeights(config, tensors) };
+  return { config, tensors };
 }

@@ -15,6 +15,7 @@ import type { EngineDevice } from '../engine/device';
 import { nodeEngineDevice } from '../engine/node-gpu';
 
 // npm run bench -- --live [...]: live mode's clips/s and latency in Chromium (src/cli/bench-live.ts).
+// npm run bench -- --load [--model base]: model load time and peak memory, checkpoint vs engine-ready copy (src/cli/bench-load.ts).
 const USAGE = 'usage: npm run bench -- [--iterations N] [--models tiny,small,base,hr] [--backends onnx-wasm,onnx-webgpu,tfjs-webgpu,tfjs-cpu|none] [--models-only] [--browser] [--out file.json]';
 
 function parseArgs(argv: string[]) {
@@ -83,6 +84,7 @@ async function benchBrowser(args: ReturnType<typeof parseArgs>): Promise<BenchRe
 
 async function main() {
   if (process.argv.includes('--live')) return (await import('./bench-live')).benchLiveCli(process.argv.slice(2));
+  if (process.argv.includes('--load')) return (await import('./bench-load')).benchLoadCli(process.argv.slice(2));
   const args = parseArgs(process.argv.slice(2));
   console.log(`median of ${args.iterations} runs after a warm-up\n`);
   const report = args.browser ? await benchBrowser(args) : await benchNode(args);
