@@ -1,6 +1,8 @@
 // What the app's browser tests share: the test clips, an offline hub, and a real drop of a file.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { basename } from 'node:path';
 import type { BrowserContext, Page } from '@playwright/test';
 
@@ -33,3 +35,40 @@ export async function dropFile(page: Page, path: string, type: string) {
   await zone.dispatchEvent('dragover', { dataTransfer: data });
   await zone.dispatchEvent('drop', { dataTransfer: data });
 }
+
+/** A stand-in for huggingface.co: serves model files (by name → path) under /<owner>/<repo>/resolve/main/, slowly. */
+export async function standInHub(files: Record<string, string>) {
+  const requests: string[] = [];
+  const hub = { requests, chunkDelayMs: 40, url: '' };
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    requests.push(path);
+    // The app's page is cross-origin isolated: a cross-origin fetch needs CORS.
+    const headers = { 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin' };
+    const file = /^\/[^/]+\/[^/]+\/resolve\/main\/([\w.-]+)$/.exec(path)?.[1];
+    if (!file || !files[file] || !existsSync(files[file])) {
+      res.writeHead(404, headers).end();
+      return;
+    }
+    const body = readFileSync(files[file]);
+    res.writeHead(200, { ...headers, 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length) });
+    let sent = 0;
+    const next = () => {
+      if (res.destroyed) return;
+      if (sent >= body.length) return void res.end();
+      res.write(body.subarray(sent, (sent += 32 * 1024)));
+      setTimeout(next, hub.chunkDelayMs);
+    };
+    next();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  hub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    hub,
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+

@@ -1,12 +1,10 @@
 // The app as a user sees it, in Chromium with WebGPU: pick a model, drop or pick a video, read the
 // predictions, explore the attention, recover from bad files, download a model from a hub (a local
 // server standing in for huggingface.co; nothing here uses the network).
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page, type TestInfo } from '@playwright/test';
-import { CLIPS, dropFile, makeClips, offlineHub } from './app-page';
+import { CLIPS, dropFile, makeClips, offlineHub, standInHub } from './app-page';
 import { pageGpuInfo } from './gpu';
 
 // Our engine: these tests explore attention maps, which auto's choice on a software adapter (the wasm EP) has not.
@@ -194,42 +192,6 @@ test('a local model folder opens from the folder picker', async ({ page }, testI
   await expect(page.getByText('Only divided space-time models have separate temporal attention')).toBeVisible();
   await screenshot(page, testInfo, 'joint-from-folder');
 });
-
-/** A stand-in for huggingface.co: serves model files (by name → path) under /<owner>/<repo>/resolve/main/, slowly. */
-async function standInHub(files: Record<string, string>) {
-  const requests: string[] = [];
-  const hub = { requests, chunkDelayMs: 40, url: '' };
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    requests.push(path);
-    // The app's page is cross-origin isolated: a cross-origin fetch needs CORS.
-    const headers = { 'Access-Control-Allow-Origin': '*', 'Cross-Origin-Resource-Policy': 'cross-origin' };
-    const file = /^\/[^/]+\/[^/]+\/resolve\/main\/([\w.-]+)$/.exec(path)?.[1];
-    if (!file || !files[file] || !existsSync(files[file])) {
-      res.writeHead(404, headers).end();
-      return;
-    }
-    const body = readFileSync(files[file]);
-    res.writeHead(200, { ...headers, 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length) });
-    let sent = 0;
-    const next = () => {
-      if (res.destroyed) return;
-      if (sent >= body.length) return void res.end();
-      res.write(body.subarray(sent, (sent += 32 * 1024)));
-      setTimeout(next, hub.chunkDelayMs);
-    };
-    next();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  hub.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    hub,
-    close: () => {
-      server.closeAllConnections();
-      return new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 test('a model downloads from the hub with progress, lands in Cache Storage, and a reload uses the cache', async ({ page }, testInfo) => {
   const repo = 'facebook/timesformer-base-finetuned-k400';

@@ -81,6 +81,18 @@ test("sampled timestamps equal the policy's, and the decoder returns those frame
   expect(r.multi.decoded).toHaveLength(8);
 });
 
+test('the frames of a clip are decoded in one forward pass per GOP: every packet once, each GOP from its keyframe once', async ({ page }) => {
+  // Keyframes at 0 s and 4 s (30 fps): six sampled frames in the first GOP, two in the second.
+  const indices = [10, 30, 50, 70, 90, 110, 125, 140];
+  const { chunks, decoded } = await page.evaluate(([url, i]) => window.videoTest.decodedChunks(url, i), [clip('gop-keys-0-4s.mp4'), indices] as const);
+  expect(decoded.map((t) => Math.round(t * 30))).toEqual(indices);
+  const timestamps = chunks.map((c) => c.timestamp);
+  expect(new Set(timestamps).size).toBe(timestamps.length);
+  expect(chunks.filter((c) => c.type === 'key').map((c) => c.timestamp / 1e6)).toEqual([0, 4]);
+  // Nothing past the last frame needed, beyond the few packets a B-frame's reordering needs.
+  expect(Math.max(...timestamps) / 1e6).toBeLessThan(141 / 30 + 0.2);
+});
+
 test('variable frame rate: frames are sampled in time, and the decoder shows the frame on screen then', async ({ page }) => {
   const r = await page.evaluate((url) => window.videoTest.sample(url, { kind: 'segments', frames: 6 }), clip('vfr.mp4'));
   // 1 s at 30 fps, then 2 s at 10 fps; frames sit on the 30 fps lattice, so segment j's middle is at (15j + 7.5) / 30 s.

@@ -209,6 +209,28 @@ const api = {
     });
   },
 
+  /**
+   * Every chunk handed to a VideoDecoder while the frames at lattice `indices` are decoded: its timestamp (µs)
+   * and type, in order (to tell how many forward passes the decoder made).
+   */
+  async decodedChunks(url: string, indices: number[]) {
+    const chunks: { timestamp: number; type: string }[] = [];
+    const decode = VideoDecoder.prototype.decode;
+    VideoDecoder.prototype.decode = function (chunk) {
+      chunks.push({ timestamp: chunk.timestamp, type: chunk.type });
+      return decode.call(this, chunk);
+    };
+    try {
+      return await withVideo(url, async (video) => {
+        const decoded: number[] = [];
+        await decodeFrames(video, indices.map((i) => frameTimestamp(video.info, i)), (frame, index) => void (decoded[index] = frame.timestamp / 1e6));
+        return { chunks, decoded };
+      });
+    } finally {
+      VideoDecoder.prototype.decode = decode;
+    }
+  },
+
   async bench(urls: string[], runs: number) {
     const g = await gpu();
     const results = [];

@@ -12,7 +12,7 @@ import type { GpuClip } from '../engine/timesformer';
 import { bilinearTaps, cropOrigin, displaySize, resizedSize, type CropPosition, type Rotation, type Size, type Taps } from './geometry';
 import { normalize } from './normalize-kernel';
 import type { RgbaImage } from './reference';
-import { encodeResize, RESIZE_PARAMS_BYTES, resizeParams, resizePipeline, type FrameSource, type ResizeGeometry } from './resize-kernel';
+import { encodeResize, RESIZE_PARAMS_BYTES, resizeParams, resizePipelines, resizeScratchBytes, type FrameSource, type ResizeGeometry } from './resize-kernel';
 
 /**
  * How a VideoFrame reaches the GPU. 'external': `importExternalTexture` (no copy through the CPU).
@@ -51,6 +51,10 @@ export class FrameStore {
   private readonly frames: GPUBuffer;
   private readonly taps: { spans: GPUBuffer; weights: GPUBuffer };
   private readonly params: GPUBuffer;
+  /** Between the resize's two passes: the frame filtered along x (reused: uploads are queued in order). */
+  private readonly scratch: GPUBuffer;
+  /** The 'columns' pass's bind group, the same for every frame. */
+  private columns?: GPUBindGroup;
   /** The 'rgba' frame: one frame's RGBA bytes (reused, as uploads are queued in order). */
   private pixels?: GPUBuffer;
   private bytes?: Uint8Array<ArrayBuffer>;
@@ -79,6 +83,7 @@ export class FrameStore {
     weights.set(taps.y.weights, taps.x.weights.length);
     this.taps = { spans: this.buffer('resize spans', spans), weights: this.buffer('resize weights', weights) };
     this.params = this.rt.device.createBuffer({ label: 'resize params', size: RESIZE_PARAMS_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.scratch = this.buffer('resize scratch', resizeScratchBytes(geometry));
   }
 
   /**
@@ -100,7 +105,8 @@ export class FrameStore {
       o.y -= region.y;
     }
     const taps = { x: bilinearTaps(display.width, resized.width, region.x, region.width), y: bilinearTaps(display.height, resized.height, region.y, region.height) };
-    const geometry: ResizeGeometry = { stored, rotation, regionWidth: region.width, regionHeight: region.height, tapsX: taps.x.taps, tapsY: taps.y.taps };
+    const rowStart = Math.min(...taps.y.first), rowEnd = Math.max(...taps.y.first.map((f, i) => f + taps.y.count[i]));
+    const geometry: ResizeGeometry = { stored, rotation, regionWidth: region.width, regionHeight: region.height, tapsX: taps.x.taps, tapsY: taps.y.taps, rowStart, rowCount: rowEnd - rowStart };
     const rt = gpu instanceof Runtime ? gpu.scope() : new Runtime(gpu);
     return new FrameStore(rt, stored, config, geometry, taps, origins, options.slots, options.upload ?? 'auto');
   }
@@ -215,20 +221,22 @@ export class FrameStore {
 
   private submitResize(source: FrameSource, resource: GPUExternalTexture | GPUBufferBinding) {
     const { device } = this.rt;
-    const pipeline = resizePipeline(this.rt, source);
-    const bindGroup = device.createBindGroup({
-      label: `resize ${source}`,
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: this.params } },
-        { binding: 1, resource },
-        { binding: 2, resource: { buffer: this.taps.spans } },
-        { binding: 3, resource: { buffer: this.taps.weights } },
-        { binding: 4, resource: { buffer: this.frames } },
-      ],
-    });
+    const pipelines = resizePipelines(this.rt, source);
+    const bind = (pipeline: GPUComputePipeline, label: string, input: GPUExternalTexture | GPUBufferBinding, output: GPUBuffer) =>
+      device.createBindGroup({
+        label,
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: this.params } },
+          { binding: 1, resource: input },
+          { binding: 2, resource: { buffer: this.taps.spans } },
+          { binding: 3, resource: { buffer: this.taps.weights } },
+          { binding: 4, resource: { buffer: output } },
+        ],
+      });
+    this.columns ??= bind(pipelines.columns, 'resize columns', { buffer: this.scratch }, this.frames);
     const encoder = device.createCommandEncoder({ label: 'resize frame' });
-    encodeResize(encoder, pipeline, bindGroup, this.geometry);
+    encodeResize(encoder, pipelines, { rows: bind(pipelines.rows, `resize rows ${source}`, resource, this.scratch), columns: this.columns }, this.geometry);
     device.queue.submit([encoder.finish()]);
   }
 }

@@ -5,7 +5,9 @@ import type { PreprocessorConfig } from '../checkpoint/config';
 import type { EngineDevice } from '../engine/device';
 import type { UploadPath } from '../preprocess/frame-store';
 import { prepareViews } from './clips';
+import { decodeFrames } from './decode';
 import { openVideo, type VideoSource } from './open';
+import { sampleViews } from './sampling';
 
 export interface VideoBenchResult {
   video: string;
@@ -20,6 +22,8 @@ export interface VideoBenchResult {
   maxMs: number;
   /** Medians of the stages: open (probe), decode + upload + resize submitted, GPU finished (normalize included). */
   stagesMs: { open: number; decodeUpload: number; gpu: number };
+  /** Median of open + decoding the same frames alone (each closed at once), in the same run: the codec's own time. */
+  decodeOnlyMs: number;
   uploadPath: UploadPath | undefined;
 }
 
@@ -32,14 +36,16 @@ export async function benchVideo(source: VideoSource, gpu: EngineDevice, options
   const target = device.createBuffer({ label: 'bench pixels', size: 8 * 3 * 224 * 224 * 4, usage: GPUBufferUsage.STORAGE });
   const times: number[] = [];
   const stages = { open: [] as number[], decodeUpload: [] as number[], gpu: [] as number[] };
-  let last: Omit<VideoBenchResult, 'runs' | 'medianMs' | 'minMs' | 'maxMs' | 'stagesMs'> | undefined;
+  const decodeOnly: number[] = [];
+  const policy = { kind: 'stride', frames: 8, stride: 32 } as const;
+  let last: Omit<VideoBenchResult, 'runs' | 'medianMs' | 'minMs' | 'maxMs' | 'stagesMs' | 'decodeOnlyMs'> | undefined;
   try {
     for (let run = 0; run <= runs; run++) {
       const start = performance.now();
       const video = await openVideo(source);
       const opened = performance.now();
       try {
-        const prepared = await prepareViews(video, gpu, BASE_PREPROCESSOR, { kind: 'stride', frames: 8, stride: 32 }, undefined, { upload: options.upload });
+        const prepared = await prepareViews(video, gpu, BASE_PREPROCESSOR, policy, undefined, { upload: options.upload });
         const decoded = performance.now();
         try {
           const encoder = device.createCommandEncoder();
@@ -61,6 +67,11 @@ export async function benchVideo(source: VideoSource, gpu: EngineDevice, options
       } finally {
         video.dispose();
       }
+      // The same frames decoded alone, from a fresh open as above.
+      const t0 = performance.now();
+      using alone = await openVideo(source);
+      await decodeFrames(alone, sampleViews(alone.info, policy).timestamps, () => {});
+      if (run > 0) decodeOnly.push(performance.now() - t0);
     }
   } finally {
     target.destroy();
@@ -73,5 +84,6 @@ export async function benchVideo(source: VideoSource, gpu: EngineDevice, options
     minMs: Math.min(...times),
     maxMs: Math.max(...times),
     stagesMs: { open: median(stages.open), decodeUpload: median(stages.decodeUpload), gpu: median(stages.gpu) },
+    decodeOnlyMs: median(decodeOnly),
   };
 }
