@@ -283,6 +283,24 @@ test('our engine keeps an engine-ready copy: the next visit streams it to the GP
     expect(hub.requests.slice(before)).toEqual([]);
     await page.getByTestId('video-input').setInputFiles(join(CLIPS, 'h264.mp4'));
     expect(await predictions(page)).toEqual(first);
+
+    // A copy cut short (a full disk, a crash while writing) is refused, dropped, and the checkpoint loads instead.
+    const cut = await page.evaluate(async () => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('engine-ready-v1');
+      const names: string[] = [];
+      for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) if (name.startsWith('weights-')) names.push(name);
+      for (const name of names) {
+        const writable = await (await dir.getFileHandle(name)).createWritable({ keepExistingData: true });
+        await writable.truncate(1000);
+        await writable.close();
+      }
+      return names.length;
+    });
+    expect(cut).toBe(1);
+    await page.reload();
+    await expect(report).toHaveAttribute('data-from', 'checkpoint', { timeout: 120_000 });
+    await expect(report).toContainText('engine-ready copy kept for the next load');
+    await expect(page.getByRole('alert')).toHaveCount(0);
   } finally {
     await close();
   }

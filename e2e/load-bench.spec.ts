@@ -14,15 +14,15 @@ import { standInHub } from './app-page';
 
 test.skip(process.env.BENCH !== '1', 'set BENCH=1 to run the model load benchmark');
 
-/** Resident memory (bytes) of the browser started with `profile` and its descendants. */
-function browserRss(profile: string): number {
+/** Resident memory (bytes) of the browser started with `profile` and its descendants, by process type (gpu-process, renderer, …). */
+function browserRss(profile: string): Record<string, number> {
   const procs = readdirSync('/proc')
     .filter((d) => /^\d+$/.test(d))
     .flatMap((pid) => {
       try {
         const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
         const ppid = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1];
-        const rssKB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+        const rssKB = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
         return [{ pid, ppid, command, rssKB }];
       } catch {
         return [];
@@ -33,7 +33,13 @@ function browserRss(profile: string): number {
     grew = false;
     for (const p of procs) if (!ours.has(p.pid) && ours.has(p.ppid)) grew = !!ours.add(p.pid);
   }
-  return procs.filter((p) => ours.has(p.pid)).reduce((n, p) => n + p.rssKB * 1024, 0);
+  const byType: Record<string, number> = { total: 0 };
+  for (const p of procs.filter((q) => ours.has(q.pid))) {
+    const type = /--type=([\w-]+)/.exec(p.command)?.[1] ?? 'browser';
+    byType[type] = (byType[type] ?? 0) + p.rssKB * 1024;
+    byType.total += p.rssKB * 1024;
+  }
+  return byType;
 }
 
 test('a cached TimeSformer-base is ready on our engine: stages and peak memory', async ({ playwright, baseURL }) => {
@@ -52,8 +58,10 @@ test('a cached TimeSformer-base is ready on our engine: stages and peak memory',
       try {
         const page = context.pages()[0] ?? (await context.newPage());
         const before = browserRss(profile);
-        let peak = before;
-        const sampler = setInterval(() => (peak = Math.max(peak, browserRss(profile))), 50);
+        const peak = { ...before };
+        const sampler = setInterval(() => {
+          for (const [type, bytes] of Object.entries(browserRss(profile))) peak[type] = Math.max(peak[type] ?? 0, bytes);
+        }, 50);
         const t0 = Date.now();
         await page.goto(`/?hub=${encodeURIComponent(hub.url)}&model=facebook/timesformer-base-finetuned-k400&backend=wgsl`);
         const report = page.getByTestId('load-report');
@@ -61,8 +69,10 @@ test('a cached TimeSformer-base is ready on our engine: stages and peak memory',
         clearInterval(sampler);
         const load = await report.evaluate((e) => ({ ...(e as HTMLElement).dataset }));
         const text = await report.textContent();
-        loads.push({ visit, wallMs: Date.now() - t0, report: text, load, peakRssAboveStart: peak - before });
-        console.log(`${visit}: ${text} — page load to ready ${Date.now() - t0} ms; browser peak RSS +${((peak - before) / 1e6).toFixed(0)} MB = ${((peak - before) / weightsBytes).toFixed(2)}× the weights`);
+        const above = Object.fromEntries(Object.entries(peak).map(([type, bytes]) => [type, bytes - (before[type] ?? 0)]));
+        loads.push({ visit, wallMs: Date.now() - t0, report: text, load, peakRssAboveStart: above });
+        const types = Object.entries(above).filter(([type]) => type !== 'total').map(([type, bytes]) => `${type} +${(bytes / 1e6).toFixed(0)}`).join(', ');
+        console.log(`${visit}: ${text} — page load to ready ${Date.now() - t0} ms; browser peak RSS +${(above.total / 1e6).toFixed(0)} MB = ${(above.total / weightsBytes).toFixed(2)}× the weights (${types} MB)`);
       } finally {
         await context.close();
       }

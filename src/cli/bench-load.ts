@@ -32,8 +32,8 @@ async function fileSource(path: string): Promise<ByteSource & { close(): Promise
   const file = await open(path, 'r');
   return {
     size: (await stat(path)).size,
-    async read(offset, length) {
-      const out = new Uint8Array(length);
+    async read(offset, length, into) {
+      const out = into ? into.subarray(0, length) : new Uint8Array(length);
       const { bytesRead } = await file.read(out, 0, length, offset);
       return out.subarray(0, bytesRead);
     },

@@ -104,10 +104,10 @@ export interface ByteSink {
   write(bytes: Uint8Array): Promise<void>;
 }
 
-/** An engine-ready copy to read back: its size and any range of it. */
+/** An engine-ready copy to read back: its size and any range of it (into `into`, reused, when given). */
 export interface ByteSource {
   readonly size: number;
-  read(offset: number, length: number): Promise<Uint8Array>;
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
 }
 
 /** What the copy's manifest keeps besides the buffers: the model's own files, parsed again on reading. */
@@ -282,7 +282,10 @@ export async function allocateCopy(
     weights,
     async fill(onProgress, signal) {
       const write = stagedWriter(device);
-      const read = (at: number) => (at < end ? source.read(at, Math.min(UPLOAD_CHUNK_BYTES, end - at)) : undefined);
+      // Two windows, read into in turn (writeBuffer copies at the call): no garbage for the collector to find late.
+      const windows = [0, 1].map(() => new Uint8Array(Math.min(UPLOAD_CHUNK_BYTES, end)));
+      let turn = 0;
+      const read = (at: number) => (at < end ? source.read(at, Math.min(UPLOAD_CHUNK_BYTES, end - at), windows[turn++ % 2]) : undefined);
       let next = read(0);
       let b = 0; // the first buffer not yet written in full
       try {

@@ -20,8 +20,8 @@ export interface CopyWriter extends ByteSink {
 }
 
 export interface EngineReadyStore {
-  /** The copy for `url`, if one was kept. */
-  open(url: string): Promise<ByteSource | undefined>;
+  /** The copy for `url`, if one was kept; `close` it when read. */
+  open(url: string): Promise<(ByteSource & { close(): void }) | undefined>;
   /** A new copy for `url` of about `bytes`, or why none will be kept. */
   create(url: string, bytes: number): Promise<CopyWriter | string>;
   remove(url: string): Promise<void>;
@@ -55,9 +55,23 @@ export async function engineReadyStore(): Promise<EngineReadyStore | undefined> 
   };
   const store: EngineReadyStore = {
     async open(url) {
-      const file = await (await handle(await fileName(url)))?.getFile();
-      if (!file) return undefined;
-      return { size: file.size, read: async (offset, length) => new Uint8Array(await file.slice(offset, offset + length).arrayBuffer()) };
+      const found = await handle(await fileName(url));
+      if (!found) return undefined;
+      // In a dedicated worker (the app's), a sync access handle reads straight into the caller's window; it locks
+      // the file, so another tab loading the same copy reads it as a File instead.
+      const sync = await found.createSyncAccessHandle?.().catch(() => undefined);
+      if (sync) {
+        return {
+          size: sync.getSize(),
+          read: async (offset, length, into) => {
+            const target = into ? into.subarray(0, length) : new Uint8Array(length);
+            return target.subarray(0, sync.read(target, { at: offset }));
+          },
+          close: () => sync.close(),
+        };
+      }
+      const file = await found.getFile();
+      return { size: file.size, read: async (offset, length) => new Uint8Array(await file.slice(offset, offset + length).arrayBuffer()), close() {} };
     },
     async create(url, bytes) {
       const shortfall = await storageShortfall(bytes);

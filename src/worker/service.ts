@@ -7,7 +7,7 @@ import { createBrowserBackend, wasmThreads } from '../backends/browser';
 import { wgslBackend, type WgslBackend } from '../backends/wgsl';
 import type { BackendName } from '../backends/backend';
 import { exportPicks, rememberPicks } from '../engine/autotune';
-import { copyTail, CopyError, openCopy, packedBytes, weightDType } from '../engine/engine-weights';
+import { copyTail, CopyError, openCopy, packedBytes, weightDType, type ByteSource } from '../engine/engine-weights';
 import { engineReadyStore, type EngineReadyStore } from '../hub/engine-ready-store';
 import { chooseBackend, type BackendChoice } from '../backends/choose';
 import { exportTimesformerOnnx } from '../backends/onnx-export';
@@ -123,11 +123,21 @@ export class InferenceService {
   private async loadCopy(task: Task, ref: ModelRef & { kind: 'url' }, store: EngineReadyStore, chosen: { name: BackendName; reason: string }, gpu: Gpu, clock: StageClock): Promise<ModelInfo | undefined> {
     clock.enter('read', 0);
     const source = await store.open(ref.base).catch(() => undefined);
-    const opened = source && (await openCopy(source).catch(() => undefined));
-    if (!source || !opened) {
-      if (source) await store.remove(ref.base).catch(() => {});
-      return undefined;
+    if (!source) return undefined;
+    let info: ModelInfo | undefined;
+    try {
+      info = await this.engineFromCopy(task, ref.id, source, chosen, gpu, clock);
+      return info;
+    } finally {
+      source.close();
+      // Unusable (cut short, changed, another version, unreadable): dropped, and the checkpoint is read instead.
+      if (!info && !task.signal.aborted) await store.remove(ref.base).catch(() => {});
     }
+  }
+
+  private async engineFromCopy(task: Task, id: string, source: ByteSource, chosen: { name: BackendName; reason: string }, gpu: Gpu, clock: StageClock): Promise<ModelInfo | undefined> {
+    const opened = await openCopy(source).catch(() => undefined);
+    if (!opened) return undefined;
     task.signal.throwIfAborted();
     return task.gpu(async () => {
       await this.swapOut();
@@ -136,16 +146,14 @@ export class InferenceService {
       try {
         engine = await TimesformerEngine.fromCopy(gpu.runtime, source, opened, { warm: [c.numFrames, p.cropHeight, p.cropWidth], onProgress: clock.enter, signal: task.signal });
       } catch (e) {
-        // A copy that could not be read (changed, or the file system failed) is dropped and the checkpoint read.
         if (task.signal.aborted || !(e instanceof CopyError || e instanceof DOMException)) throw e;
-        await store.remove(ref.base).catch(() => {});
         return undefined;
       }
       const model: ModelFacts = { config: c, preprocessor: p, format: opened.manifest.checkpointFormat as LoadedModel['format'], source: opened.manifest.source, json: { config: opened.manifest.configJson, preprocessor: opened.manifest.preprocessorJson } };
       const backend = wgslBackend(engine);
-      const info = describeModel(ref.id, model, gpu, engine.gemmVariant, { name: backend.name, reason: chosen.reason, capabilities: backend.capabilities });
+      const info = describeModel(id, model, gpu, engine.gemmVariant, { name: backend.name, reason: chosen.reason, capabilities: backend.capabilities });
       info.load = { from: 'engine-ready copy', ms: clock.finish() };
-      this.loaded = { id: ref.id, model, backend, info };
+      this.loaded = { id, model, backend, info };
       return info;
     });
   }
