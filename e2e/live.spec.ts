@@ -3,10 +3,11 @@
 // The 60 s memory run is opt-in (LIVE_MEMORY=1): it prints open VideoFrames, JS heap and the GPU
 // process's memory at 10 s and at 60 s.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { chromiumArgs } from '../src/cli/browser/chromium';
+import { browserProcesses } from './processes';
 
 const OUT = 'e2e/clips/out/live';
 const CAMERA = `${OUT}/camera-320x240.y4m`;
@@ -202,24 +203,7 @@ test.describe('with a camera', () => {
  * buffers there), 'renderer' (the page and its workers' JS heaps, VideoFrames).
  */
 function processMB(type: 'gpu-process' | 'renderer'): number {
-  const procs = readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .flatMap((pid) => {
-      try {
-        // Chromium's child processes rewrite their argv into one string: read it as one line either way.
-        const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-        const ppid = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1];
-        const rssKB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-        return [{ pid, ppid, command, rssKB }];
-      } catch {
-        return []; // gone meanwhile
-      }
-    });
-  // The browser process is the one started with our fake camera's file; the others descend from it (through a zygote).
-  const browsers = new Set(procs.filter((p) => p.command.includes(`--use-file-for-fake-video-capture=${CAMERA}`) && !p.command.includes('--type=')).map((p) => p.pid));
-  const parent = new Map(procs.map((p) => [p.pid, p.ppid]));
-  const ours = (pid: string) => [parent.get(pid), parent.get(parent.get(pid) ?? '')].some((a) => a !== undefined && browsers.has(a));
-  const matching = procs.filter((p) => p.command.includes(`--type=${type}`) && ours(p.pid));
+  const matching = browserProcesses(`--use-file-for-fake-video-capture=${CAMERA}`).filter((p) => p.type === type);
   return +(matching.reduce((sum, p) => sum + p.rssKB, 0) / 1024).toFixed(1);
 }
 

@@ -1,10 +1,11 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { expect, test } from '@playwright/test';
 import { chromiumArgs } from '../src/cli/browser/chromium';
 import { standInHub } from './app-page';
+import { browserProcesses } from './processes';
 
 // A TimeSformer-base checkpoint (random f32 weights, 486 MB) loaded in the app on our engine from a stand-in hub,
 // three times in one browser profile, each in a fresh browser: the download, then two visits from the caches (the
@@ -14,29 +15,11 @@ import { standInHub } from './app-page';
 
 test.skip(process.env.BENCH !== '1', 'set BENCH=1 to run the model load benchmark');
 
-/** Resident memory (bytes) of the browser started with `profile` and its descendants, by process type (gpu-process, renderer, …). */
+/** Resident memory (bytes) of the browser started with `profile` and its descendants, in all and by process type. */
 function browserRss(profile: string): Record<string, number> {
-  const procs = readdirSync('/proc')
-    .filter((d) => /^\d+$/.test(d))
-    .flatMap((pid) => {
-      try {
-        const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
-        const ppid = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1];
-        const rssKB = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-        return [{ pid, ppid, command, rssKB }];
-      } catch {
-        return [];
-      }
-    });
-  const ours = new Set(procs.filter((p) => p.command.includes(`--user-data-dir=${profile}`)).map((p) => p.pid));
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const p of procs) if (!ours.has(p.pid) && ours.has(p.ppid)) grew = !!ours.add(p.pid);
-  }
   const byType: Record<string, number> = { total: 0 };
-  for (const p of procs.filter((q) => ours.has(q.pid))) {
-    const type = /--type=([\w-]+)/.exec(p.command)?.[1] ?? 'browser';
-    byType[type] = (byType[type] ?? 0) + p.rssKB * 1024;
+  for (const p of browserProcesses(`--user-data-dir=${profile}`)) {
+    byType[p.type] = (byType[p.type] ?? 0) + p.rssKB * 1024;
     byType.total += p.rssKB * 1024;
   }
   return byType;

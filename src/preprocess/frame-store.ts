@@ -10,7 +10,7 @@ import { GpuError, type EngineDevice } from '../engine/device';
 import { Runtime, type Step } from '../engine/runtime';
 import type { GpuClip } from '../engine/timesformer';
 import { bilinearTaps, cropOrigin, displaySize, resizedSize, type CropPosition, type Rotation, type Size, type Taps } from './geometry';
-import { normalize } from './normalize-kernel';
+import { normalize, prepareNormalize } from './normalize-kernel';
 import type { RgbaImage } from './reference';
 import { encodeResize, RESIZE_PARAMS_BYTES, resizeParams, resizePipelines, resizeScratchBytes, type FrameSource, type ResizeGeometry } from './resize-kernel';
 
@@ -84,6 +84,7 @@ export class FrameStore {
     this.taps = { spans: this.buffer('resize spans', spans), weights: this.buffer('resize weights', weights) };
     this.params = this.rt.device.createBuffer({ label: 'resize params', size: RESIZE_PARAMS_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     this.scratch = this.buffer('resize scratch', resizeScratchBytes(geometry));
+    prepareNormalize(rt); // compiles while the frames are decoded
   }
 
   /**

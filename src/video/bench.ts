@@ -3,6 +3,7 @@
 // a worker; e2e/bench-video.spec.ts runs it in Chromium.
 import type { PreprocessorConfig } from '../checkpoint/config';
 import type { EngineDevice } from '../engine/device';
+import { Runtime } from '../engine/runtime';
 import type { UploadPath } from '../preprocess/frame-store';
 import { prepareViews } from './clips';
 import { decodeFrames } from './decode';
@@ -33,6 +34,8 @@ const BASE_PREPROCESSOR: PreprocessorConfig = { imageMean: [0.45, 0.45, 0.45], i
 export async function benchVideo(source: VideoSource, gpu: EngineDevice, options: { runs?: number; upload?: 'auto' | UploadPath } = {}): Promise<VideoBenchResult> {
   const runs = options.runs ?? 5;
   const { device } = gpu;
+  // One Runtime for every run, as the app keeps one per device: the warm-up run compiles the kernels.
+  const rt = new Runtime(gpu);
   const target = device.createBuffer({ label: 'bench pixels', size: 8 * 3 * 224 * 224 * 4, usage: GPUBufferUsage.STORAGE });
   const times: number[] = [];
   const stages = { open: [] as number[], decodeUpload: [] as number[], gpu: [] as number[] };
@@ -45,7 +48,7 @@ export async function benchVideo(source: VideoSource, gpu: EngineDevice, options
       const video = await openVideo(source);
       const opened = performance.now();
       try {
-        const prepared = await prepareViews(video, gpu, BASE_PREPROCESSOR, policy, undefined, { upload: options.upload });
+        const prepared = await prepareViews(video, rt, BASE_PREPROCESSOR, policy, undefined, { upload: options.upload });
         const decoded = performance.now();
         try {
           const encoder = device.createCommandEncoder();
