@@ -237,8 +237,13 @@ export async function openCopy(source: ByteSource): Promise<OpenedCopy> {
   if (manifest?.format !== COPY_FORMAT) fail('another format or version');
   if (manifest.dtype !== 'f32' && manifest.dtype !== 'f16') fail('unknown weight type');
   if (typeof manifest.configJson !== 'string' || (manifest.preprocessorJson !== undefined && typeof manifest.preprocessorJson !== 'string')) fail('no config');
-  const config = parseConfig(manifest.configJson);
-  const preprocessor = parsePreprocessorConfig(manifest.preprocessorJson, config);
+  let config: TimesformerConfig, preprocessor: PreprocessorConfig;
+  try {
+    config = parseConfig(manifest.configJson);
+    preprocessor = parsePreprocessorConfig(manifest.preprocessorJson, config);
+  } catch (e) {
+    return fail(`its config: ${(e as Error).message}`);
+  }
   const { buffers } = engineLayout(config, manifest.dtype);
   const listed = Array.isArray(manifest.buffers) ? manifest.buffers : [];
   if (listed.length !== buffers.length || buffers.some((b, i) => listed[i]?.label !== b.label || listed[i]?.bytes !== b.bytes)) fail('its buffers are not what its config implies');

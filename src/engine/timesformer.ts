@@ -199,13 +199,15 @@ export class TimesformerEngine {
   static async fromCopy(rt: Runtime, source: ByteSource, opened: OpenedCopy, options: EngineOptions & LoadOptions = {}): Promise<TimesformerEngine> {
     const scope = rt.scope();
     const c = opened.config, dtype = opened.manifest.dtype;
+    let warmed: Promise<void> | undefined;
     try {
       options.onProgress?.('compile', 0);
       const kernels = await tuneKernels(scope, modelShapes(c, dtype), forcedKernels(options));
+      options.onProgress?.('upload', 0);
       const copy = await allocateCopy(scope.device, (label, bytes) => scope.buffer(label, bytes), source, opened);
       const engine = TimesformerEngine.assemble(scope, c, copy.weights, kernels, options);
       // Recording the plan starts its kernels compiling; they compile while the weights stream in.
-      const warmed = options.warm ? engine.warm(...options.warm) : Promise.resolve();
+      warmed = options.warm ? engine.warm(...options.warm) : Promise.resolve();
       warmed.catch(() => {});
       await copy.fill(options.onProgress && ((done, total) => options.onProgress!('upload', done, total)), options.signal);
       const compiling = scope.compileProgress();
@@ -213,6 +215,7 @@ export class TimesformerEngine {
       await warmed;
       return engine;
     } catch (e) {
+      await warmed?.catch(() => {}); // its plan is recorded on buffers about to go
       scope.destroy();
       throw e;
     }
@@ -310,19 +313,24 @@ export class TimesformerEngine {
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
     let plan: Plan | undefined;
-    let compileError: unknown;
+    let recordError: unknown;
     try {
       plan = this.record(key, T, Hpx, Wpx, request);
-      // Its kernels compile in the background (and, at load, while the weights stream in): wait for them here.
-      await this.rt.compiled(plan.steps).catch((e) => (compileError = e));
-    } finally {
-      const errors = [await device.popErrorScope(), await device.popErrorScope()].filter((e) => e !== null);
-      if (errors.length || compileError) {
-        if (plan) this.releasePlan(plan);
-        const why = errors.map((e) => e.message).concat(compileError ? [(compileError as Error).message] : []);
-        throw new GpuError(`recording the plan for a [${T}, 3, ${Hpx}, ${Wpx}] clip failed: ${why.join('; ')}`);
-      }
+    } catch (e) {
+      recordError = e;
     }
+    // Both scopes closed at once, before any wait: other GPU work (tuning, uploads) may push scopes meanwhile.
+    const popped = Promise.all([device.popErrorScope(), device.popErrorScope()]);
+    // Its kernels compile in the background (and, at load, while the weights stream in): wait for them here.
+    const compileError = plan && (await this.rt.compiled(plan.steps).then(() => undefined, (e: Error) => e));
+    const errors = (await popped).filter((e) => e !== null);
+    if (errors.length || compileError || recordError) {
+      if (plan) this.releasePlan(plan);
+      if (!errors.length && !compileError) throw recordError;
+      const why = errors.map((e) => e.message).concat(compileError ? [compileError.message] : []);
+      throw new GpuError(`recording the plan for a [${T}, 3, ${Hpx}, ${Wpx}] clip failed: ${why.join('; ')}`);
+    }
+    if (!plan) throw recordError;
     this.plans.set(key, plan);
     let total = [...this.plans.values()].reduce((n, p) => n + p.bytes, 0);
     for (const [oldKey, old] of this.plans) {

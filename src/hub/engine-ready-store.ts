@@ -57,12 +57,21 @@ export async function engineReadyStore(): Promise<EngineReadyStore | undefined> 
     async open(url) {
       const found = await handle(await fileName(url));
       if (!found) return undefined;
-      // In a dedicated worker (the app's), a sync access handle reads straight into the caller's window; it locks
-      // the file, so another tab loading the same copy reads it as a File instead.
+      // In a dedicated worker (the app's), a sync access handle reads straight into the caller's window (a
+      // synchronous read: no overlap with the writes, but no copy either); it locks the file, so another tab
+      // loading the same copy reads it as a File instead.
       const sync = await found.createSyncAccessHandle?.().catch(() => undefined);
-      if (sync) {
+      const size = sync && (() => {
+        try {
+          return sync.getSize();
+        } catch {
+          sync.close();
+          return undefined;
+        }
+      })();
+      if (sync && size !== undefined) {
         return {
-          size: sync.getSize(),
+          size,
           read: async (offset, length, into) => {
             const target = into ? into.subarray(0, length) : new Uint8Array(length);
             return target.subarray(0, sync.read(target, { at: offset }));

@@ -29,7 +29,8 @@ export function browserDeps(): AppDeps {
     // The download and our engine's engine-ready copy of it go together.
     evict: async (base) => {
       const removed = await evictModel(base);
-      await (await engineReadyStore())?.remove(base);
+      // A copy being read right now (a load in progress) cannot be removed: it goes with the next evict.
+      await (await engineReadyStore())?.remove(base).catch(() => {});
       return removed;
     },
     objectUrl: { create: (blob) => URL.createObjectURL(blob), revoke: (url) => URL.revokeObjectURL(url) },

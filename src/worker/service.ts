@@ -110,8 +110,10 @@ export class InferenceService {
       // Every model has an ONNX graph for onnxruntime: its own model.onnx, else the one we write from its weights.
       const chosen = chooseBackend(choice, { adapter, onnx: true, wasmThreads: wasmThreads() });
       const store = chosen.name === 'wgsl' && ref.kind === 'url' ? await engineReadyStore() : undefined;
-      if (store) for (const picks of await store.readPicks()) rememberPicks(gpu.runtime, picks);
-      const info = (store && ref.kind === 'url' && (await this.loadCopy(task, ref, store, chosen, gpu, clock))) || (await this.loadCheckpoint(task, ref, store, chosen, gpu, clock));
+      if (store) for (const picks of await store.readPicks().catch(() => [])) rememberPicks(gpu.runtime, picks);
+      const fromCopy = store && ref.kind === 'url' ? await this.loadCopy(task, ref, store, chosen, gpu, clock) : undefined;
+      // After an unusable copy the checkpoint's load is timed on its own.
+      const info = fromCopy ?? (await this.loadCheckpoint(task, ref, store, chosen, gpu, store ? stageClock(progress) : clock));
       if (store) await store.writePicks(exportPicks(gpu.runtime)).catch(() => {});
       return info;
     });
@@ -127,12 +129,13 @@ export class InferenceService {
     let info: ModelInfo | undefined;
     try {
       info = await this.engineFromCopy(task, ref.id, source, chosen, gpu, clock);
-      return info;
     } finally {
       source.close();
-      // Unusable (cut short, changed, another version, unreadable): dropped, and the checkpoint is read instead.
-      if (!info && !task.signal.aborted) await store.remove(ref.base).catch(() => {});
     }
+    // Unusable (cut short, changed, another version, unreadable): dropped, and the checkpoint is read instead.
+    // (A GPU failure is thrown above and keeps the copy.)
+    if (!info) await store.remove(ref.base).catch(() => {});
+    return info;
   }
 
   private async engineFromCopy(task: Task, id: string, source: ByteSource, chosen: { name: BackendName; reason: string }, gpu: Gpu, clock: StageClock): Promise<ModelInfo | undefined> {
@@ -173,7 +176,7 @@ export class InferenceService {
       const keep = store && ref.kind === 'url' ? await store.create(ref.base, packedBytes(model.config, dtype)) : undefined;
       const writer = typeof keep === 'object' ? keep : undefined;
       clock.enter('upload', 0);
-      let backend: InferenceBackend;
+      let backend: InferenceBackend | undefined;
       try {
         backend = await createBrowserBackend(chosen.name, { model, onnx: onnx?.bytes, runtime: gpu.runtime, keep: writer, onProgress: clock.enter, signal: task.signal });
         if (backend.name === 'wgsl') {
@@ -181,9 +184,11 @@ export class InferenceService {
           await (backend as WgslBackend).engine.warm(model.config.numFrames, p.cropHeight, p.cropWidth);
         }
       } catch (e) {
+        await backend?.dispose().catch(() => {}); // warming failed: its weights' memory goes now
         await writer?.abort();
         throw e;
       }
+      clock.enter('upload', 1, 1, 'engine-ready copy'); // its last bytes and the commit
       const notKept = writer ? await writer.finish(copyTail({ dtype, configJson: model.json.config, preprocessorJson: model.json.preprocessor, checkpointFormat: model.format, source: model.source }, model.config)) : keep;
       const gemmVariant = backend.name === 'wgsl' ? (backend as WgslBackend).engine.gemmVariant : 'none (not our engine)';
       const info = describeModel(ref.id, model, gpu, gemmVariant, {
