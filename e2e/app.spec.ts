@@ -260,7 +260,7 @@ test('a pytorch_model.bin checkpoint (as facebook/* publish them) downloads, and
   }
 });
 
-test('our engine keeps an engine-ready copy: the next visit streams it to the GPU, reads no checkpoint, and classifies the same', async ({ page }) => {
+test('our engine keeps an engine-ready copy: the next visit streams it to the GPU, reads no checkpoint, and classifies the same', async ({ page }, testInfo) => {
   const repo = 'facebook/timesformer-base-finetuned-k600';
   const tiny = 'fixtures/timesformer/tiny-divided/model';
   const { hub, close } = await standInHub({ 'config.json': `${tiny}/config.json`, 'model.safetensors': `${tiny}/model.safetensors` });
@@ -279,6 +279,7 @@ test('our engine keeps an engine-ready copy: the next visit streams it to the GP
     const before = hub.requests.length;
     await page.reload();
     await expect(report).toHaveAttribute('data-from', 'engine-ready copy', { timeout: 120_000 });
+    await screenshot(page, testInfo, 'loaded-from-engine-ready-copy');
     await expect(page.getByRole('alert')).toHaveCount(0);
     expect(hub.requests.slice(before)).toEqual([]);
     await page.getByTestId('video-input').setInputFiles(join(CLIPS, 'h264.mp4'));

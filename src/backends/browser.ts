@@ -9,7 +9,7 @@ import ortWasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
 import ortWasmWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import type { ByteSink } from '../engine/engine-weights';
 import type { Runtime } from '../engine/runtime';
-import type { LoadProgress } from '../engine/timesformer';
+import type { LoadOptions, LoadProgress } from '../engine/timesformer';
 import { BackendError, type BackendName, type InferenceBackend } from './backend';
 import { createOnnxBackend } from './onnx';
 import { createTfjsBackend, type TfjsModel } from './tfjs';
@@ -25,9 +25,10 @@ export interface BackendSource {
   model?: TfjsModel;
   /** wgsl: where to write the engine-ready copy of the packed weights as they are uploaded. */
   keep?: ByteSink;
-  /** wgsl: the load's progress (upload, compile) and a way to stop it. */
+  /** wgsl: the load's progress (upload, compile), a way to stop it, and the clip shape to warm up (LoadOptions). */
   onProgress?: LoadProgress;
   signal?: AbortSignal;
+  warm?: LoadOptions['warm'];
   /** The device's Runtime (the WebGPU backends run on its device; wgsl shares its kernels). */
   runtime?: Runtime;
 }
@@ -39,7 +40,7 @@ export async function createBrowserBackend(name: BackendName, source: BackendSou
   };
   switch (name) {
     case 'wgsl':
-      return createWgslBackend(need(source.runtime, 'a GPU device'), need(source.model, 'the model weights'), { keep: source.keep, onProgress: source.onProgress, signal: source.signal });
+      return createWgslBackend(need(source.runtime, 'a GPU device'), need(source.model, 'the model weights'), { keep: source.keep, onProgress: source.onProgress, signal: source.signal, warm: source.warm });
     case 'onnx-wasm':
       return createOnnxBackend(need(source.onnx, 'an ONNX export'), { ep: 'wasm', numThreads: wasmThreads(), wasmPaths: { wasm: ortWasmWasm, mjs: ortWasmMjs } });
     case 'onnx-webgpu':

@@ -176,15 +176,12 @@ export class InferenceService {
       const keep = store && ref.kind === 'url' ? await store.create(ref.base, packedBytes(model.config, dtype)) : undefined;
       const writer = typeof keep === 'object' ? keep : undefined;
       clock.enter('upload', 0);
-      let backend: InferenceBackend | undefined;
+      const p = model.preprocessor;
+      let backend: InferenceBackend;
       try {
-        backend = await createBrowserBackend(chosen.name, { model, onnx: onnx?.bytes, runtime: gpu.runtime, keep: writer, onProgress: clock.enter, signal: task.signal });
-        if (backend.name === 'wgsl') {
-          const p = model.preprocessor;
-          await (backend as WgslBackend).engine.warm(model.config.numFrames, p.cropHeight, p.cropWidth);
-        }
+        // Our engine also records (and compiles) the plan of a plain clip: it is ready when this returns.
+        backend = await createBrowserBackend(chosen.name, { model, onnx: onnx?.bytes, runtime: gpu.runtime, keep: writer, onProgress: clock.enter, signal: task.signal, warm: [model.config.numFrames, p.cropHeight, p.cropWidth] });
       } catch (e) {
-        await backend?.dispose().catch(() => {}); // warming failed: its weights' memory goes now
         await writer?.abort();
         throw e;
       }
