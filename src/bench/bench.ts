@@ -48,6 +48,8 @@ export interface BenchReport {
   /** The autotuner's picks and measurements per bench model (per shape class, on this adapter). */
   autotune: Record<string, TuneReport>;
   results: BenchResult[];
+  /** Per model, GPU time of one view by kernel (where the device has timestamp-query). */
+  profiles?: Record<string, KernelTime[]>;
 }
 
 /** A model to time: a random-weight BENCH_MODELS one by name, or one given with its weights (the app's loaded model). */
@@ -102,6 +104,7 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
   // Whole model, one view, logits only (what the app runs per clip), then the comparison backends.
   let gemmVariant: GemmVariant = 'registers';
   const autotune: Record<string, TuneReport> = {};
+  const profiles: Record<string, KernelTime[]> = {};
   for (const entry of options.models) {
     const { name, model } = typeof entry === 'string' ? { name: entry, model: randomModel(entry) } : entry;
     const c = model.config;
@@ -117,6 +120,16 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
     const ours = await time(options.iterations, () => engine.run(pixels, shape, { attention: 'none', hiddenStates: false }).then(() => {}));
     const ms = ours.ms;
     record({ name: `timesformer-${name} ${c.numFrames}×${c.imageSize}² per view (${engine.gemmVariant})`, ...ours, model: name, backend: 'wgsl' });
+    if (gpu.features.timestampQuery) {
+      try {
+        profiles[name] = kernelProfile(await engine.profile(shape));
+        const total = profiles[name].reduce((n, k) => n + k.ms, 0);
+        log(`  GPU time by kernel (timestamps, one pass per dispatch): ${total.toFixed(2)} ms in all`);
+        for (const k of profiles[name].slice(0, 12)) log(`    ${k.kernel.padEnd(40)} ${k.ms.toFixed(3).padStart(9)} ms  ${((100 * k.ms) / total).toFixed(1).padStart(5)}%  ×${k.count}`);
+      } catch (e) {
+        log(`  GPU time by kernel: failed (${e instanceof Error ? e.message : String(e)})`);
+      }
+    }
     const maps = await time(options.iterations, () => engine.run(pixels, shape, { attention: 'maps', hiddenStates: false }).then(() => {}));
     record({ name: `timesformer-${name} per view with attention maps`, ...maps });
     engine.destroy();
@@ -145,7 +158,21 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
     }
   }
   if (options.comparisons?.length) for (const line of sideBySide(results)) log(line);
-  return { adapter: gpu.adapter, gemmVariant, autotune, results };
+  return { adapter: gpu.adapter, gemmVariant, autotune, results, ...(Object.keys(profiles).length ? { profiles } : {}) };
+}
+
+/** GPU time of one view by kernel: a plan's steps grouped by label without the layer ("L3 spatial qkv" → "spatial qkv"), slowest first. */
+export interface KernelTime { kernel: string; ms: number; count: number }
+
+function kernelProfile(steps: { label: string; ms: number }[]): KernelTime[] {
+  const byKernel = new Map<string, KernelTime>();
+  for (const { label, ms } of steps) {
+    const kernel = label.replace(/^L\d+ /, '');
+    const k = byKernel.get(kernel) ?? byKernel.set(kernel, { kernel, ms: 0, count: 0 }).get(kernel)!;
+    k.ms += ms;
+    k.count++;
+  }
+  return [...byKernel.values()].sort((a, b) => b.ms - a.ms);
 }
 
 /** The JSON `npm run bench` writes and the benchmark page exports: when, where, and the report. */
@@ -167,9 +194,17 @@ export function sideBySide(results: BenchResult[]): string[] {
   return lines;
 }
 
-/** Per-kernel numbers at TimeSformer-base shapes. */
+/**
+ * Per-kernel numbers at TimeSformer-base shapes. On a hardware GPU one kernel takes about as long as a
+ * submission's round trip (≈0.1–0.3 ms on an H100), so each timed submission there runs the kernel
+ * KERNEL_REPEATS times and the row reports the time of one.
+ */
+const KERNEL_REPEATS = 50;
+
 async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: BenchResult) => void) {
   const rt = new Runtime(gpu);
+  const repeats = gpu.adapter.isFallback ? 1 : KERNEL_REPEATS;
+  const timeKernel = async (steps: Step[]) => (await time(iterations, (wait) => runSteps(rt, Array.from({ length: repeats }, () => steps).flat(), wait))).ms / repeats;
 
   // GEMM: the TimeSformer-base qkv projection, 1569 × 768 → 2304, every variant that runs here (f16 arithmetic
   // on f16 weights).
@@ -180,7 +215,7 @@ async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: B
   for (const variant of gemmVariantsFor(gpu, 'f16', K)) {
     const linear = variant === 'registers-f16' ? linear16 : linear32;
     const steps = [gemm(rt, variant, variant, { a, M, linear, y })];
-    const { ms } = await time(iterations, (wait) => runSteps(rt, steps, wait));
+    const ms = await timeKernel(steps);
     record({ name: `gemm ${variant} ${M}x${K}x${N}`, ms, gflops: (2 * M * K * N) / ms / 1e6 });
   }
 
@@ -196,14 +231,14 @@ async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: B
   for (const c of attnCases) {
     for (const variant of ATTENTION_VARIANTS) {
       const steps = [attention(rt, c.name, { qkv, context: ctx, probsMode: 'none', seqs: c.seqs, len: c.len, heads: H, D, input: c.map, output: c.map }, variant)];
-      const { ms } = await time(iterations, (wait) => runSteps(rt, steps, wait));
+      const ms = await timeKernel(steps);
       record({ name: `${c.name} ${variant}`, ms, gflops: (4 * c.seqs * c.len * c.len * D) / ms / 1e6 });
     }
   }
   const gamma = rt.buffer('gamma', D * 4), beta = rt.buffer('beta', D * 4);
   for (const variant of layerNormCandidates(gpu)) {
     const lnSteps = [layerNorm(rt, 'ln', { x: ctx, y: qkv, gamma, beta, rows: S, D, eps: 1e-6 }, variant)];
-    record({ name: `layernorm ${S}×${D} ${variant}`, ms: (await time(iterations, (wait) => runSteps(rt, lnSteps, wait))).ms });
+    record({ name: `layernorm ${S}×${D} ${variant}`, ms: await timeKernel(lnSteps) });
   }
   rt.destroy();
 }

@@ -1,11 +1,12 @@
 // npm run bench:kit -- [--out bench-kit] [--no-debs]
 // Builds the GPU benchmark kit: one folder (under 60 MiB) that runs `npm run bench` on a machine with a GPU
 // but no Node, no Vulkan loader and no network (see src/bench/kit/run.sh and environment.md). It holds:
-//   payload.tar.xz  this machine's Node binary, dawn.node, the benchmark bundled into one file, and the parts
+//   payload.tar.xz  this machine's Node binary, dawn.node, the benchmark and verify each bundled into one file, and the parts
 //                   of onnxruntime-web its wasm and WebGPU EPs load in Node;
 //   debs/           Debian's Vulkan loader and the GL libraries NVIDIA's Vulkan driver links against
 //                   (`apt-get download`), unpacked by run.sh only where the system lacks them;
-//   run.sh          unpacks, finds the Vulkan driver, runs the benchmark with the given options.
+//   run.sh          unpacks, finds the Vulkan driver, runs the benchmark (or `run.sh verify ...`) with the given options;
+//   run-all.sh      every measurement the README's GPU table holds, in one call; torch-anchor.py its PyTorch anchor.
 // The random-weight models (and ORT's ONNX export of them) are made by the benchmark where it runs.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -52,10 +53,11 @@ async function main() {
   mkdirSync(args.out, { recursive: true });
   const stage = mkdtempSync(join(tmpdir(), 'bench-kit-'));
   try {
-    console.log('bundling the benchmark');
+    console.log('bundling the benchmark and verify');
     await build({
-      entryPoints: [join(ROOT, 'src/cli/bench.ts')],
-      outfile: join(stage, 'app/bench.mjs'),
+      entryPoints: [join(ROOT, 'src/cli/bench.ts'), join(ROOT, 'src/cli/verify.ts')],
+      outdir: join(stage, 'app'),
+      outExtension: { '.js': '.mjs' },
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -80,7 +82,7 @@ async function main() {
       mkdirSync(join(args.out, 'debs'));
       execFileSync('apt-get', ['download', ...DEBS], { cwd: join(args.out, 'debs'), stdio: ['ignore', 'ignore', 'inherit'] });
     }
-    cpSync(join(ROOT, 'src/bench/kit/run.sh'), join(args.out, 'run.sh'));
+    for (const f of ['run.sh', 'run-all.sh', 'torch-anchor.py']) cpSync(join(ROOT, 'src/bench/kit', f), join(args.out, f));
   } finally {
     rmSync(stage, { recursive: true, force: true });
   }

@@ -7,7 +7,6 @@ import { folderSource } from '../checkpoint/node-source';
 import { readSafetensors } from '../checkpoint/safetensors';
 import { toFloat32 } from '../checkpoint/tensor';
 import { compareOutputs, formatComparison, verdict } from '../verify/compare';
-import { openHarness, serveLocalFolder } from './browser/launch';
 import { nodeBackends } from './node-backends';
 
 /** Attention rollout without discard, `[1 + N·T]` (divided, joint) or `[T, 1 + N]` (space-only). */
@@ -37,6 +36,8 @@ function parseArgs(argv: string[]) {
 
 /** The same check in headless Chromium: the page loads the model folder and expected file over HTTP. */
 async function verifyInBrowser(args: ReturnType<typeof parseArgs>): Promise<number> {
+  // Imported here: Playwright and Vite are needed only in the browser (the GPU kit bundles Node's path alone).
+  const { openHarness, serveLocalFolder } = await import('./browser/launch');
   const session = await openHarness([serveLocalFolder('model', args.modelDir), serveLocalFolder('expected', dirname(args.expectedPath))]);
   try {
     const expectedUrl = `/__local/expected/${basename(args.expectedPath)}`;

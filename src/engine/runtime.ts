@@ -182,6 +182,48 @@ export class Runtime {
     return encoder;
   }
 
+  /**
+   * GPU time of each dispatch of `steps` (needs `timestamp-query`): every dispatch in its own pass with
+   * timestamps at its start and end, so the times are each kernel's alone (one pass per dispatch adds some
+   * overhead; the ranking, not the sum, is what this is for). Copies run as usual and are not timed.
+   */
+  async timeDispatches(steps: Step[]): Promise<{ label: string; key: string; ms: number }[]> {
+    if (!this.gpu.features.timestampQuery) throw new GpuError('this device has no timestamp-query: no per-kernel GPU times');
+    const dispatches = steps.filter((s) => s.kind === 'dispatch');
+    if (dispatches.length === 0) return [];
+    await this.compiled(steps);
+    const count = 2 * dispatches.length;
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count });
+    const resolved = this.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    const staging = this.device.createBuffer({ size: count * 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const encoder = this.device.createCommandEncoder();
+      let i = 0;
+      for (const step of steps) {
+        if (step.kind === 'copy') {
+          encoder.copyBufferToBuffer(step.src, step.srcOffset, step.dst, step.dstOffset, step.size);
+          continue;
+        }
+        const pass = encoder.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+        pass.setPipeline(step.kernel.pipeline!);
+        pass.setBindGroup(0, step.bindGroup);
+        pass.dispatchWorkgroups(...step.workgroups);
+        pass.end();
+        i++;
+      }
+      encoder.resolveQuerySet(querySet, 0, count, resolved, 0);
+      encoder.copyBufferToBuffer(resolved, 0, staging, 0, count * 8);
+      this.device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const ns = new BigUint64Array(staging.getMappedRange().slice(0));
+      return dispatches.map((s, j) => ({ label: s.label, key: s.kernel.key, ms: Number(ns[2 * j + 1] - ns[2 * j]) / 1e6 }));
+    } finally {
+      querySet.destroy();
+      resolved.destroy();
+      staging.destroy();
+    }
+  }
+
   /** Copy a storage buffer's first `bytes` back to the CPU. */
   async read(buffer: GPUBuffer, bytes = buffer.size): Promise<Float32Array> {
     const staging = this.device.createBuffer({ size: Math.ceil(bytes / 4) * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });

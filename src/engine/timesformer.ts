@@ -296,13 +296,22 @@ export class TimesformerEngine {
     }
   }
 
+  /** GPU time of each kernel of a plain run of a [T, 3, H, W] clip (on the pixels its plan last held): see Runtime.timeDispatches. */
+  async profile(shape: [number, number, number, number]): Promise<{ label: string; key: string; ms: number }[]> {
+    const [T, , Hpx, Wpx] = shape;
+    const plan = await this.planFor(T, Hpx, Wpx, { attention: 'none', hiddenStates: false, returnInput: false });
+    return this.rt.timeDispatches(plan.steps);
+  }
+
   /**
    * The recorded plan for this shape and request: reused when kept, else recorded (and the least recently
    * used plans beyond the memory budget destroyed). A GPU error while recording (out of memory, a validation
    * error) is a GpuError here, not an uncaptured error later.
    */
   private async planFor(T: number, Hpx: number, Wpx: number, request: RunRequest): Promise<Plan> {
-    const key = JSON.stringify([T, Hpx, Wpx, request]);
+    // Canonical: the same request written in another key order or without returnInput reuses the plan.
+    const { attention, hiddenStates, fullSpatialLayer, returnInput = false, rollout } = request;
+    const key = JSON.stringify([T, Hpx, Wpx, { attention, hiddenStates, fullSpatialLayer, returnInput, rollout }]);
     const kept = this.plans.get(key);
     if (kept) {
       this.plans.delete(key); // re-inserted: most recently used

@@ -3,6 +3,7 @@
 # no network). Made by `npm run bench:kit`; everything it needs is in this folder.
 #
 #   ./run.sh [bench options]      e.g. ./run.sh --iterations 10 --models base,hr --out "$OUT/bench.json"
+#   ./run.sh verify <model_dir> <expected.safetensors> [--backend wgsl]   (paths absolute: it runs from the kit)
 #
 # First run unpacks payload.tar.xz (Node, dawn.node, the bundled benchmark, onnxruntime-web)
 # into $KIT_WORK (default: .work beside this script). Where the system has no Vulkan loader (or
@@ -46,4 +47,8 @@ echo "== Vulkan driver: ${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-the system defaul
 
 export TIMESFORMER_GPU=system XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 cd "$work/app"
+if [[ ${1:-} == verify ]]; then # ./run.sh verify <model_dir> <expected.safetensors> --backend wgsl
+  shift
+  exec "$work/bin/node" verify.mjs "$@"
+fi
 exec "$work/bin/node" bench.mjs "$@"
