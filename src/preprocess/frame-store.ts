@@ -12,7 +12,7 @@ import type { GpuClip } from '../engine/timesformer';
 import { bilinearTaps, cropOrigin, displaySize, resizedSize, type CropPosition, type Rotation, type Size, type Taps } from './geometry';
 import { normalize, prepareNormalize } from './normalize-kernel';
 import type { RgbaImage } from './reference';
-import { encodeResize, RESIZE_PARAMS_BYTES, resizeParams, resizePipelines, resizeScratchBytes, type FrameSource, type ResizeGeometry } from './resize-kernel';
+import { encodeResize, RESIZE_PARAMS_BYTES, resizeParams, resizePipelines, resizeScratchBytes, storedRect, type FrameSource, type Rect, type ResizeGeometry } from './resize-kernel';
 
 /**
  * How a VideoFrame reaches the GPU. 'external': `importExternalTexture` (no copy through the CPU).
@@ -107,7 +107,9 @@ export class FrameStore {
     }
     const taps = { x: bilinearTaps(display.width, resized.width, region.x, region.width), y: bilinearTaps(display.height, resized.height, region.y, region.height) };
     const rowStart = Math.min(...taps.y.first), rowEnd = Math.max(...taps.y.first.map((f, i) => f + taps.y.count[i]));
-    const geometry: ResizeGeometry = { stored, rotation, regionWidth: region.width, regionHeight: region.height, tapsX: taps.x.taps, tapsY: taps.y.taps, rowStart, rowCount: rowEnd - rowStart };
+    const columnStart = Math.min(...taps.x.first), columnEnd = Math.max(...taps.x.first.map((f, i) => f + taps.x.count[i]));
+    const copyRect = storedRect(stored, rotation, columnStart, columnEnd, rowStart, rowEnd);
+    const geometry: ResizeGeometry = { stored, rotation, regionWidth: region.width, regionHeight: region.height, tapsX: taps.x.taps, tapsY: taps.y.taps, rowStart, rowCount: rowEnd - rowStart, copyRect };
     const rt = gpu instanceof Runtime ? gpu.scope() : new Runtime(gpu);
     return new FrameStore(rt, stored, config, geometry, taps, origins, options.slots, options.upload ?? 'auto');
   }
@@ -118,19 +120,33 @@ export class FrameStore {
    */
   async upload(slot: number, frame: VideoFrame | RgbaImage): Promise<void> {
     if (!Number.isInteger(slot) || slot < 0 || slot >= this.slots) throw new RangeError(`slot ${slot} is outside 0..${this.slots - 1}`);
+    const whole = { x: 0, y: 0, ...this.stored };
+    if (isRgba(frame) && (frame.x !== undefined || frame.y !== undefined)) {
+      const part = { x: frame.x ?? 0, y: frame.y ?? 0, width: frame.width, height: frame.height };
+      if (!contains(whole, part) || !contains(part, this.copyRect)) {
+        throw new RangeError(`a ${part.width}×${part.height} part at (${part.x}, ${part.y}) of a ${whole.width}×${whole.height} frame must cover the pixels the resize reads, ${rectText(this.copyRect)}`);
+      }
+      return this.resizeFromBytes(slot, frame.data, part);
+    }
     const size = isRgba(frame) ? frame : frame.visibleRect;
     if (!size) throw new RangeError('the frame is closed');
     if (size.width !== this.stored.width || size.height !== this.stored.height) {
       throw new RangeError(`a ${size.width}×${size.height} frame in a store of ${this.stored.width}×${this.stored.height} frames (did the video change size?)`);
     }
-    this.rt.device.queue.writeBuffer(this.params, 0, resizeParams(this.geometry, slot));
-    if (isRgba(frame)) return this.resizeFromBytes(frame.data);
+    if (isRgba(frame)) return this.resizeFromBytes(slot, frame.data, whole);
     this.uploadPath ??= this.requested === 'auto' ? (this.importsFaithfully(frame) ? 'external' : 'copy') : this.requested;
-    if (this.uploadPath === 'external' && (await this.resizeExternal(frame))) return;
+    if (this.uploadPath === 'external' && (await this.resizeExternal(slot, frame, whole))) return;
     this.uploadPath = 'copy';
-    this.bytes ??= new Uint8Array(this.stored.width * this.stored.height * 4);
-    await frame.copyTo(this.bytes, { format: 'RGBA', colorSpace: 'srgb' });
-    this.resizeFromBytes(this.bytes);
+    // Only the pixels the resize reads: less colour conversion, copying and uploading (a 16:9 centre crop: 56%).
+    const rect = this.copyRect;
+    this.bytes ??= new Uint8Array(rect.width * rect.height * 4);
+    await frame.copyTo(this.bytes, { rect, format: 'RGBA', colorSpace: 'srgb' });
+    this.resizeFromBytes(slot, this.bytes, rect);
+  }
+
+  /** The rectangle of the stored frame the resize reads (even corner and size): all of a frame that needs uploading. */
+  get copyRect(): Rect {
+    return this.geometry.copyRect;
   }
 
   /** A clip of the frames in `slots` (in order; a slot may repeat), cropped at `crop`. */
@@ -185,17 +201,24 @@ export class FrameStore {
     return buffer;
   }
 
-  private resizeFromBytes(data: RgbaImage['data']) {
+  /** Resize RGBA bytes holding `rect` of the stored frame (the whole frame, or the copy rectangle). */
+  private resizeFromBytes(slot: number, data: RgbaImage['data'], rect: Rect) {
     const { device } = this.rt;
-    const { width, height } = this.stored;
-    if (data.length !== width * height * 4) throw new RangeError(`${data.length} RGBA bytes for a ${width}×${height} frame`);
-    this.pixels ??= this.buffer('frame pixels', data.length);
+    if (data.length !== rect.width * rect.height * 4) throw new RangeError(`${data.length} RGBA bytes for a ${rect.width}×${rect.height} frame`);
+    // Sized for the largest seen (a store given whole RGBA images and copied rectangles keeps the larger).
+    if (!this.pixels || this.pixels.size < data.length) {
+      if (this.pixels) {
+        this.pixels.destroy();
+        this.owned.splice(this.owned.indexOf(this.pixels), 1);
+      }
+      this.pixels = this.buffer('frame pixels', data.length);
+    }
     device.queue.writeBuffer(this.pixels, 0, data);
-    this.submitResize('rgba', { buffer: this.pixels });
+    this.submitResize(slot, rect, 'rgba', { buffer: this.pixels });
   }
 
   /** Resize an imported frame; false if the browser could not import it (the caller copies instead). */
-  private async resizeExternal(frame: VideoFrame): Promise<boolean> {
+  private async resizeExternal(slot: number, frame: VideoFrame, whole: Rect): Promise<boolean> {
     const { device } = this.rt;
     const probing = !this.externalWorks;
     if (probing) {
@@ -204,7 +227,7 @@ export class FrameStore {
     }
     let thrown = false;
     try {
-      this.submitResize('external', device.importExternalTexture({ source: frame }));
+      this.submitResize(slot, whole, 'external', device.importExternalTexture({ source: frame }));
     } catch {
       thrown = true;
     }
@@ -220,8 +243,9 @@ export class FrameStore {
     return typeof this.rt.device.importExternalTexture === 'function' && !this.rt.gpu.adapter.isFallback && (primaries === null || primaries === 'bt709');
   }
 
-  private submitResize(source: FrameSource, resource: GPUExternalTexture | GPUBufferBinding) {
+  private submitResize(slot: number, bound: Rect, source: FrameSource, resource: GPUExternalTexture | GPUBufferBinding) {
     const { device } = this.rt;
+    device.queue.writeBuffer(this.params, 0, resizeParams(this.geometry, slot, bound));
     const pipelines = resizePipelines(this.rt, source);
     const bind = (pipeline: GPUComputePipeline, label: string, input: GPUExternalTexture | GPUBufferBinding, output: GPUBuffer) =>
       device.createBindGroup({
@@ -245,4 +269,8 @@ export class FrameStore {
 function isRgba(frame: VideoFrame | RgbaImage): frame is RgbaImage {
   return 'data' in frame;
 }
+
+const contains = (outer: Rect, inner: Rect) =>
+  inner.x >= outer.x && inner.y >= outer.y && inner.x + inner.width <= outer.x + outer.width && inner.y + inner.height <= outer.y + outer.height;
+const rectText = (r: Rect) => `${r.width}×${r.height} at (${r.x}, ${r.y})`;
 

@@ -7,6 +7,9 @@ import { bilinearTaps, cropOrigin, displaySize, resizedSize, storedPixel, type C
 /** 8-bit RGBA pixels, rows top to bottom, in the frame's stored orientation. */
 export interface RgbaImage extends Size {
   data: Uint8Array<ArrayBuffer> | Uint8ClampedArray<ArrayBuffer>;
+  /** Where these pixels sit in the stored frame, when they are only a part of it (FrameStore.copyRect); else 0, 0. */
+  x?: number;
+  y?: number;
 }
 
 /** The frame as displayed: rotation applied (tests compare it with ffmpeg's auto-rotated frames). */

@@ -12,16 +12,18 @@
 // and weights follow the x ones in both arrays. Display pixel (x, y) is stored at origin + x·dx + y·dy
 // (displayToStored in geometry.ts), so rotation costs one add per tap. The frame is an imported VideoFrame
 // ('external') or RGBA bytes in a storage buffer ('rgba': on SwiftShader a buffer read costs far less than a
-// texture load).
+// texture load); RGBA bytes may hold only the rectangle of the stored frame that the taps read (`copyRect`:
+// a centre crop of 16:9 video reads 56% of its columns), so the origin is shifted by the rectangle's corner
+// and rows are `frameW` pixels long.
 import type { Runtime } from '../engine/runtime';
-import { displayToStored, type Rotation, type Size } from './geometry';
+import { displayToStored, storedPixel, type Rotation, type Size } from './geometry';
 
 export type FrameSource = 'external' | 'rgba';
 
 const PARAMS = /* wgsl */ `
 struct Params {
   origin: vec2i, dx: vec2i, dy: vec2i,
-  storedW: u32, regionW: u32, regionH: u32, tapsX: u32, tapsY: u32, slot: u32,
+  frameW: u32, regionW: u32, regionH: u32, tapsX: u32, tapsY: u32, slot: u32,
   rowStart: u32, rowCount: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -36,7 +38,7 @@ const rowsCode = (source: FrameSource) => /* wgsl */ `${PARAMS}
 fn pixel(s: vec2i) -> vec3f {
   ${source === 'external'
     ? '// An external texture\'s YUV→RGB conversion is not clamped.\n  return clamp(textureLoad(frame, vec2u(s)).rgb, vec3f(0.0), vec3f(1.0));'
-    : 'return unpack4x8unorm(frame[u32(s.y) * p.storedW + u32(s.x)]).rgb;'}
+    : 'return unpack4x8unorm(frame[u32(s.y) * p.frameW + u32(s.x)]).rgb;'}
 }
 
 // rows[r, x]: display row rowStart + r filtered along x for output column x.
@@ -101,7 +103,11 @@ export interface ResizeGeometry {
   /** The display rows the region's y taps read: rowStart .. rowStart + rowCount − 1 (the 'rows' pass's output). */
   rowStart: number;
   rowCount: number;
+  /** The stored pixels every tap reads lie in this rectangle (corner and size even, for chroma-subsampled frames). */
+  copyRect: Rect;
 }
+
+export interface Rect { x: number; y: number; width: number; height: number }
 
 /** Bytes of the Params uniform. */
 export const RESIZE_PARAMS_BYTES = 64;
@@ -109,10 +115,24 @@ export const RESIZE_PARAMS_BYTES = 64;
 /** Bytes of the scratch between the two passes. */
 export const resizeScratchBytes = (g: ResizeGeometry) => g.rowCount * g.regionWidth * 16;
 
-/** The Params words for one frame, in the struct's order. */
-export function resizeParams(g: ResizeGeometry, slot: number): Int32Array<ArrayBuffer> {
+/**
+ * The Params words for one frame, in the struct's order, for a frame whose bound pixels are `bound` of the
+ * stored frame (its copyRect, or the whole frame).
+ */
+export function resizeParams(g: ResizeGeometry, slot: number, bound: Rect = { x: 0, y: 0, ...g.stored }): Int32Array<ArrayBuffer> {
   const { origin, dx, dy } = displayToStored(g.stored, g.rotation);
-  return new Int32Array([...origin, ...dx, ...dy, g.stored.width, g.regionWidth, g.regionHeight, g.tapsX, g.tapsY, slot, g.rowStart, g.rowCount, 0, 0]);
+  return new Int32Array([origin[0] - bound.x, origin[1] - bound.y, ...dx, ...dy, bound.width, g.regionWidth, g.regionHeight, g.tapsX, g.tapsY, slot, g.rowStart, g.rowCount, 0, 0]);
+}
+
+/** The rectangle of stored pixels that display columns x0..x1−1 of rows y0..y1−1 come from, grown to even corners and size. */
+export function storedRect(stored: Size, rotation: Rotation, x0: number, x1: number, y0: number, y1: number): Rect {
+  const a = storedPixel(x0, y0, stored, rotation), b = storedPixel(x1 - 1, y1 - 1, stored, rotation);
+  const even = (lo: number, hi: number, size: number) => {
+    const from = Math.floor(Math.min(lo, hi) / 2) * 2;
+    return [from, Math.min(size, Math.ceil((Math.max(lo, hi) + 1) / 2) * 2) - from];
+  };
+  const [x, width] = even(a[0], b[0], stored.width), [y, height] = even(a[1], b[1], stored.height);
+  return { x, y, width, height };
 }
 
 /**

@@ -34,12 +34,23 @@ function image(width: number, height: number, seed: number): RgbaImage {
   return { width, height, data };
 }
 
-async function gpuPreprocess(frames: RgbaImage[], rotation: Rotation, config: PreprocessorConfig, crop: CropPosition, slotOrder: number[]): Promise<Float32Array> {
+/** The part of `frame` at `rect` (what a VideoFrame's copyTo gives for that rect). */
+function part(frame: RgbaImage, rect: { x: number; y: number; width: number; height: number }): RgbaImage {
+  const data = new Uint8Array(rect.width * rect.height * 4);
+  for (let y = 0; y < rect.height; y++) data.set(frame.data.subarray(((rect.y + y) * frame.width + rect.x) * 4, ((rect.y + y) * frame.width + rect.x + rect.width) * 4), y * rect.width * 4);
+  return { ...rect, data };
+}
+
+/**
+ * The clip the GPU makes. 'whole': a store for all three crops given whole frames; 'part': a store for this
+ * crop alone given only its copyRect of each frame (as VideoFrames are copied).
+ */
+async function gpuPreprocess(frames: RgbaImage[], rotation: Rotation, config: PreprocessorConfig, crop: CropPosition, slotOrder: number[], upload: 'whole' | 'part' = 'whole'): Promise<Float32Array> {
   const gpu = await testDevice();
-  const store = FrameStore.create(gpu, frames[0], rotation, config, { slots: frames.length, crops: ['start', 'centre', 'end'] });
+  const store = FrameStore.create(gpu, frames[0], rotation, config, { slots: frames.length, crops: upload === 'part' ? [crop] : ['start', 'centre', 'end'] });
   const rt = new Runtime(gpu);
   try {
-    for (const [slot, frame] of frames.entries()) await store.upload(slot, frame);
+    for (const [slot, frame] of frames.entries()) await store.upload(slot, upload === 'part' ? part(frame, store.copyRect) : frame);
     const clip = store.clip(slotOrder, crop);
     const target = rt.buffer('target', clip.shape.reduce((a, b) => a * b) * 4);
     const encoder = gpu.device.createCommandEncoder();
@@ -120,15 +131,40 @@ describe('GPU preprocessing equals the CPU reference', () => {
           // Slots in reverse and repeated: frame t of the clip is slot slots[t].
           const slots = [1, 0, 1];
           const expected = preprocessReference(slots.map((s) => frames[s]), c.rotation, config, crop);
-          const actual = await gpuPreprocess(frames, c.rotation, config, crop, slots);
-          const err = maxAbsDiff(actual, expected);
-          errors.push(`${crop} ${unit} ${err.toExponential(1)}`);
-          expect(err, `${crop}, ${unit}`).toBeLessThan(unit === '0..1' ? 2e-6 : 1e-5);
+          for (const upload of ['whole', 'part'] as const) {
+            const actual = await gpuPreprocess(frames, c.rotation, config, crop, slots, upload);
+            const err = maxAbsDiff(actual, expected);
+            errors.push(`${crop} ${unit} ${upload} ${err.toExponential(1)}`);
+            expect(err, `${crop}, ${unit}, ${upload} frames`).toBeLessThan(unit === '0..1' ? 2e-6 : 1e-5);
+          }
         }
       }
       console.log(`preprocess ${c.name}: max abs error ${errors.join(', ')}`);
     });
   }
+
+  it("reads only the copy rectangle: a centre crop of 16:9 needs 56% of the columns, and a part that misses it is refused", async () => {
+    const gpu = await testDevice();
+    const config = { ...imagenet, shortestEdge: 224, cropWidth: 224, cropHeight: 224 };
+    const store = FrameStore.create(gpu, { width: 1920, height: 1080 }, 0, config, { slots: 1, crops: ['centre'] });
+    const rotated = FrameStore.create(gpu, { width: 1080, height: 1920 }, 90, config, { slots: 1, crops: ['centre'] });
+    try {
+      // Resized 398×224, crop x 87..310: source columns ≈ 420..1500 (plus the filter's reach); every row.
+      const rect = store.copyRect;
+      expect(rect.y).toBe(0);
+      expect(rect.height).toBe(1080);
+      expect(rect.width / 1920).toBeGreaterThan(0.55);
+      expect(rect.width / 1920).toBeLessThan(0.58);
+      expect([rect.x % 2, rect.width % 2]).toEqual([0, 0]);
+      // Displayed the same after rotation: the stored rectangle is the same band, along y.
+      expect(rotated.copyRect).toEqual({ x: 0, y: 1920 - rect.x - rect.width, width: 1080, height: rect.width });
+      const frame = image(1920, 1080, 4);
+      await expect(store.upload(0, part(frame, { ...rect, x: rect.x + 2 }))).rejects.toThrow(/must cover the pixels the resize reads/);
+    } finally {
+      store.destroy();
+      rotated.destroy();
+    }
+  });
 
   it('is the identity when nothing is resized or normalized', async () => {
     const frame = image(37, 23, 3);
