@@ -282,6 +282,9 @@ test('our engine keeps an engine-ready copy: the next visit streams it to the GP
     await screenshot(page, testInfo, 'loaded-from-engine-ready-copy');
     await expect(page.getByRole('alert')).toHaveCount(0);
     expect(hub.requests.slice(before)).toEqual([]);
+    // The model panel says the copy is what loads it offline (the checkpoint's files are no longer cached).
+    await expect(page.getByTestId('cache-state')).toContainText('Engine-ready copy kept');
+    await expect(page.getByTestId('cache-state')).toHaveAttribute('data-copy', 'true');
     await page.getByTestId('video-input').setInputFiles(join(CLIPS, 'h264.mp4'));
     expect(await predictions(page)).toEqual(first);
 

@@ -59,7 +59,8 @@ export const attentionClass = (s: AttentionShape) => `attention len≤${pow2(s.l
 export const layerNormClass = (s: LayerNormShape) => `layernorm rows≤${pow2(s.rows)} D=${s.D}`;
 
 export function gemmCandidates(gpu: EngineDevice, s: GemmShape): GemmVariant[] {
-  return gemmVariantsFor(gpu, s.dtype, s.K);
+  // The 128×128 tile is for big GPUs: on a CPU adapter it never wins and its compile alone takes seconds.
+  return gemmVariantsFor(gpu, s.dtype, s.K).filter((v) => v !== 'tiled-128x128' || !gpu.adapter.isFallback);
 }
 export function attentionCandidates(_gpu: EngineDevice, s: AttentionShape): AttentionVariant[] {
   // Tiles of 32 keys only pay when a workgroup's 64 queries share them: not for temporal attention (T keys).

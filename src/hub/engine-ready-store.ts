@@ -24,6 +24,8 @@ export interface EngineReadyStore {
   open(url: string): Promise<(ByteSource & { close(): void }) | undefined>;
   /** A new copy for `url` of about `bytes`, or why none will be kept. */
   create(url: string, bytes: number): Promise<CopyWriter | string>;
+  /** Whether a copy for `url` is kept. */
+  has(url: string): Promise<boolean>;
   remove(url: string): Promise<void>;
   readPicks(): Promise<StoredPicks[]>;
   writePicks(picks: StoredPicks): Promise<void>;
@@ -120,6 +122,9 @@ export async function engineReadyStore(): Promise<EngineReadyStore | undefined> 
           await dir.removeEntry(name).catch(() => {});
         },
       };
+    },
+    async has(url) {
+      return (await handle(await fileName(url))) !== undefined;
     },
     async remove(url) {
       await dir.removeEntry(await fileName(url)).catch((e) => {

@@ -26,6 +26,10 @@ export function browserDeps(): AppDeps {
     client: (events) => (client = new InferenceClient(events)),
     localModels,
     cached,
+    engineReadyCopies: async (bases) => {
+      const store = await engineReadyStore();
+      return Promise.all(bases.map((b) => store?.has(b).catch(() => false) ?? false));
+    },
     // The download and our engine's engine-ready copy of it go together.
     evict: async (base) => {
       const removed = await evictModel(base);

@@ -23,6 +23,8 @@ export interface ModelState {
   error: AppError | null;
   /** Catalog ids whose files are in Cache Storage. */
   cached: Record<string, boolean>;
+  /** Entries whose engine-ready copy is kept: our engine loads them offline even without the cached files. */
+  copies: Record<string, boolean>;
   /** The backend asked for ('auto' by default, or ?backend=); which one runs is `info.backend`. */
   backend: BackendChoice;
 }
@@ -62,6 +64,7 @@ export const initialModelState: ModelState = {
   loadMs: null,
   error: null,
   cached: {},
+  copies: {},
   backend: 'auto',
 };
 
@@ -158,14 +161,17 @@ export function modelActions(ctx: SliceContext): ModelActions {
     async cacheChanged() {
       const entries = get().model.catalog.filter((e) => e.base);
       const cached: Record<string, boolean> = {};
+      const copies: Record<string, boolean> = {};
+      const hasCopy = (await deps.engineReadyCopies?.(entries.map((e) => e.base!))) ?? [];
       await Promise.all(
-        entries.map(async (e) => {
+        entries.map(async (e, i) => {
           const { config, weights } = cacheKeys(e, deps.pageUrl);
           const [hasConfig, ...hasWeights] = await deps.cached([config, ...weights]);
           cached[e.id] = hasConfig && hasWeights.some(Boolean);
+          copies[e.id] = hasCopy[i] === true;
         }),
       );
-      model({ cached });
+      model({ cached, copies });
     },
 
     deviceLost(message) {

@@ -36,6 +36,8 @@ export interface AppDeps {
   localModels(): Promise<LocalIndexEntry[]>;
   /** Which of these URLs are in the model cache. */
   cached(urls: string[]): Promise<boolean[]>;
+  /** Which of these model bases have our engine's engine-ready copy (absent: none do). */
+  engineReadyCopies?(bases: string[]): Promise<boolean[]>;
   /** Drops a model's files from the cache. */
   evict(base: string): Promise<unknown>;
   objectUrl: { create(blob: Blob): string; revoke(url: string): void };

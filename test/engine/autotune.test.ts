@@ -13,7 +13,8 @@ describe('autotuner', () => {
     const pick = await tuneGemm(rt, shape);
     const cls = gemmClass(shape);
     const measured = tuneReport(rt).measurements[cls];
-    expect(measured.map((m) => m.variant)).toEqual(gemmVariantsFor(rt.gpu, 'f16', 52));
+    // Every variant that can run, but the 128×128 tile only on hardware GPUs.
+    expect(measured.map((m) => m.variant)).toEqual(gemmVariantsFor(rt.gpu, 'f16', 52).filter((v) => v !== 'tiled-128x128' || !rt.gpu.adapter.isFallback));
     // Every candidate is correct here, so each was timed, and the pick is the fastest.
     expect(measured.every((m) => m.rejected === undefined && m.ms! > 0)).toBe(true);
     expect(pick).toBe([...measured].sort((a, b) => a.ms! - b.ms!)[0].variant);

@@ -13,7 +13,7 @@ import { maxAbsDiff, random, runAndRead, testDevice, testRuntime } from '../gpu'
 // Variants that need a feature run where the adapter has it (lavapipe 25 has both; SwiftShader has no shader-f16).
 const { features } = await testDevice();
 /** Variants with f32 arithmetic, for f32 and f16 weights alike. */
-const F32_GEMMS: GemmVariant[] = ['registers', 'tiled', 'tiled-128x64'];
+const F32_GEMMS: GemmVariant[] = ['registers', 'tiled', 'tiled-128x64', 'tiled-128x128'];
 
 describe('gemm', () => {
   // K = 8 and 96 with lda = K + 4 take the vec4 path of the register kernel; the others the scalar one.

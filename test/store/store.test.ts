@@ -22,7 +22,7 @@ interface Call<T> {
 }
 
 /** A fake worker client: every call waits until the test replies. */
-function fakeWorld() {
+function fakeWorld(overrides: Partial<AppDeps> = {}) {
   const loads: (Call<ModelInfo> & { ref: ModelRef; backend?: BackendChoice })[] = [];
   const classifies: (Call<ClassifyResult> & { video: Blob; options: ClassifyOptions })[] = [];
   const timelines: (Call<number> & { onSegment: (s: TimelineSegment) => void; maxSegments?: number })[] = [];
@@ -64,6 +64,7 @@ function fakeWorld() {
     objectUrl: { create: (b) => `blob:${(b as File).name}`, revoke: (u) => void revoked.push(u) },
     pageUrl: 'http://app.test/',
     now: () => time,
+    ...overrides,
   };
   const { store, results } = createAppStore(deps);
   return { store, results, loads, classifies, timelines, attentionReads, revoked, deviceLost: (m: string) => deviceLost(m), events: () => events!, advance: (ms: number) => (time += ms), actions: store.getState().actions };
@@ -145,6 +146,20 @@ describe('the app store', () => {
     void w.actions.appStarted('?hub=http://127.0.0.1:9999/&model=facebook/timesformer-base-finetuned-k600');
     await tick();
     expect(w.loads[0].ref).toMatchObject({ base: 'http://127.0.0.1:9999/facebook/timesformer-base-finetuned-k600/resolve/main' });
+  });
+
+  it("knows which entries have our engine's engine-ready copy, apart from the cached files", async () => {
+    const asked: string[][] = [];
+    const k400 = 'https://huggingface.co/facebook/timesformer-base-finetuned-k400/resolve/main';
+    const w = fakeWorld({ engineReadyCopies: async (bases) => (asked.push(bases), bases.map((b) => b === k400)) });
+    void w.actions.appStarted('?model=tiny-divided');
+    await tick();
+    await w.actions.cacheChanged();
+    const { cached, copies } = w.store.getState().model;
+    expect(asked.at(-1)).toContain(k400);
+    expect(copies['facebook/timesformer-base-finetuned-k400']).toBe(true);
+    expect(cached['facebook/timesformer-base-finetuned-k400']).toBe(false);
+    expect(Object.entries(copies).filter(([, kept]) => kept).map(([id]) => id)).toEqual(['facebook/timesformer-base-finetuned-k400']);
   });
 
   it('reports an unknown ?model= without loading anything', async () => {

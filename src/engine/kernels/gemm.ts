@@ -11,9 +11,11 @@ import { params, type KernelSource, type Runtime, type Step } from '../runtime';
 /**
  * 'registers': no workgroup memory (CPU adapters); 'tiled': 64×64 workgroup-memory tile, 4×4 per thread;
  * 'tiled-128x64': 128×64 tile, 8×4 per thread, A loaded as vec4 (more reuse per load: real GPUs);
+ * 'tiled-128x128': 128×128 tile, 8×8 per thread (twice the arithmetic per workgroup-memory read of 128×64:
+ * the big GEMMs on big GPUs);
  * 'registers-f16': f16 arithmetic on f16-stored weights (needs `shader-f16`, K a multiple of 4).
  */
-export const GEMM_VARIANTS = ['registers', 'tiled', 'tiled-128x64', 'registers-f16'] as const;
+export const GEMM_VARIANTS = ['registers', 'tiled', 'tiled-128x64', 'tiled-128x128', 'registers-f16'] as const;
 export type GemmVariant = (typeof GEMM_VARIANTS)[number];
 
 /** How W is stored on the GPU: f32, or f16 (half the memory; widened to f32 as it is read). */
@@ -222,15 +224,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u
 }
 `;
 
-// Tiled 128×64: a 16×16 workgroup, each thread 8 rows × 1 vec4 (rows l.y·8 … l.y·8+7); K in steps of 16
-// through workgroup memory, the A tile (128 rows × 4 vec4 along K) loaded as vec4 (two per thread) when A
-// is vec4-aligned. Twice the rows of 'tiled' per W value loaded: more arithmetic per byte moved.
-const ROWS_128 = [0, 1, 2, 3, 4, 5, 6, 7];
-const TILED_128X64 = (aVec4: boolean) => /* wgsl */ `
-var<workgroup> As: array<vec4f, 512>;
-var<workgroup> Ws: array<array<vec4f, 16>, 16>;
-
 // A[row, k..k+3] (zeros past M and K); with vec4 A, aOffset and lda are in vec4 units and K % 4 = 0.
+const LOAD_A4 = (aVec4: boolean) => /* wgsl */ `
 fn loadA4(row: u32, k: u32) -> vec4f {
   if (row >= p.M || k >= p.K) { return vec4f(0.0); }
   ${aVec4
@@ -240,7 +235,16 @@ fn loadA4(row: u32, k: u32) -> vec4f {
   for (var i = 0u; i < 4u; i++) { if (k + i < p.K) { v[i] = A[base + i]; } }
   return v;`}
 }
+`;
 
+// Tiled 128×64: a 16×16 workgroup, each thread 8 rows × 1 vec4 (rows l.y·8 … l.y·8+7); K in steps of 16
+// through workgroup memory, the A tile (128 rows × 4 vec4 along K) loaded as vec4 (two per thread) when A
+// is vec4-aligned. Twice the rows of 'tiled' per W value loaded: more arithmetic per byte moved.
+const ROWS_128 = [0, 1, 2, 3, 4, 5, 6, 7];
+const TILED_128X64 = (aVec4: boolean) => /* wgsl */ `
+var<workgroup> As: array<vec4f, 512>;
+var<workgroup> Ws: array<array<vec4f, 16>, 16>;
+${LOAD_A4(aVec4)}
 @compute @workgroup_size(16, 16)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u, @builtin(local_invocation_index) li: u32) {
   let rowBase = wg.y * 128u;
@@ -269,6 +273,48 @@ ${ROWS_128.map((r) => `      { let a = As[(l.y * 8u + ${r}u) * 4u + k4]; acc${r}
 }
 `;
 
+// Tiled 128×128: a 16×16 workgroup, each thread 8 rows × 2 vec4: rows l.y + 16i and vec4 columns l.x + 16j
+// of the tile, strided so that a warp's workgroup-memory reads are consecutive vec4s of W and one broadcast
+// value of A. K in steps of 16; the A tile is stored transposed (As[k][row]) so each k's 8 values per thread
+// are plain scalar reads; 16 vec4 FMAs per 8 scalar + 2 vec4 reads (128×64: 8 per 8 + 1).
+const COLS_128 = [0, 1];
+const acc128 = (i: number, j: number) => `acc${i}_${j}`;
+const TILED_128X128 = (aVec4: boolean) => /* wgsl */ `
+var<workgroup> As: array<array<f32, 128>, 16>;
+var<workgroup> Ws: array<array<vec4f, 32>, 16>;
+${LOAD_A4(aVec4)}
+@compute @workgroup_size(16, 16)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) l: vec3u, @builtin(local_invocation_index) li: u32) {
+  let rowBase = wg.y * 128u;
+  let colBase4 = wg.x * 32u;
+  ${ROWS_128.flatMap((i) => COLS_128.map((j) => `var ${acc128(i, j)} = vec4f(0.0);`)).join(' ')}
+  for (var k0 = 0u; k0 < p.K; k0 += 16u) {
+    // A: 128 rows × 4 k-quads, two per thread, stored transposed. W: 16 k × 32 vec4, two per thread.
+    for (var q = 0u; q < 2u; q++) {
+      let e = li + q * 256u;
+      let r = e >> 2u;
+      let kq = (e & 3u) * 4u;
+      let a = loadA4(rowBase + r, k0 + kq);
+      As[kq][r] = a.x; As[kq + 1u][r] = a.y; As[kq + 2u][r] = a.z; As[kq + 3u][r] = a.w;
+      let k = k0 + (e >> 5u);
+      let c4 = colBase4 + (e & 31u);
+      var w = vec4f(0.0);
+      if (k < p.K && c4 < p.nPad4) { w = loadW(k * p.nPad4 + c4); }
+      Ws[e >> 5u][e & 31u] = w;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < 16u; kk++) {
+      let b0 = Ws[kk][l.x]; let b1 = Ws[kk][l.x + 16u];
+${ROWS_128.map((i) => `      { let a = vec4f(As[kk][l.y + ${16 * i}u]); ${acc128(i, 0)} = fma(a, b0, ${acc128(i, 0)}); ${acc128(i, 1)} = fma(a, b1, ${acc128(i, 1)}); }`).join('\n')}
+    }
+    workgroupBarrier();
+  }
+${COLS_128.map((j) => `  if (colBase4 + l.x + ${16 * j}u < p.nPad4) {
+    ${ROWS_128.map((i) => `store(rowBase + l.y + ${16 * i}u, colBase4 + l.x + ${16 * j}u, ${acc128(i, j)});`).join(' ')}
+  }`).join('\n')}
+}
+`;
+
 /** Whether A can be read as vec4 along K (every TimeSformer GEMM: K, lda and aOffset multiples of 4). */
 const vec4Aligned = (K: number, lda: number, aOffset: number) => K % 4 === 0 && lda % 4 === 0 && aOffset % 4 === 0;
 
@@ -279,7 +325,7 @@ export function gemmVariantsFor(gpu: EngineDevice, dtype: WeightDType, K: number
 
 function source(variant: GemmVariant, aVec4: boolean, gelu: boolean, residual: boolean, weights: WeightDType): KernelSource {
   const f16Math = variant === 'registers-f16';
-  const body = { registers: aVec4 ? REGISTERS_VEC4 : REGISTERS, tiled: TILED, 'tiled-128x64': TILED_128X64(aVec4), 'registers-f16': REGISTERS_F16 }[variant];
+  const body = { registers: aVec4 ? REGISTERS_VEC4 : REGISTERS, tiled: TILED, 'tiled-128x64': TILED_128X64(aVec4), 'tiled-128x128': TILED_128X128(aVec4), 'registers-f16': REGISTERS_F16 }[variant];
   const code = header(gelu, residual, aVec4, weights, f16Math) + body;
   return { key: `gemm/${variant}/vec4=${aVec4}/gelu=${gelu}/residual=${residual}/w=${weights}`, code, bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'] };
 }
@@ -294,8 +340,8 @@ export function gemm(rt: Runtime, label: string, variant: GemmVariant, args: Gem
   const aVec4 = variant !== 'tiled' && vec4Aligned(linear.K, lda, aOffset);
   const unit = aVec4 ? 4 : 1;
   const words = params([M, linear.N, linear.K, linear.nPad / 4, aOffset / unit, lda / unit, residual?.offset ?? 0, residual?.ld ?? ldy, args.yOffset ?? 0, ldy]);
-  const rowsPerWorkgroup = { registers: 32, 'registers-f16': 32, tiled: 64, 'tiled-128x64': 128 }[variant];
-  const workgroups: [number, number, number] = [Math.ceil(linear.nPad / 64), Math.ceil(M / rowsPerWorkgroup), 1];
+  const [tileRows, tileColumns] = { registers: [32, 64], 'registers-f16': [32, 64], tiled: [64, 64], 'tiled-128x64': [128, 64], 'tiled-128x128': [128, 128] }[variant];
+  const workgroups: [number, number, number] = [Math.ceil(linear.nPad / tileColumns), Math.ceil(M / tileRows), 1];
   const buffers = [a, linear.w, linear.bias, residual?.buffer ?? rt.placeholder, y];
   return rt.dispatch(label, source(variant, aVec4, !!args.gelu, !!residual, linear.dtype), words, buffers, workgroups);
 }

@@ -24,7 +24,7 @@ export function LoadedModel() {
         {formatParams(info.parameters)} parameters, {info.labels.length} labels; weights from {info.format}
       </p>
       {info.load && (
-        <p className="notes" data-testid="load-report" data-from={info.load.from} data-files-ms={info.load.ms.files} data-upload-ms={info.load.ms.upload} data-compile-ms={info.load.ms.compile} data-total-ms={info.load.ms.total}>
+        <p className="load-report" data-testid="load-report" data-from={info.load.from} data-files-ms={info.load.ms.files} data-upload-ms={info.load.ms.upload} data-compile-ms={info.load.ms.compile} data-total-ms={info.load.ms.total}>
           {loadLine(info.load)}
         </p>
       )}

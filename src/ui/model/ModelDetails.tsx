@@ -1,19 +1,24 @@
 import { useActions, useModelState } from '../../store';
 import { isNonCommercial, type ModelEntry } from '../../store/catalog';
 
-function cacheText(entry: ModelEntry, cached: boolean): string {
+function cacheText(entry: ModelEntry, cached: boolean, copy: boolean): string {
   if (entry.origin === 'folder') return 'Read from your disk';
   if (cached) return 'In the browser cache: loads offline';
+  // The copy is our engine's packed weights: other backends read the checkpoint's files.
+  if (copy) return 'Engine-ready copy kept: loads offline on our WGSL engine (other backends download the files)';
   return entry.origin === 'app' ? 'Served by this app' : 'Not downloaded yet';
 }
 
 /** The selected catalog entry: what it is, its licence, whether it is cached; load, download or evict it. */
 export function ModelDetails({ entry }: { entry: ModelEntry }) {
-  const { cached, currentId, status } = useModelState();
+  const { cached, copies, currentId, status, backend, info } = useModelState();
   const { modelRequested, modelEvicted } = useActions();
   const isCached = Boolean(cached[entry.id]);
+  const hasCopy = Boolean(copies[entry.id]);
   const isCurrent = entry.id === currentId && (status === 'ready' || status === 'loading');
-  const needsDownload = entry.origin === 'hub' && !isCached;
+  // Our engine reads the copy; 'auto' runs our engine where it ran before on this device.
+  const readsCopy = hasCopy && (backend === 'wgsl' || (backend === 'auto' && info?.backend.name === 'wgsl'));
+  const needsDownload = entry.origin === 'hub' && !isCached && !readsCopy;
   const facts: [string, string][] = [
     ['Size', entry.sizeMB ? `${entry.sizeMB} MB` : '—'],
     ['Frames × px', entry.frames ? `${entry.frames} × ${entry.imageSize}²` : '—'],
@@ -33,14 +38,14 @@ export function ModelDetails({ entry }: { entry: ModelEntry }) {
       <p className={`licence ${isNonCommercial(entry) ? 'licence-nc' : ''}`} data-testid="licence">
         <span className="licence-tag">Licence</span> {entry.licence}
       </p>
-      <p className="cache-state" data-testid="cache-state">
-        <span className={`dot ${isCached ? 'dot-on' : ''}`} aria-hidden="true" /> {cacheText(entry, isCached)}
+      <p className="cache-state" data-testid="cache-state" data-copy={hasCopy}>
+        <span className={`dot ${isCached || hasCopy ? 'dot-on' : ''}`} aria-hidden="true" /> <span>{cacheText(entry, isCached, hasCopy)}</span>
       </p>
       <div className="button-row">
         <button type="button" className="button primary" disabled={isCurrent} onClick={() => void modelRequested(entry.id)} data-testid="model-load">
           {isCurrent ? (status === 'loading' ? 'Loading…' : 'Loaded') : needsDownload ? `Download ${entry.sizeMB} MB and load` : 'Load'}
         </button>
-        {isCached && (
+        {(isCached || hasCopy) && (
           <button type="button" className="button" onClick={() => void modelEvicted(entry.id)} data-testid="model-evict">
             Remove from cache
           </button>
