@@ -5,7 +5,7 @@ import { loadModel } from '../../src/checkpoint/load';
 import { urlSource } from '../../src/checkpoint/source';
 import { requestEngineDevice, type EngineDevice } from '../../src/engine/device';
 import { TimesformerEngine, type GpuClip } from '../../src/engine/timesformer';
-import { FrameStore, type UploadPath } from '../../src/preprocess/frame-store';
+import { createFrameStore, type FrameStore, type UploadPath } from '../../src/preprocess/frame-store';
 import { preprocessReference, type RgbaImage } from '../../src/preprocess/reference';
 import { benchVideo } from '../../src/video/bench';
 import { prepareViews, windowClips } from '../../src/video/clips';
@@ -34,7 +34,7 @@ async function withVideo<T>(url: string, f: (video: VideoFile) => Promise<T>): P
 }
 
 async function readBuffer(g: EngineDevice, clip: GpuClip, floats: number): Promise<Float32Array> {
-  const target = g.device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const target = g.device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
   const staging = g.device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   try {
     const encoder = g.device.createCommandEncoder();
@@ -110,7 +110,7 @@ const api = {
     const g = await gpu();
     return withVideo(url, async (video) => {
       const { width: W, height: H } = video.info;
-      const store = FrameStore.create(g, video.info.stored, video.info.rotation, identityConfig(video), { slots: indices.length, crops: ['centre'], upload });
+      const store = createFrameStore(g, video.info.stored, video.info.rotation, identityConfig(video), { slots: indices.length, crops: ['centre'], upload });
       try {
         await decodeFrames(video, indices.map((i) => frameTimestamp(video.info, i)), (frame, slot) => store.upload(slot, frame));
         const frames: { meanAbs: number; maxAbs: number }[] = [];
@@ -127,18 +127,18 @@ const api = {
           }
           frames.push({ meanAbs: sum / (H * W * 3), maxAbs: max });
         }
-        return { width: W, height: H, uploadPath: store.uploadPath, frames };
+        return { width: W, height: H, uploadPath: store.uploadPath, cpuAdapter: g.adapter.isFallback, frames };
       } finally {
         store.destroy();
       }
     });
   },
 
-  /** Every view of the plan through the GPU ('copy' upload) against the CPU reference on the same bytes. */
-  async gpuVsReference(url: string, config: PreprocessorConfig, policy: SamplingPolicy, plan: ViewPlan) {
+  /** Every view of the plan through a store (the GPU's: 'copy', the CPU's: 'cpu') against the CPU reference on the same bytes. */
+  async storeVsReference(url: string, config: PreprocessorConfig, policy: SamplingPolicy, plan: ViewPlan, upload: 'copy' | 'cpu') {
     const g = await gpu();
     return withVideo(url, async (video) => {
-      const prepared = await prepareViews(video, g, config, policy, plan, { upload: 'copy' });
+      const prepared = await prepareViews(video, g, config, policy, plan, { upload });
       try {
         const views = [];
         for (const { view, clip } of prepared.views) {

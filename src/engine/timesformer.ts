@@ -24,11 +24,12 @@ import { rowMean } from './kernels/row-mean';
 import { Runtime, type Step } from './runtime';
 
 /**
- * A clip produced on the GPU (e.g. by the video preprocessing): records its work into the run's
- * command encoder, writing [T, 3, H, W] f32 into `target`, so that preprocessing and the model are
- * one submission and the pixels never visit the CPU.
+ * A clip for the run (e.g. from the video preprocessing): records its work into the run's command encoder,
+ * writing [T, 3, H, W] f32 into `target`, so that preprocessing and the model are one submission and the
+ * pixels never visit the CPU; a clip made on the CPU (a CPU adapter's) writes it with writeBuffer instead.
  */
 export interface GpuClip {
+  /** Write the clip into `target` (STORAGE and COPY_DST: a clip made on the CPU is written with writeBuffer). */
   encode(encoder: GPUCommandEncoder, target: GPUBuffer): void;
 }
 

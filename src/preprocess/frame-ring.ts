@@ -2,8 +2,8 @@
 // ([3, cropH, cropW] normalized f32), so that a new prediction re-uses the T−1 older frames as they are
 // and costs one frame's preprocessing, never a re-upload or CPU pixels.
 //
-// A frame is preprocessed once, on arrival: resized by a one-slot FrameStore (its resize kernel) and
-// cropped + normalized by the same store's normalize kernel straight into its ring slot. A clip is the
+// A frame is preprocessed once, on arrival: resized by a one-slot FrameStore and cropped + normalized by the
+// same store straight into its ring slot (its kernels; on a CPU adapter, its CPU loops and a writeBuffer). A clip is the
 // ring's slots copied in temporal order into the engine's input, inside the engine's own submission.
 //
 // The newest slot is the "head": frames that arrive before the next sampling point overwrite it; at a
@@ -11,7 +11,7 @@
 // always the newest frame (see `push`). Writes reach the GPU queue in order, so a clip encoded while a
 // frame is being written sees the slot's old frame or its new one, never half of each.
 import type { PreprocessorConfig } from '../checkpoint/config';
-import { FrameStore, type PreprocessedClip, type UploadPath } from './frame-store';
+import { createFrameStore, type FrameStore, type PreprocessedClip, type UploadPath } from './frame-store';
 import type { Rotation, Size } from './geometry';
 import type { RgbaImage } from './reference';
 
@@ -45,7 +45,7 @@ export class FrameRing {
 
   private constructor(
     private readonly device: GPUDevice,
-    gpu: Parameters<typeof FrameStore.create>[0],
+    gpu: Parameters<typeof createFrameStore>[0],
     readonly stored: Size,
     rotation: Rotation,
     config: PreprocessorConfig,
@@ -53,18 +53,18 @@ export class FrameRing {
   ) {
     this.slots = options.slots;
     this.interval = options.interval;
-    this.store = FrameStore.create(gpu, stored, rotation, config, { slots: 1, crops: ['centre'], upload: options.upload });
+    this.store = createFrameStore(gpu, stored, rotation, config, { slots: 1, crops: ['centre'], upload: options.upload });
     this.frameBytes = 3 * config.cropHeight * config.cropWidth * 4;
     this.shape = [this.slots, 3, config.cropHeight, config.cropWidth];
     this.slotBuffers = Array.from({ length: this.slots }, (_, i) =>
-      device.createBuffer({ label: `frame ring slot ${i}`, size: this.frameBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }),
+      device.createBuffer({ label: `frame ring slot ${i}`, size: this.frameBytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST }),
     );
     this.toSlot = this.slotBuffers.map(() => this.store.clip([0], 'centre'));
     this.info = Array.from({ length: this.slots }, () => undefined);
   }
 
   /** A ring of `options.slots` frames of `stored` size (before `rotation`), preprocessed as `config` says. */
-  static create(gpu: Parameters<typeof FrameStore.create>[0], stored: Size, rotation: Rotation, config: PreprocessorConfig, options: FrameRingOptions): FrameRing {
+  static create(gpu: Parameters<typeof createFrameStore>[0], stored: Size, rotation: Rotation, config: PreprocessorConfig, options: FrameRingOptions): FrameRing {
     if (!Number.isInteger(options.slots) || options.slots < 1) throw new RangeError(`slots must be a positive integer, got ${options.slots}`);
     if (!(options.interval >= 0)) throw new RangeError(`interval must be ≥ 0 ms, got ${options.interval}`);
     return new FrameRing(gpu.device, gpu, stored, rotation, config, options);

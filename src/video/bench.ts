@@ -36,7 +36,7 @@ export async function benchVideo(source: VideoSource, gpu: EngineDevice, options
   const { device } = gpu;
   // One Runtime for every run, as the app keeps one per device: the warm-up run compiles the kernels.
   const rt = new Runtime(gpu);
-  const target = device.createBuffer({ label: 'bench pixels', size: 8 * 3 * 224 * 224 * 4, usage: GPUBufferUsage.STORAGE });
+  const target = device.createBuffer({ label: 'bench pixels', size: 8 * 3 * 224 * 224 * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
   const times: number[] = [];
   const stages = { open: [] as number[], decodeUpload: [] as number[], gpu: [] as number[] };
   const decodeOnly: number[] = [];

@@ -4,7 +4,7 @@
 import type { PreprocessorConfig } from '../checkpoint/config';
 import type { EngineDevice } from '../engine/device';
 import type { Runtime } from '../engine/runtime';
-import { FrameStore, type PreprocessedClip, type UploadPath } from '../preprocess/frame-store';
+import { createFrameStore, type FrameStore, type PreprocessedClip, type UploadPath } from '../preprocess/frame-store';
 import { decodeFrames, type DecodeOptions } from './decode';
 import { VideoError } from './errors';
 import type { VideoFile } from './open';
@@ -80,5 +80,5 @@ function createStore(video: VideoFile, gpu: Runtime | EngineDevice, preprocessor
   if (Math.max(stored.width, stored.height) > maxSide) {
     throw new VideoError('too-large', `${name} has ${stored.width}×${stored.height} frames; this GPU's textures are at most ${maxSide} px a side. Scale the video down first.`);
   }
-  return FrameStore.create(gpu, stored, video.info.rotation, preprocessor, { slots, crops, upload: options.upload });
+  return createFrameStore(gpu, stored, video.info.rotation, preprocessor, { slots, crops, upload: options.upload });
 }

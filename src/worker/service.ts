@@ -21,6 +21,7 @@ import { cachedSource } from '../hub/cached-source';
 import { attentionMaps } from '../predictions/attention-maps';
 import { averageProbabilities, viewProbabilities } from '../predictions/scores';
 import type { NamedTensors } from '../tensor';
+import type { PreprocessedClip } from '../preprocess/frame-store';
 import { prepareViews, windowClips } from '../video/clips';
 import { openVideo } from '../video/open';
 import { policyForModel, type SamplingPolicy } from '../video/sampling';
@@ -233,6 +234,9 @@ export class InferenceService {
       if (options.returnInput && pixels instanceof Float32Array && !outputs.has('pixel_values')) outputs.set('pixel_values', { shape: [...shape], data: pixels });
       return outputs;
     }
+    // A clip made on the CPU (a CPU adapter's frame store) is read there: no round trip through the GPU.
+    const made = (clip as PreprocessedClip).pixels?.();
+    if (made) return this.runClip(task, backend, made, shape, options);
     const { runtime } = await this.device();
     const pixels = await task.gpu(() => readClip(runtime, clip, shape));
     return this.runClip(task, backend, pixels, shape, options);

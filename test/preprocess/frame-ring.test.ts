@@ -48,10 +48,11 @@ async function encodeAndRead(ring: FrameRing, clip: GpuClip & { shape: number[] 
   }
 }
 
-describe('frame ring', () => {
+// Each frame's resize on the GPU (the kernels) and on the CPU (a CPU adapter's store): the ring behaves the same.
+for (const upload of ['copy', 'cpu'] as const) describe(`frame ring (resized by the ${upload === 'cpu' ? 'CPU' : 'GPU'} store)`, () => {
   it('holds the last frame before each sampling point, the newest frame last, in order as it wraps', async () => {
     const gpu = await testDevice();
-    const ring = FrameRing.create(gpu, { width: 97, height: 61 }, 0, config, { slots: 3, interval: 100 });
+    const ring = FrameRing.create(gpu, { width: 97, height: 61 }, 0, config, { slots: 3, interval: 100, upload });
     try {
       // Frames at 0, 40, 100, 130, 210, 260, 320 ms: sampling points (≥ 100 ms after the last) at 0, 100, 210, 320.
       const times = [0, 40, 100, 130, 210, 260, 320];
@@ -73,7 +74,7 @@ describe('frame ring', () => {
 
   it('gives a clip the order the ring has when it is encoded, and refuses overlapping pushes and a partial clip', async () => {
     const gpu = await testDevice();
-    const ring = FrameRing.create(gpu, { width: 97, height: 61 }, 0, config, { slots: 2, interval: 50 });
+    const ring = FrameRing.create(gpu, { width: 97, height: 61 }, 0, config, { slots: 2, interval: 50, upload });
     try {
       await ring.push(frame(0), 0);
       expect(() => ring.clip()).toThrow(/holds 1 of 2 frames/);

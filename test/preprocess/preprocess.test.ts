@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PreprocessorConfig } from '../../src/checkpoint/config';
 import { Runtime } from '../../src/engine/runtime';
-import { FrameStore } from '../../src/preprocess/frame-store';
+import { createFrameStore } from '../../src/preprocess/frame-store';
 import { bilinearTaps, cropOrigin, resizedSize, type CropPosition, type Rotation } from '../../src/preprocess/geometry';
 import { orientRgba, preprocessReference, type RgbaImage } from '../../src/preprocess/reference';
 import { maxAbsDiff, testDevice } from '../gpu';
@@ -42,12 +42,13 @@ function part(frame: RgbaImage, rect: { x: number; y: number; width: number; hei
 }
 
 /**
- * The clip the GPU makes. 'whole': a store for all three crops given whole frames; 'part': a store for this
+ * The clip a store makes: on the GPU ('copy': the resize and normalize kernels) or on the CPU ('cpu'), read from
+ * the engine's input buffer. 'whole': a store for all three crops given whole frames; 'part': a store for this
  * crop alone given only its copyRect of each frame (as VideoFrames are copied).
  */
-async function gpuPreprocess(frames: RgbaImage[], rotation: Rotation, config: PreprocessorConfig, crop: CropPosition, slotOrder: number[], upload: 'whole' | 'part' = 'whole'): Promise<Float32Array> {
+async function storePreprocess(frames: RgbaImage[], rotation: Rotation, config: PreprocessorConfig, crop: CropPosition, slotOrder: number[], upload: 'whole' | 'part' = 'whole', where: 'copy' | 'cpu' = 'copy'): Promise<Float32Array> {
   const gpu = await testDevice();
-  const store = FrameStore.create(gpu, frames[0], rotation, config, { slots: frames.length, crops: upload === 'part' ? [crop] : ['start', 'centre', 'end'] });
+  const store = createFrameStore(gpu, frames[0], rotation, config, { slots: frames.length, crops: upload === 'part' ? [crop] : ['start', 'centre', 'end'], upload: where });
   const rt = new Runtime(gpu);
   try {
     for (const [slot, frame] of frames.entries()) await store.upload(slot, upload === 'part' ? part(frame, store.copyRect) : frame);
@@ -111,7 +112,7 @@ describe('geometry', () => {
   });
 });
 
-describe('GPU preprocessing equals the CPU reference', () => {
+describe('the frame stores (GPU kernels and CPU loops) equal the CPU reference', () => {
   const cases: { name: string; width: number; height: number; rotation: Rotation; config: PreprocessorConfig }[] = [
     { name: '317×241 landscape', width: 317, height: 241, rotation: 0, config: imagenet },
     { name: '241×317 portrait', width: 241, height: 317, rotation: 0, config: imagenet },
@@ -131,11 +132,13 @@ describe('GPU preprocessing equals the CPU reference', () => {
           // Slots in reverse and repeated: frame t of the clip is slot slots[t].
           const slots = [1, 0, 1];
           const expected = preprocessReference(slots.map((s) => frames[s]), c.rotation, config, crop);
-          for (const upload of ['whole', 'part'] as const) {
-            const actual = await gpuPreprocess(frames, c.rotation, config, crop, slots, upload);
-            const err = maxAbsDiff(actual, expected);
-            errors.push(`${crop} ${unit} ${upload} ${err.toExponential(1)}`);
-            expect(err, `${crop}, ${unit}, ${upload} frames`).toBeLessThan(unit === '0..1' ? 2e-6 : 1e-5);
+          for (const where of ['copy', 'cpu'] as const) {
+            for (const upload of ['whole', 'part'] as const) {
+              const actual = await storePreprocess(frames, c.rotation, config, crop, slots, upload, where);
+              const err = maxAbsDiff(actual, expected);
+              errors.push(`${crop} ${unit} ${where} ${upload} ${err.toExponential(1)}`);
+              expect(err, `${crop}, ${unit}, ${where === 'cpu' ? 'CPU' : 'GPU'} store, ${upload} frames`).toBeLessThan(unit === '0..1' ? 2e-6 : 1e-5);
+            }
           }
         }
       }
@@ -146,8 +149,8 @@ describe('GPU preprocessing equals the CPU reference', () => {
   it("reads only the copy rectangle: a centre crop of 16:9 needs 56% of the columns, and a part that misses it is refused", async () => {
     const gpu = await testDevice();
     const config = { ...imagenet, shortestEdge: 224, cropWidth: 224, cropHeight: 224 };
-    const store = FrameStore.create(gpu, { width: 1920, height: 1080 }, 0, config, { slots: 1, crops: ['centre'] });
-    const rotated = FrameStore.create(gpu, { width: 1080, height: 1920 }, 90, config, { slots: 1, crops: ['centre'] });
+    const store = createFrameStore(gpu, { width: 1920, height: 1080 }, 0, config, { slots: 1, crops: ['centre'] });
+    const rotated = createFrameStore(gpu, { width: 1080, height: 1920 }, 90, config, { slots: 1, crops: ['centre'] });
     try {
       // Resized 398×224, crop x 87..310: source columns ≈ 420..1500 (plus the filter's reach); every row.
       const rect = store.copyRect;
@@ -169,7 +172,7 @@ describe('GPU preprocessing equals the CPU reference', () => {
   it('is the identity when nothing is resized or normalized', async () => {
     const frame = image(37, 23, 3);
     const identity: PreprocessorConfig = { imageMean: [0, 0, 0], imageStd: [1, 1, 1], shortestEdge: 23, cropHeight: 23, cropWidth: 37, rescaleFactor: 1 };
-    const out = await gpuPreprocess([frame], 0, identity, 'centre', [0]);
+    const out = await storePreprocess([frame], 0, identity, 'centre', [0]);
     const planes = new Float32Array(3 * 37 * 23);
     for (let i = 0; i < 37 * 23; i++) for (let c = 0; c < 3; c++) planes[c * 37 * 23 + i] = frame.data[i * 4 + c];
     expect(maxAbsDiff(out, planes)).toBeLessThan(1e-3);
@@ -177,7 +180,7 @@ describe('GPU preprocessing equals the CPU reference', () => {
 
   it('refuses a frame of another size and an unknown slot', async () => {
     const gpu = await testDevice();
-    const store = FrameStore.create(gpu, { width: 64, height: 64 }, 0, imagenet, { slots: 1, crops: ['centre'] });
+    const store = createFrameStore(gpu, { width: 64, height: 64 }, 0, imagenet, { slots: 1, crops: ['centre'] });
     try {
       await expect(store.upload(0, image(65, 64, 1))).rejects.toThrow(/65×64 frame in a store of 64×64/);
       await expect(store.upload(1, image(64, 64, 1))).rejects.toThrow(/slot 1 is outside/);
