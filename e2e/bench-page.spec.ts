@@ -43,7 +43,12 @@ test('the benchmark page draws its chart and exports the CLI bench JSON', async 
   // the loaded model's rows, which the command line (random models only) has not.
   const loadedRows = (r: { name: string }) => r.name.startsWith('timesformer-tiny-divided');
   expect(pageJson.results.filter(loadedRows).length).toBeGreaterThan(0);
-  const randomOnly = { ...pageJson, results: pageJson.results.filter((r: { name: string }) => !loadedRows(r)), autotune: { tiny: pageJson.autotune.tiny } };
+  const randomOnly = {
+    ...pageJson,
+    results: pageJson.results.filter((r: { name: string }) => !loadedRows(r)),
+    autotune: { tiny: pageJson.autotune.tiny },
+    ...(pageJson.profiles && { profiles: { tiny: pageJson.profiles.tiny } }),
+  };
   const out = join(mkdtempSync(join(tmpdir(), 'bench-')), 'bench.json');
   execFileSync('npx', ['tsx', 'src/cli/bench.ts', '--browser', '--models', 'tiny', '--backends', 'onnx-wasm', '--models-only', '--iterations', '2', '--out', out], { stdio: 'inherit', timeout: 400_000 });
   const cliJson = JSON.parse(readFileSync(out, 'utf8'));

@@ -144,6 +144,14 @@ test('preprocessing (GPU kernels and CPU store) equals the CPU reference in the 
   console.log(`stores vs CPU reference, max abs error after normalization (mean 0.45, std 0.225):\n  ${report.join('\n  ')}`);
 });
 
+test("a frame whose visible rectangle is offset in the coded frame is read from there (even and odd corners)", async ({ page }) => {
+  for (const [x, y] of [[4, 2], [3, 5]]) {
+    const errors = await page.evaluate(([cx, cy]) => window.videoTest.visibleRectFrame(cx, cy), [x, y] as const);
+    expect(errors.copy, `GPU store at (${x}, ${y})`).toBeLessThan(1e-4);
+    expect(errors.cpu, `CPU store at (${x}, ${y})`).toBeLessThan(1e-4);
+  }
+});
+
 test('bad input is refused with a specific message', async ({ page }) => {
   const r = await page.evaluate(async (urls) => {
     const out: Record<string, { kind?: string; message: string } | undefined> = {};

@@ -231,6 +231,34 @@ const api = {
     }
   },
 
+  /**
+   * A VideoFrame whose visible rectangle starts at (x, y) of a larger coded frame (decoders and cameras make
+   * such frames), through each store, against the reference on the visible pixels: max abs error per store.
+   */
+  async visibleRectFrame(x: number, y: number) {
+    const g = await gpu();
+    const coded = { width: 80, height: 60 }, visible = { width: 61, height: 43 };
+    const data = new Uint8Array(coded.width * coded.height * 4);
+    for (let i = 0; i < coded.width * coded.height; i++) data.set([(i % coded.width) * 3, Math.floor(i / coded.width) * 4, (i * 37) % 251, 255], i * 4);
+    const shown: RgbaImage = { ...visible, data: new Uint8Array(visible.width * visible.height * 4) };
+    for (let r = 0; r < visible.height; r++) shown.data.set(data.subarray(((y + r) * coded.width + x) * 4, ((y + r) * coded.width + x + visible.width) * 4), r * visible.width * 4);
+    const config: PreprocessorConfig = { imageMean: [0.5, 0.5, 0.5], imageStd: [0.25, 0.25, 0.25], rescaleFactor: 1 / 255, shortestEdge: 32, cropWidth: 32, cropHeight: 32 };
+    const expected = preprocessReference([shown], 0, config);
+    const errors: Record<string, number> = {};
+    for (const upload of ['copy', 'cpu'] as const) {
+      const frame = new VideoFrame(data, { format: 'RGBA', codedWidth: coded.width, codedHeight: coded.height, visibleRect: { x, y, ...visible }, timestamp: 0 });
+      const store = createFrameStore(g, visible, 0, config, { slots: 1, crops: ['centre'], upload });
+      try {
+        await store.upload(0, frame);
+        errors[upload] = maxAbs(await readBuffer(g, store.clip([0]), expected.length), expected);
+      } finally {
+        frame.close();
+        store.destroy();
+      }
+    }
+    return errors;
+  },
+
   async bench(urls: string[], runs: number) {
     const g = await gpu();
     const results = [];

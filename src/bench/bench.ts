@@ -5,9 +5,9 @@
 // user waits for); GPU timestamps would miss the per-pass overheads.
 import type { BackendName, InferenceBackend } from '../backends/backend';
 import type { EngineDevice } from '../engine/device';
-import { layerNormCandidates, tuneReport, type TuneReport } from '../engine/autotune';
+import { gemmCandidates, layerNormCandidates, tuneReport, type TuneReport } from '../engine/autotune';
 import { ATTENTION_VARIANTS, attention } from '../engine/kernels/attention';
-import { gemm, gemmVariantsFor, packLinear, type GemmVariant } from '../engine/kernels/gemm';
+import { gemm, packLinear, type GemmVariant } from '../engine/kernels/gemm';
 import { layerNorm } from '../engine/kernels/layernorm';
 import { Runtime, type Step } from '../engine/runtime';
 import { TimesformerEngine } from '../engine/timesformer';
@@ -212,7 +212,7 @@ async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: B
   const a = rt.buffer('A', M * K * 4), y = rt.buffer('Y', M * N * 4);
   const linear32 = packLinear(rt, 'W', new Float32Array(N * K).fill(0.01), N, K, new Float32Array(N));
   const linear16 = packLinear(rt, 'W f16', new Uint16Array(N * K).fill(0x211f), N, K, new Float32Array(N));
-  for (const variant of gemmVariantsFor(gpu, 'f16', K)) {
+  for (const variant of gemmCandidates(gpu, { M, N, K, dtype: 'f16' })) {
     const linear = variant === 'registers-f16' ? linear16 : linear32;
     const steps = [gemm(rt, variant, variant, { a, M, linear, y })];
     const ms = await timeKernel(steps);

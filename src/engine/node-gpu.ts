@@ -16,6 +16,8 @@ export async function nodeEngineDevice(onLost?: (reason: string) => void): Promi
   process.env.XDG_RUNTIME_DIR ??= '/tmp';
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  dawn ??= create([]);
+  // Timestamps at full resolution: Dawn rounds them to 65.5 µs by default, longer than most kernels of a
+  // view on a real GPU (the benchmark's per-kernel profile).
+  dawn ??= create(['disable-dawn-features=timestamp_quantization']);
   return requestEngineDevice(dawn, onLost);
 }

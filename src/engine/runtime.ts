@@ -213,7 +213,10 @@ export class Runtime {
       }
       encoder.resolveQuerySet(querySet, 0, count, resolved, 0);
       encoder.copyBufferToBuffer(resolved, 0, staging, 0, count * 8);
+      this.device.pushErrorScope('validation');
       this.device.queue.submit([encoder.finish()]);
+      const error = await this.device.popErrorScope();
+      if (error) throw new GpuError(`timing the kernels failed: ${error.message}`);
       await staging.mapAsync(GPUMapMode.READ);
       const ns = new BigUint64Array(staging.getMappedRange().slice(0));
       return dispatches.map((s, j) => ({ label: s.label, key: s.kernel.key, ms: Number(ns[2 * j + 1] - ns[2 * j]) / 1e6 }));

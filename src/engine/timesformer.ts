@@ -299,9 +299,16 @@ export class TimesformerEngine {
 
   /** GPU time of each kernel of a plain run of a [T, 3, H, W] clip (on the pixels its plan last held): see Runtime.timeDispatches. */
   async profile(shape: [number, number, number, number]): Promise<{ label: string; key: string; ms: number }[]> {
-    const [T, , Hpx, Wpx] = shape;
-    const plan = await this.planFor(T, Hpx, Wpx, { attention: 'none', hiddenStates: false, returnInput: false });
-    return this.rt.timeDispatches(plan.steps);
+    if (this.lost) throw new GpuError(`the GPU device was lost (${this.lost}); reload the model`);
+    if (this.busy) throw new GpuError('the engine is already running a clip');
+    this.busy = true;
+    try {
+      const [T, , Hpx, Wpx] = shape;
+      const plan = await this.planFor(T, Hpx, Wpx, { attention: 'none', hiddenStates: false, returnInput: false });
+      return await this.rt.timeDispatches(plan.steps);
+    } finally {
+      this.busy = false;
+    }
   }
 
   /**

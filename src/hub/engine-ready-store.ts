@@ -124,7 +124,9 @@ export async function engineReadyStore(): Promise<EngineReadyStore | undefined> 
       };
     },
     async has(url) {
-      return (await handle(await fileName(url))) !== undefined;
+      // A copy being written (or cut off while written) is an empty file until its writable commits.
+      const found = await handle(await fileName(url));
+      return found !== undefined && (await found.getFile()).size > 0;
     },
     async remove(url) {
       await dir.removeEntry(await fileName(url)).catch((e) => {

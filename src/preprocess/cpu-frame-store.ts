@@ -38,8 +38,9 @@ export class CpuFrameStore implements FrameStore {
   async upload(slot: number, frame: VideoFrame | RgbaImage): Promise<void> {
     const checked = checkUpload(this, slot, frame);
     if ('rgba' in checked) return this.resize(slot, checked.rgba, checked.rect);
-    this.bytes = await copyFramePixels(checked.video, this.copyRect, this.bytes);
-    this.resize(slot, this.bytes, this.copyRect);
+    const copied = await copyFramePixels(checked.video, this.copyRect, this.bytes);
+    this.bytes = copied.bytes;
+    this.resize(slot, copied.bytes, copied.rect);
   }
 
   clip(slots: number[], crop: CropPosition = 'centre'): PreprocessedClip {

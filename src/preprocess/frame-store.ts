@@ -131,11 +131,19 @@ export function checkUpload(store: FrameStore, slot: number, frame: VideoFrame |
   return isRgba(frame) ? checkedBytes(frame.data, whole) : { video: frame };
 }
 
-/** A VideoFrame's pixels in `rect` as RGBA bytes (sRGB), into `bytes` (made if absent or too small). */
-export async function copyFramePixels(frame: VideoFrame, rect: Rect, bytes?: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-  const into = bytes && bytes.length >= rect.width * rect.height * 4 ? bytes.subarray(0, rect.width * rect.height * 4) : new Uint8Array(rect.width * rect.height * 4);
-  await frame.copyTo(into, { rect, format: 'RGBA', colorSpace: 'srgb' });
-  return into;
+/**
+ * A VideoFrame's pixels in `rect` (of the frame as stored: its visible rectangle) as RGBA bytes (sRGB), into
+ * `bytes` where they fit; returns the bytes and the rectangle copied. copyTo takes coded coordinates, so the
+ * rectangle moves by the visible rectangle's corner; where that corner is odd (chroma samples would split), the
+ * whole visible rectangle is copied instead.
+ */
+export async function copyFramePixels(frame: VideoFrame, rect: Rect, bytes?: Uint8Array<ArrayBuffer>): Promise<{ bytes: Uint8Array<ArrayBuffer>; rect: Rect }> {
+  const visible = frame.visibleRect!;
+  const copied = visible.x % 2 === 0 && visible.y % 2 === 0 ? rect : { x: 0, y: 0, width: visible.width, height: visible.height };
+  const size = copied.width * copied.height * 4;
+  const into = bytes && bytes.buffer.byteLength >= size ? new Uint8Array(bytes.buffer, 0, size) : new Uint8Array(size);
+  await frame.copyTo(into, { rect: { ...copied, x: copied.x + visible.x, y: copied.y + visible.y }, format: 'RGBA', colorSpace: 'srgb' });
+  return { bytes: into, rect: copied };
 }
 
 function checkedBytes(data: RgbaImage['data'], rect: Rect) {

@@ -69,8 +69,9 @@ export class GpuFrameStore implements FrameStore {
     if (this.uploadPath === 'external' && (await this.resizeExternal(slot, video, { x: 0, y: 0, ...this.stored }))) return;
     this.uploadPath = 'copy';
     // Only the pixels the resize reads: less colour conversion, copying and uploading (a 16:9 centre crop: 56%).
-    this.bytes = await copyFramePixels(video, this.copyRect, this.bytes);
-    this.resizeFromBytes(slot, this.bytes, this.copyRect);
+    const copied = await copyFramePixels(video, this.copyRect, this.bytes);
+    this.bytes = copied.bytes;
+    this.resizeFromBytes(slot, copied.bytes, copied.rect);
   }
 
   get copyRect(): Rect {

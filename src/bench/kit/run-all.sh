@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything the README's GPU table holds, in one call on a lent GPU machine: each stage under its own time
-# limit, its log and JSON written to the output folder as it goes, so a slow stage leaves the others' results.
+# limit (by default 60 + 210 + 80 + 150 s, within a 10-minute call with the unpacking), its log written to the
+# output folder as it goes and its JSON when it ends, so a slow stage leaves the others' results.
 #
 #   ./run-all.sh OUT_DIR [FIXTURES_DIR]    e.g. bench-kit/run-all.sh "$OUT" "$PWD/fixtures/timesformer"
 #
@@ -11,10 +12,10 @@
 # 2. the PyTorch anchor (transformers, eager fp32 and fp16) on the same shapes, where python3 has torch;
 # 3. kernels at base shapes (GEMM, attention, LayerNorm per variant) and tiny/small with every backend.
 set -uo pipefail
-out=${1:?usage: run-all.sh OUT_DIR [FIXTURES_DIR]}
-fixtures=${2:-}
+# Absolute: run.sh runs node from inside the kit.
+out=$(mkdir -p "${1:?usage: run-all.sh OUT_DIR [FIXTURES_DIR]}" && cd "$1" && pwd)
+fixtures=${2:+$(cd "$2" && pwd)}
 kit=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-mkdir -p "$out"
 stage() { # stage NAME SECONDS COMMAND...
   local name=$1 seconds=$2
   shift 2
@@ -26,19 +27,21 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,c
 "$kit/run.sh" --help >/dev/null 2>&1 || true # unpacks the kit outside any stage's limit
 if [[ -n $fixtures ]]; then
   verify_all() {
+    local rc=0
     for dir in "$fixtures"/*/; do
       [[ -f $dir/expected.safetensors && -d $dir/model ]] || continue
       echo "-- $(basename "$dir")"
-      "$kit/run.sh" verify "$dir/model" "$dir/expected.safetensors" --backend wgsl
+      "$kit/run.sh" verify "$dir/model" "$dir/expected.safetensors" --backend wgsl || rc=1
     done
+    return $rc
   }
   export kit fixtures
   export -f verify_all
-  stage verify "${KIT_VERIFY_SECONDS:-120}" bash -c verify_all
+  stage verify "${KIT_VERIFY_SECONDS:-60}" bash -c verify_all
 fi
-stage base-hr "${KIT_BASE_SECONDS:-240}" "$kit/run.sh" --models base,hr --models-only --backends onnx-webgpu,tfjs-webgpu --iterations 10 --out "$out/base-hr.json"
+stage base-hr "${KIT_BASE_SECONDS:-210}" "$kit/run.sh" --models base,hr --models-only --backends onnx-webgpu,tfjs-webgpu --iterations 10 --out "$out/base-hr.json"
 if python3 -c 'import torch, transformers; assert torch.cuda.is_available()' 2>/dev/null; then
-  stage torch "${KIT_TORCH_SECONDS:-120}" python3 "$kit/torch-anchor.py" --models base,hr --iterations 20 --out "$out/torch.json"
+  stage torch "${KIT_TORCH_SECONDS:-80}" python3 "$kit/torch-anchor.py" --models base,hr --iterations 20 --out "$out/torch.json"
 fi
 stage kernels-tiny-small "${KIT_SMALL_SECONDS:-150}" "$kit/run.sh" --models tiny,small --iterations 10 --out "$out/kernels-tiny-small.json"
 

@@ -16,8 +16,9 @@ export function ModelDetails({ entry }: { entry: ModelEntry }) {
   const isCached = Boolean(cached[entry.id]);
   const hasCopy = Boolean(copies[entry.id]);
   const isCurrent = entry.id === currentId && (status === 'ready' || status === 'loading');
-  // Our engine reads the copy; 'auto' runs our engine where it ran before on this device.
-  const readsCopy = hasCopy && (backend === 'wgsl' || (backend === 'auto' && info?.backend.name === 'wgsl'));
+  // Our engine reads the copy. 'auto' runs it where a model loaded here ran on it, and a copy exists only where
+  // our engine ran: before any load, assume so.
+  const readsCopy = hasCopy && (backend === 'wgsl' || (backend === 'auto' && (info ? info.backend.name === 'wgsl' : true)));
   const needsDownload = entry.origin === 'hub' && !isCached && !readsCopy;
   const facts: [string, string][] = [
     ['Size', entry.sizeMB ? `${entry.sizeMB} MB` : '—'],
