@@ -2,8 +2,9 @@
 // on the same cores that decode, and the resize kernel's taps cost 3–5× the CPU time of these loops (Node,
 // SwiftShader, 8 frames: 1080p 50–90 ms a frame in the kernels, 16 ms here; 320×240 10 ms, 2 ms). The same
 // separable filter as resize-kernel.ts, in the same order (along x for the rows the y taps read, then along
-// y), so both stores meet the same reference; a clip is cropped and normalized on the CPU and written to the
-// engine's input with one writeBuffer, and a backend that takes CPU pixels reads them with no read-back.
+// y), so both stores meet the same reference. Frames are normalized as they are resized (normalizing does not
+// depend on the crop), so a clip is rows copied out of the store, written to the engine's input with one
+// writeBuffer; a backend that takes CPU pixels reads them with no read-back.
 import type { PreprocessorConfig } from '../checkpoint/config';
 import type { Runtime } from '../engine/runtime';
 import { checkUpload, copyFramePixels, type FrameStore, type PreprocessedClip, type StoreGeometry } from './frame-store';
@@ -13,7 +14,7 @@ import type { Rect } from './resize-kernel';
 
 export class CpuFrameStore implements FrameStore {
   readonly uploadPath = 'cpu';
-  /** Resized frames [slots, 3, regionH, regionW] in 0..255. */
+  /** Resized and normalized frames [slots, 3, regionH, regionW]. */
   private readonly frames: Float32Array;
   /** Between the two passes: the rows the y taps read, filtered along x, [rowCount, regionW, 3]. */
   private readonly rows: Float32Array;
@@ -47,23 +48,22 @@ export class CpuFrameStore implements FrameStore {
     const origin = this.geometry.origins.get(crop);
     if (!origin) throw new RangeError(`this store keeps no '${crop}' crop (made for ${[...this.geometry.origins.keys()].join(', ')})`);
     for (const s of slots) if (!Number.isInteger(s) || s < 0 || s >= this.slots) throw new RangeError(`slot ${s} is outside 0..${this.slots - 1}`);
-    const { cropWidth: W, cropHeight: H, rescaleFactor, imageMean, imageStd } = this.config;
+    const { cropWidth: W, cropHeight: H } = this.config;
     const { regionWidth, regionHeight } = this.geometry.resize;
     const shape: [number, number, number, number] = [slots.length, 3, H, W];
     // Made at each call from the frames the slots hold then, as the GPU store's clip reads them at encode
     // (a live ring encodes one clip again for every frame).
+    const frames = this.frames;
     const made = () => {
       const out = new Float32Array(slots.length * 3 * H * W);
-      slots.forEach((slot, t) => {
+      for (let t = 0; t < slots.length; t++) {
         for (let c = 0; c < 3; c++) {
-          const scale = rescaleFactor / imageStd[c], shift = imageMean[c] / imageStd[c];
-          const plane = (slot * 3 + c) * regionHeight * regionWidth;
-          for (let y = 0; y < H; y++) {
-            const from = plane + (y + origin.y) * regionWidth + origin.x, to = ((t * 3 + c) * H + y) * W;
-            for (let x = 0; x < W; x++) out[to + x] = this.frames[from + x] * scale - shift;
-          }
+          const plane = (slots[t] * 3 + c) * regionHeight * regionWidth + origin.y * regionWidth + origin.x, to = (t * 3 + c) * H * W;
+          // The crop spans the region's width (one crop, or crops along y): its plane is one run of the store.
+          if (W === regionWidth) out.set(frames.subarray(plane, plane + H * W), to);
+          else for (let y = 0; y < H; y++) out.set(frames.subarray(plane + y * regionWidth, plane + y * regionWidth + W), to + y * W);
         }
-      });
+      }
       return out;
     };
     return {
@@ -91,15 +91,17 @@ export class CpuFrameStore implements FrameStore {
     // ox + x·dx₀ + y·dy₀)·4 of `data`, with o the origin relative to the rectangle's corner.
     const ox = origin[0] - rect.x, oy = origin[1] - rect.y;
     const step = (dx[1] * rect.width + dx[0]) * 4, rowStep = (dy[1] * rect.width + dy[0]) * 4;
-    const W = g.regionWidth, rows = this.rows;
+    const W = g.regionWidth, rows = this.rows, frames = this.frames;
+    const { first: xFirst, count: xCount, weights: xWeights, taps: xTaps } = taps.x;
+    const { first: yFirst, count: yCount, weights: yWeights, taps: yTaps } = taps.y;
     for (let r = 0; r < g.rowCount; r++) {
       const rowBase = (oy * rect.width + ox) * 4 + (g.rowStart + r) * rowStep;
       for (let x = 0; x < W; x++) {
-        let p = rowBase + taps.x.first[x] * step;
-        const w = x * taps.x.taps, n = taps.x.count[x];
+        let p = rowBase + xFirst[x] * step;
+        const w = x * xTaps, n = xCount[x];
         let R = 0, G = 0, B = 0;
         for (let i = 0; i < n; i++, p += step) {
-          const k = taps.x.weights[w + i];
+          const k = xWeights[w + i];
           R += k * data[p];
           G += k * data[p + 1];
           B += k * data[p + 2];
@@ -111,20 +113,23 @@ export class CpuFrameStore implements FrameStore {
       }
     }
     const plane = W * g.regionHeight, base = slot * 3 * plane;
+    // (v · rescale − mean) / std as v · scale − shift, per channel.
+    const { rescaleFactor, imageMean, imageStd } = this.config;
+    const [sR, sG, sB] = imageStd.map((std) => rescaleFactor / std), [hR, hG, hB] = imageMean.map((m, c) => m / imageStd[c]);
     for (let y = 0; y < g.regionHeight; y++) {
-      const w = y * taps.y.taps, first = taps.y.first[y] - g.rowStart, n = taps.y.count[y];
+      const w = y * yTaps, first = yFirst[y] - g.rowStart, n = yCount[y];
       for (let x = 0; x < W; x++) {
         let R = 0, G = 0, B = 0;
         for (let j = 0; j < n; j++) {
-          const k = taps.y.weights[w + j], q = ((first + j) * W + x) * 3;
+          const k = yWeights[w + j], q = ((first + j) * W + x) * 3;
           R += k * rows[q];
           G += k * rows[q + 1];
           B += k * rows[q + 2];
         }
         const o = base + y * W + x;
-        this.frames[o] = R;
-        this.frames[o + plane] = G;
-        this.frames[o + 2 * plane] = B;
+        frames[o] = R * sR - hR;
+        frames[o + plane] = G * sG - hG;
+        frames[o + 2 * plane] = B * sB - hB;
       }
     }
   }
