@@ -1,6 +1,6 @@
 // The frame store on the CPU (frame-store.ts has the contract), for CPU adapters: there the GPU is emulated
 // on the same cores that decode, and the resize kernel's taps cost 3–5× the CPU time of these loops (Node,
-// SwiftShader, 8 frames: 1080p 50–90 ms a frame in the kernels, 16 ms here; 320×240 10 ms, 2 ms). The same
+// SwiftShader, a frame: 1080p 50–90 ms in the kernels, 10–14 ms here; 320×240 10 ms, 1–2 ms). The same
 // separable filter as resize-kernel.ts, in the same order (along x for the rows the y taps read, then along
 // y), so both stores meet the same reference. Frames are normalized as they are resized (normalizing does not
 // depend on the crop), so a clip is rows copied out of the store, written to the engine's input with one
