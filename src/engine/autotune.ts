@@ -161,6 +161,15 @@ export function tuneCandidates<V extends string>(rt: Runtime, cls: string, candi
   return pending as Promise<V>;
 }
 
+/**
+ * A trial's inputs, made when the first candidate needs them and shared by the rest (a full-size class on a GPU
+ * is tens of millions of values; a class whose pick is remembered needs none).
+ */
+const once = <T>(make: () => T) => {
+  let value: T | undefined;
+  return () => (value ??= make());
+};
+
 /** Seeded uniform numbers in [-1, 1). */
 function random(n: number, seed: number): Float32Array {
   let x = seed >>> 0 || 1;
@@ -191,11 +200,13 @@ const trialRows = (rt: Runtime, rows: number) => (rt.gpu.adapter.isFallback ? Ma
 export function tuneGemm(rt: Runtime, shape: GemmShape): Promise<GemmVariant> {
   const { N, K, dtype } = shape;
   const M = trialRows(rt, shape.M);
-  return tuneCandidates(rt, gemmClass(shape), gemmCandidates(rt.gpu, shape), (scope, variant) => {
-    const a = random(M * K, 1), bias = random(N, 3);
-    const w32 = random(N * K, 2);
+  const made = once(() => {
+    const a = random(M * K, 1), bias = random(N, 3), w32 = random(N * K, 2);
     const bits = dtype === 'f16' ? Uint16Array.from(w32, floatToHalf) : undefined;
-    const w = bits ? Float32Array.from(bits, halfToFloat) : w32;
+    return { a, bias, w32, bits, w: bits ? Float32Array.from(bits, halfToFloat) : w32 };
+  });
+  return tuneCandidates(rt, gemmClass(shape), gemmCandidates(rt.gpu, shape), (scope, variant) => {
+    const { a, bias, w32, bits, w } = made();
     const linear = packLinear(scope, 'tune W', bits ?? w32, N, K, bias);
     const y = scope.buffer('tune Y', M * N * 4);
     return {
@@ -239,8 +250,9 @@ function attentionRow(qkv: Float32Array, len: number, D: number, heads: number, 
 export function tuneAttention(rt: Runtime, shape: AttentionShape): Promise<AttentionVariant> {
   const { len, heads, D } = shape;
   const seqs = Math.max(1, Math.min(shape.seqs, Math.floor(trialRows(rt, shape.seqs * len) / len)));
+  const made = once(() => random(seqs * len * 3 * D, 4).map((v) => v * 2));
   return tuneCandidates(rt, attentionClass(shape), attentionCandidates(rt.gpu, shape), (scope, variant) => {
-    const qkv = random(seqs * len * 3 * D, 4).map((v) => v * 2);
+    const qkv = made();
     const map = { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 0, seqStride: len, tokenStride: 1 };
     const context = scope.buffer('tune context', seqs * len * D * 4);
     const args = { qkv: scope.upload('tune qkv', qkv), context, probsMode: 'none' as const, seqs, len, heads, D, input: map, output: map };
@@ -265,8 +277,9 @@ export function tuneAttention(rt: Runtime, shape: AttentionShape): Promise<Atten
 export function tuneLayerNorm(rt: Runtime, shape: LayerNormShape): Promise<LayerNormVariant> {
   const { D } = shape;
   const rows = trialRows(rt, shape.rows);
+  const made = once(() => ({ x: random(rows * D, 5).map((v, i) => 3 * v + (i % 7)), gamma: random(D, 6), beta: random(D, 7) }));
   return tuneCandidates(rt, layerNormClass(shape), layerNormCandidates(rt.gpu), (scope, variant) => {
-    const x = random(rows * D, 5).map((v, i) => 3 * v + (i % 7)), gamma = random(D, 6), beta = random(D, 7);
+    const { x, gamma, beta } = made();
     const y = scope.buffer('tune y', rows * D * 4);
     const args = { x: scope.upload('tune x', x), y, gamma: scope.upload('tune gamma', gamma), beta: scope.upload('tune beta', beta), rows, D, eps: 1e-6 };
     return {
