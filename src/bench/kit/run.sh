@@ -46,6 +46,7 @@ fi
 echo "== Vulkan driver: ${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-the system default}}" >&2
 
 export TIMESFORMER_GPU=system XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+[[ ${1:-} == --unpack ]] && exit 0 # ./run.sh --unpack: unpack only (run-all.sh does it before its timed stages)
 cd "$work/app"
 if [[ ${1:-} == verify ]]; then # ./run.sh verify <model_dir> <expected.safetensors> --backend wgsl
   shift
