@@ -165,9 +165,10 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
   return { adapter: gpu.adapter, gemmVariant, autotune, results, ...(Object.keys(profiles).length ? { profiles } : {}) };
 }
 
-/** GPU time of one view by kernel: a plan's steps grouped by label without the layer ("L3 spatial qkv" → "spatial qkv"), slowest first. */
+/** GPU time of one view spent in one kernel of the plan (summed over the layers it runs in). */
 export interface KernelTime { kernel: string; ms: number; count: number }
 
+/** A plan's dispatch times grouped by label without the layer ("L3 spatial qkv" → "spatial qkv"), slowest first. */
 function kernelProfile(steps: { label: string; ms: number }[]): KernelTime[] {
   const byKernel = new Map<string, KernelTime>();
   for (const { label, ms } of steps) {

@@ -187,7 +187,7 @@ export class Runtime {
    * timestamps at its start and end, so the times are each kernel's alone (one pass per dispatch adds some
    * overhead; the ranking, not the sum, is what this is for). Copies run as usual and are not timed.
    */
-  async timeDispatches(steps: Step[]): Promise<{ label: string; key: string; ms: number }[]> {
+  async timeDispatches(steps: Step[]): Promise<{ label: string; ms: number }[]> {
     if (!this.gpu.features.timestampQuery) throw new GpuError('this device has no timestamp-query: no per-kernel GPU times');
     const dispatches = steps.filter((s) => s.kind === 'dispatch');
     if (dispatches.length === 0) return [];
@@ -219,7 +219,7 @@ export class Runtime {
       if (error) throw new GpuError(`timing the kernels failed: ${error.message}`);
       await staging.mapAsync(GPUMapMode.READ);
       const ns = new BigUint64Array(staging.getMappedRange().slice(0));
-      return dispatches.map((s, j) => ({ label: s.label, key: s.kernel.key, ms: Number(ns[2 * j + 1] - ns[2 * j]) / 1e6 }));
+      return dispatches.map((s, j) => ({ label: s.label, ms: Number(ns[2 * j + 1] - ns[2 * j]) / 1e6 }));
     } finally {
       querySet.destroy();
       resolved.destroy();

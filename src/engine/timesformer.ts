@@ -298,7 +298,7 @@ export class TimesformerEngine {
   }
 
   /** GPU time of each kernel of a plain run of a [T, 3, H, W] clip (on the pixels its plan last held): see Runtime.timeDispatches. */
-  async profile(shape: [number, number, number, number]): Promise<{ label: string; key: string; ms: number }[]> {
+  async profile(shape: [number, number, number, number]): Promise<{ label: string; ms: number }[]> {
     if (this.lost) throw new GpuError(`the GPU device was lost (${this.lost}); reload the model`);
     if (this.busy) throw new GpuError('the engine is already running a clip');
     this.busy = true;

@@ -8,9 +8,8 @@
 import type { PreprocessorConfig } from '../checkpoint/config';
 import type { Runtime } from '../engine/runtime';
 import { checkUpload, copyFramePixels, type FrameStore, type PreprocessedClip, type StoreGeometry } from './frame-store';
-import { displayToStored, type CropPosition, type Size } from './geometry';
+import { displayToStored, type CropPosition, type Rect, type Size } from './geometry';
 import type { RgbaImage } from './reference';
-import type { Rect } from './resize-kernel';
 
 export class CpuFrameStore implements FrameStore {
   readonly uploadPath = 'cpu';

@@ -14,10 +14,10 @@ import type { EngineDevice } from '../engine/device';
 import { Runtime } from '../engine/runtime';
 import type { GpuClip } from '../engine/timesformer';
 import { CpuFrameStore } from './cpu-frame-store';
-import { bilinearTaps, cropOrigin, displaySize, resizedSize, type CropPosition, type Rotation, type Size, type Taps } from './geometry';
+import { bilinearTaps, cropOrigin, displaySize, resizedSize, storedRect, type CropPosition, type Rect, type Rotation, type Size, type Taps } from './geometry';
 import { GpuFrameStore } from './gpu-frame-store';
 import type { RgbaImage } from './reference';
-import { storedRect, type Rect, type ResizeGeometry } from './resize-kernel';
+import type { ResizeGeometry } from './resize-kernel';
 
 /**
  * How a VideoFrame reaches the model's input. 'external': `importExternalTexture` (no copy through the CPU).

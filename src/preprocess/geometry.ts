@@ -43,6 +43,19 @@ export function storedPixel(x: number, y: number, stored: Size, rotation: Rotati
   return [origin[0] + x * dx[0] + y * dy[0], origin[1] + x * dx[1] + y * dy[1]];
 }
 
+export interface Rect { x: number; y: number; width: number; height: number }
+
+/** The rectangle of stored pixels that display columns x0..x1−1 of rows y0..y1−1 come from, grown to even corners and size. */
+export function storedRect(stored: Size, rotation: Rotation, x0: number, x1: number, y0: number, y1: number): Rect {
+  const a = storedPixel(x0, y0, stored, rotation), b = storedPixel(x1 - 1, y1 - 1, stored, rotation);
+  const even = (lo: number, hi: number, size: number) => {
+    const from = Math.floor(Math.min(lo, hi) / 2) * 2;
+    return [from, Math.min(size, Math.ceil((Math.max(lo, hi) + 1) / 2) * 2) - from];
+  };
+  const [x, width] = even(a[0], b[0], stored.width), [y, height] = even(a[1], b[1], stored.height);
+  return { x, y, width, height };
+}
+
 /** HF `get_resize_output_image_size` with `default_to_square=False`: the short side becomes `shortestEdge`, the long side is truncated. */
 export function resizedSize(display: Size, shortestEdge: number): Size {
   const portrait = display.height > display.width;

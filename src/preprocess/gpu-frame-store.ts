@@ -5,10 +5,10 @@ import type { PreprocessorConfig } from '../checkpoint/config';
 import { GpuError } from '../engine/device';
 import type { Runtime, Step } from '../engine/runtime';
 import { checkUpload, copyFramePixels, type FrameStore, type PreprocessedClip, type StoreGeometry, type UploadPath } from './frame-store';
-import type { CropPosition, Size } from './geometry';
+import type { CropPosition, Rect, Size } from './geometry';
 import { normalize, prepareNormalize } from './normalize-kernel';
 import type { RgbaImage } from './reference';
-import { encodeResize, RESIZE_PARAMS_BYTES, resizeParams, resizePipelines, resizeScratchBytes, type FrameSource, type Rect, type ResizeGeometry } from './resize-kernel';
+import { encodeResize, RESIZE_PARAMS_BYTES, resizeParams, resizePipelines, resizeScratchBytes, type FrameSource, type ResizeGeometry } from './resize-kernel';
 
 export class GpuFrameStore implements FrameStore {
   uploadPath: UploadPath | undefined;

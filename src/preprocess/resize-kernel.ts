@@ -16,7 +16,7 @@
 // a centre crop of 16:9 video reads 56% of its columns), so the origin is shifted by the rectangle's corner
 // and rows are `frameW` pixels long.
 import type { Runtime } from '../engine/runtime';
-import { displayToStored, storedPixel, type Rotation, type Size } from './geometry';
+import { displayToStored, type Rect, type Rotation, type Size } from './geometry';
 
 export type FrameSource = 'external' | 'rgba';
 
@@ -107,8 +107,6 @@ export interface ResizeGeometry {
   copyRect: Rect;
 }
 
-export interface Rect { x: number; y: number; width: number; height: number }
-
 /** Bytes of the Params uniform. */
 export const RESIZE_PARAMS_BYTES = 64;
 
@@ -122,17 +120,6 @@ export const resizeScratchBytes = (g: ResizeGeometry) => g.rowCount * g.regionWi
 export function resizeParams(g: ResizeGeometry, slot: number, bound: Rect = { x: 0, y: 0, ...g.stored }): Int32Array<ArrayBuffer> {
   const { origin, dx, dy } = displayToStored(g.stored, g.rotation);
   return new Int32Array([origin[0] - bound.x, origin[1] - bound.y, ...dx, ...dy, bound.width, g.regionWidth, g.regionHeight, g.tapsX, g.tapsY, slot, g.rowStart, g.rowCount, 0, 0]);
-}
-
-/** The rectangle of stored pixels that display columns x0..x1−1 of rows y0..y1−1 come from, grown to even corners and size. */
-export function storedRect(stored: Size, rotation: Rotation, x0: number, x1: number, y0: number, y1: number): Rect {
-  const a = storedPixel(x0, y0, stored, rotation), b = storedPixel(x1 - 1, y1 - 1, stored, rotation);
-  const even = (lo: number, hi: number, size: number) => {
-    const from = Math.floor(Math.min(lo, hi) / 2) * 2;
-    return [from, Math.min(size, Math.ceil((Math.max(lo, hi) + 1) / 2) * 2) - from];
-  };
-  const [x, width] = even(a[0], b[0], stored.width), [y, height] = even(a[1], b[1], stored.height);
-  return { x, y, width, height };
 }
 
 /**
