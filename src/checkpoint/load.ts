@@ -22,6 +22,8 @@ export interface LoadedModel {
 export interface LoadOptions {
   signal?: AbortSignal;
   onProgress?: (p: ReadProgress) => void;
+  /** Called with the config (and config.json as read) before the weights are read: work that needs only the config can start. */
+  onConfig?: (config: TimesformerConfig, json: string) => void;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function loadModel(source: ModelSource, options: LoadOptions = {}):
   const configText = await text('config.json');
   if (configText === undefined) throw new CheckpointError(`no config.json in ${source.label}`);
   const config = parseConfig(configText);
+  options.onConfig?.(config, configText);
   const preprocessorText = await text('preprocessor_config.json');
   const preprocessor = parsePreprocessorConfig(preprocessorText, config);
   const { tensors, format } = await readWeights(source, expectedParameters(config), options);

@@ -1,9 +1,13 @@
 // The worker's inference service in Node (Dawn): a GPU error outside any run reaches its events as a GPU error,
 // a request before any model is loaded says so (a model error, not a GPU failure), and the attention a 'maps'
-// run kept on the GPU is read by its token until another run on that engine replaces it.
+// run kept on the GPU is read by its token until another run on that engine replaces it; our engine's kernels are
+// tuned while a checkpoint's weights are read.
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWgslBackend } from '../../src/backends/wgsl';
 import { nodeEngineDevice } from '../../src/engine/node-gpu';
+import { parseConfig } from '../../src/checkpoint/config';
+import { gemmClass, modelShapes, tuneReport } from '../../src/engine/autotune';
 import { InferenceService, NoModelError } from '../../src/worker/service';
 import { loadFixture } from '../fixtures';
 
@@ -69,6 +73,28 @@ describe('InferenceService', () => {
       await expect(service.readAttention(second, slices, slicing)).rejects.toThrow(stale);
     } finally {
       await backend.dispose();
+    }
+  });
+
+  it("tunes our engine's kernels from the config while the weights are read where asked (by default on hardware GPUs)", async () => {
+    const dir = 'fixtures/timesformer/tiny-divided/model';
+    const files = ['config.json', 'model.safetensors'].map((name) => new File([readFileSync(`${dir}/${name}`)], name));
+    const ref = { kind: 'files' as const, id: 'tiny-divided', files };
+    for (const tuneWhileReading of [true, undefined]) {
+      const loader = new InferenceService({ gpuError: () => {}, deviceLost: () => {} }, { tuneWhileReading });
+      try {
+        const info = await loader.load(ref, 'wgsl', undefined, () => {});
+        const { runtime } = await loader.device();
+        const ahead = tuneWhileReading ?? !runtime.gpu.adapter.isFallback;
+        expect(info.load!.tunedWhileReadingMs !== undefined).toBe(ahead);
+        // Either way every class of the model was measured once (ahead, the engine found them tuned).
+        const { measurements, picks } = tuneReport(runtime);
+        const shapes = modelShapes(parseConfig(readFileSync(`${dir}/config.json`, 'utf8')), 'f32');
+        for (const s of shapes.gemm) expect(measurements[gemmClass(s)], gemmClass(s)).toBeDefined();
+        expect(Object.keys(picks).sort()).toEqual(Object.keys(measurements).sort());
+      } finally {
+        (await loader.device()).device.device.destroy();
+      }
     }
   });
 });

@@ -4,9 +4,12 @@ import { ATTENTION_NAMES, formatMs, formatParams } from '../format';
 
 /** Where the weights came from and what each load stage took. */
 function loadLine(load: LoadReport): string {
-  const files = load.from === 'engine-ready copy' ? 'engine-ready copy' : `files ${formatMs(load.ms.files)}`;
+  const tunedMeanwhile = load.tunedWhileReadingMs === undefined ? '' : ` (kernels tuned meanwhile, ${formatMs(load.tunedWhileReadingMs)})`;
+  const files = load.from === 'engine-ready copy' ? 'engine-ready copy' : `files ${formatMs(load.ms.files)}${tunedMeanwhile}`;
+  // Backends other than ours have no stage of their own for kernels: their session is made in 'upload'.
+  const kernels = load.ms.compile > 0 ? `, tune and compile ${formatMs(load.ms.compile)}` : '';
   const copy = load.copy ? ` · engine-ready copy ${load.copy}` : '';
-  return `Ready in ${formatMs(load.ms.total)}: ${files}, upload ${formatMs(load.ms.upload)}, tune and compile ${formatMs(load.ms.compile)}${copy}`;
+  return `Ready in ${formatMs(load.ms.total)}: ${files}, upload ${formatMs(load.ms.upload)}${kernels}${copy}`;
 }
 
 /** One line on the model in use, from the worker's own reading of its config. */
@@ -24,7 +27,7 @@ export function LoadedModel() {
         {formatParams(info.parameters)} parameters, {info.labels.length} labels; weights from {info.format}
       </p>
       {info.load && (
-        <p className="load-report" data-testid="load-report" data-from={info.load.from} data-files-ms={info.load.ms.files} data-upload-ms={info.load.ms.upload} data-compile-ms={info.load.ms.compile} data-total-ms={info.load.ms.total}>
+        <p className="load-report" data-testid="load-report" data-from={info.load.from} data-files-ms={info.load.ms.files} data-upload-ms={info.load.ms.upload} data-compile-ms={info.load.ms.compile} data-tuned-while-reading-ms={info.load.tunedWhileReadingMs} data-total-ms={info.load.ms.total}>
           {loadLine(info.load)}
         </p>
       )}
