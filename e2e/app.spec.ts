@@ -270,6 +270,9 @@ test('our engine keeps an engine-ready copy: the next visit streams it to the GP
     const report = page.getByTestId('load-report');
     await expect(report).toHaveAttribute('data-from', 'checkpoint', { timeout: 120_000 });
     await expect(report).toContainText('engine-ready copy kept for the next load');
+    // The kernels were tuned from config.json while the weights downloaded.
+    await expect(report).toContainText('kernels tuned meanwhile');
+    expect(Number(await report.getAttribute('data-tuned-while-reading-ms'))).toBeGreaterThan(0);
     await page.getByTestId('video-input').setInputFiles(join(CLIPS, 'h264.mp4'));
     const first = await predictions(page);
 

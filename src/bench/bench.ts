@@ -114,7 +114,7 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
     gemmVariant = engine.gemmVariant;
     autotune[name] = tuneReport(engine.rt);
     for (const [cls, pick] of Object.entries(autotune[name].picks)) {
-      const tried = (autotune[name].measurements[cls] ?? []).map((m) => `${m.variant} ${m.ms !== undefined ? `${m.ms.toFixed(1)} ms (compiled in ${m.compileMs!.toFixed(0)} ms)` : `rejected: ${m.rejected}`}`);
+      const tried = (autotune[name].measurements[cls] ?? []).map((m) => `${m.variant} ${m.ms !== undefined ? `${m.ms.toFixed(1)} ms (compiled in ${m.compileMs!.toFixed(0)} ms)` : m.untimed ? `untimed: ${m.untimed}` : `rejected: ${m.rejected}`}`);
       log(`autotune ${name} ${cls}: ${pick}  (${tried.join(', ')})`);
     }
     const pixels = new Float32Array(c.numFrames * 3 * c.imageSize * c.imageSize).fill(0.1);

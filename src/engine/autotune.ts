@@ -19,10 +19,12 @@ export interface LayerNormShape { rows: number; D: number }
 /** What the tuner found for one candidate on one shape class. */
 export interface Measurement {
   variant: string;
-  /** Best of the timed runs (wall clock, submit to done); absent when rejected. */
+  /** Best of the timed runs (wall clock, submit to done); absent when rejected or untimed. */
   ms?: number;
   /** Its pipeline's compile (0 when another class had compiled it already). */
   compileMs?: number;
+  /** Why a valid candidate was not timed (on a CPU adapter, a compile too slow to pay at every load). */
+  untimed?: string;
   /** Why the candidate was not timed: its output differed from the CPU reference (or it failed to run). */
   rejected?: string;
 }
@@ -52,7 +54,8 @@ interface TunerState {
 const state = (rt: Runtime): TunerState => rt.memo('autotune', () => ({ picks: new Map(), measurements: new Map(), pending: new Map(), compileMs: new Map() }));
 
 /**
- * On a CPU adapter a variant whose pipeline compiles longer than this is picked only where nothing else is valid:
+ * On a CPU adapter a variant whose pipeline compiles longer than this is not timed, and picked only where nothing
+ * else is valid:
  * there a compile runs on the cores that run everything else, at every load (a cached load's goal is 2 s), and
  * the timings of variants that compile slowly were within the noise of the simplest's (SwiftShader, base model:
  * attention kv-tiles compiled in 2.2–2.8 s against 0.2 s, GEMM tiled and tiled-128x64 in 1.0–1.7 s against 0.15 s;
@@ -139,10 +142,15 @@ export function tuneCandidates<V extends string>(rt: Runtime, cls: string, candi
           const compiling = performance.now();
           await scope.compiled(trial.steps);
           const compileMs = performance.now() - compiling;
+          s.compileMs.set(variant, Math.max(compileMs, s.compileMs.get(variant) ?? 0));
           await submit(scope, trial.steps); // gives the output to check
           const wrong = await trial.check();
           if (wrong) {
             results.push({ variant, rejected: wrong });
+            continue;
+          }
+          if (rt.gpu.adapter.isFallback && s.compileMs.get(variant)! > CPU_ADAPTER_COMPILE_LIMIT_MS) {
+            results.push({ variant, compileMs, untimed: `compiles in ${(s.compileMs.get(variant)! / 1000).toFixed(1)} s here, at every load: picked only where nothing else is valid` });
             continue;
           }
           // Best of up to 3 runs; one when a run is long (CPU adapters on big shapes), so tuning stays short.
@@ -159,18 +167,16 @@ export function tuneCandidates<V extends string>(rt: Runtime, cls: string, candi
             spent += ms;
           }
           results.push({ variant, ms: best, compileMs });
-          s.compileMs.set(variant, Math.max(compileMs, s.compileMs.get(variant) ?? 0));
         } catch (e) {
           results.push({ variant, rejected: e instanceof Error ? e.message : String(e) });
         } finally {
           scope.destroy();
         }
       }
-      const timed = results.filter((r) => r.ms !== undefined);
-      const quick = rt.gpu.adapter.isFallback ? timed.filter((r) => s.compileMs.get(r.variant)! <= CPU_ADAPTER_COMPILE_LIMIT_MS) : timed;
-      const valid = (quick.length ? quick : timed).sort((a, b) => a.ms! - b.ms!);
-      // Only when every candidate is wrong on this device: keep the first (the simplest) and say so in the report.
-      const pick = (valid[0]?.variant ?? candidates[0]) as V;
+      const fastest = results.filter((r) => r.ms !== undefined).sort((a, b) => a.ms! - b.ms!)[0];
+      // Else a valid one that compiles slowly; only when every candidate is wrong on this device, the first (the
+      // simplest), and the report says so.
+      const pick = (fastest ?? results.find((r) => r.untimed) ?? { variant: candidates[0] }).variant as V;
       s.measurements.set(cls, results);
       s.picks.set(cls, pick);
       return pick;

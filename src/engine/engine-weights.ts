@@ -167,36 +167,51 @@ export function declaredWeightDType(configJson: string): WeightDType {
 /** Bytes of the engine's weights for `c` in `dtype`: the size of its engine-ready copy, less the manifest. */
 export const packedBytes = (c: TimesformerConfig, dtype: WeightDType) => engineLayout(c, dtype).buffers.reduce((n, b) => n + b.bytes, 0);
 
+/** The engine's buffers, made (empty), and how to fill them. */
+export interface AllocatedWeights {
+  weights: EngineWeights;
+  fill(onProgress?: UploadProgress, signal?: AbortSignal): Promise<void>;
+}
+
 /**
- * Pack a checkpoint's weights for the engine, upload each buffer as it is made (one at a time: memory is the
- * checkpoint plus one buffer), and append its bytes to `sink` (the engine-ready copy) when given.
+ * A checkpoint's weights for the engine: the buffers made at once (empty; the few kept on the CPU packed), so
+ * that the engine's plan can be recorded and its kernels compile while `fill` packs and uploads each buffer in
+ * turn (memory is the checkpoint plus one packed buffer) and appends its bytes to `sink` (the engine-ready copy)
+ * when given.
  */
-export async function uploadPacked(
+export function allocatePacked(
   device: GPUDevice,
   makeBuffer: (label: string, bytes: number) => GPUBuffer,
   c: TimesformerConfig,
   w: TimesformerWeights,
   dtype: WeightDType,
-  { sink, onProgress, signal }: { sink?: ByteSink; onProgress?: UploadProgress; signal?: AbortSignal } = {},
-): Promise<EngineWeights> {
+  sink?: ByteSink,
+): AllocatedWeights {
   const { buffers, linears } = engineLayout(c, dtype);
-  const out: EngineWeights = { dtype, gpu: new Map(), cpu: new Map(), linears };
-  const total = buffers.reduce((n, b) => n + b.bytes, 0);
-  const write = stagedWriter(device);
-  let done = 0;
+  const weights: EngineWeights = { dtype, gpu: new Map(), cpu: new Map(), linears };
+  const onCpu = new Map<string, Uint8Array>();
   for (const spec of buffers) {
-    signal?.throwIfAborted();
-    const bytes = spec.pack(w);
-    if (spec.home === 'cpu') out.cpu.set(spec.label, new Float32Array(bytes.slice().buffer));
-    else {
-      const buffer = makeBuffer(spec.label, spec.bytes);
-      await write(buffer, 0, bytes);
-      out.gpu.set(spec.label, buffer);
-    }
-    await sink?.write(bytes);
-    onProgress?.((done += spec.bytes), total);
+    if (spec.home === 'cpu') {
+      const bytes = spec.pack(w);
+      onCpu.set(spec.label, bytes);
+      weights.cpu.set(spec.label, new Float32Array(bytes.slice().buffer));
+    } else weights.gpu.set(spec.label, makeBuffer(spec.label, spec.bytes));
   }
-  return out;
+  return {
+    weights,
+    async fill(onProgress, signal) {
+      const total = buffers.reduce((n, b) => n + b.bytes, 0);
+      const write = stagedWriter(device);
+      let done = 0;
+      for (const spec of buffers) {
+        signal?.throwIfAborted();
+        const bytes = onCpu.get(spec.label) ?? spec.pack(w);
+        if (spec.home !== 'cpu') await write(weights.gpu.get(spec.label)!, 0, bytes);
+        await sink?.write(bytes);
+        onProgress?.((done += spec.bytes), total);
+      }
+    },
+  };
 }
 
 /** The manifest that ends a copy (written after the last buffer). */
@@ -269,7 +284,7 @@ export async function allocateCopy(
   makeBuffer: (label: string, bytes: number) => GPUBuffer,
   source: ByteSource,
   opened: OpenedCopy,
-): Promise<{ weights: EngineWeights; fill(onProgress?: UploadProgress, signal?: AbortSignal): Promise<void> }> {
+): Promise<AllocatedWeights> {
   const { buffers, linears } = engineLayout(opened.config, opened.manifest.dtype);
   const weights: EngineWeights = { dtype: opened.manifest.dtype, gpu: new Map(), cpu: new Map(), linears };
   const changed = () => new CopyError('the engine-ready copy is unusable: it changed while it was read');

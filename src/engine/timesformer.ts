@@ -14,7 +14,7 @@ import type { NamedTensors } from '../tensor';
 import { GpuError, type EngineDevice } from './device';
 import { attention, type AttentionArgs, type TokenMap } from './kernels/attention';
 import { modelShapes, tuneKernels, type ForcedKernels, type KernelPicks } from './autotune';
-import { allocateCopy, uploadPacked, weightDType, type ByteSink, type ByteSource, type EngineWeights, type OpenedCopy } from './engine-weights';
+import { allocateCopy, allocatePacked, weightDType, type AllocatedWeights, type ByteSink, type ByteSource, type EngineWeights, type OpenedCopy } from './engine-weights';
 import { gemm, type GemmArgs, type GemmVariant, type PackedLinear, type WeightDType } from './kernels/gemm';
 import { layerNorm } from './kernels/layernorm';
 import { packedWords, packF16, unpackF16 } from './kernels/pack-f16';
@@ -171,7 +171,7 @@ export class TimesformerEngine {
    * (src/engine/autotune.ts). Pass the device's Runtime to share its compiled kernels with preprocessing; a
    * bare EngineDevice gets one of its own.
    */
-  static async create(
+  static create(
     gpu: Runtime | EngineDevice,
     model: { config: TimesformerConfig; weights: TimesformerWeights },
     options: EngineOptions & LoadOptions & { keep?: ByteSink } = {},
@@ -179,45 +179,41 @@ export class TimesformerEngine {
     const rt = gpu instanceof Runtime ? gpu.scope() : new Runtime(gpu);
     const { config: c, weights: w } = model;
     const dtype = weightDType(w, options.weights);
-    try {
-      const onUpload = options.onProgress && ((done: number, total: number) => options.onProgress!('upload', done, total));
-      const weights = await uploadPacked(rt.device, (label, bytes) => rt.buffer(label, bytes), c, w, dtype, { sink: options.keep, onProgress: onUpload, signal: options.signal });
-      options.onProgress?.('compile', 0);
-      const engine = TimesformerEngine.assemble(rt, c, weights, await tuneKernels(rt, modelShapes(c, dtype), forcedKernels(options)), options);
-      if (options.warm) await engine.warm(...options.warm);
-      return engine;
-    } catch (e) {
-      rt.destroy();
-      throw e;
-    }
+    return TimesformerEngine.build(rt, c, dtype, () => allocatePacked(rt.device, (label, bytes) => rt.buffer(label, bytes), c, w, dtype, options.keep), options);
   }
 
   /**
-   * An engine from an engine-ready copy (engine-weights.ts), checked by `openCopy`: the kernels are tuned (or
-   * remembered) first, then the plan for `warm` is recorded so that its kernels compile while the weights
-   * stream into the GPU. The weight type is the copy's (`options.weights` is not applied).
+   * An engine from an engine-ready copy (engine-weights.ts), checked by `openCopy`, streamed into its buffers.
+   * The weight type is the copy's (`options.weights` is not applied).
    */
-  static async fromCopy(rt: Runtime, source: ByteSource, opened: OpenedCopy, options: EngineOptions & LoadOptions = {}): Promise<TimesformerEngine> {
+  static fromCopy(rt: Runtime, source: ByteSource, opened: OpenedCopy, options: EngineOptions & LoadOptions = {}): Promise<TimesformerEngine> {
     const scope = rt.scope();
-    const c = opened.config, dtype = opened.manifest.dtype;
+    return TimesformerEngine.build(scope, opened.config, opened.manifest.dtype, () => allocateCopy(scope.device, (label, bytes) => scope.buffer(label, bytes), source, opened), options);
+  }
+
+  /**
+   * Kernels tuned (or remembered) first, then the weights' buffers made and the plan for `options.warm`
+   * recorded, so that its kernels compile while the weights fill the buffers. `rt` is the engine's own scope.
+   */
+  private static async build(rt: Runtime, c: TimesformerConfig, dtype: WeightDType, allocate: () => AllocatedWeights | Promise<AllocatedWeights>, options: EngineOptions & LoadOptions): Promise<TimesformerEngine> {
     let warmed: Promise<void> | undefined;
     try {
       options.onProgress?.('compile', 0);
-      const kernels = await tuneKernels(scope, modelShapes(c, dtype), forcedKernels(options));
+      const kernels = await tuneKernels(rt, modelShapes(c, dtype), forcedKernels(options));
       options.onProgress?.('upload', 0);
-      const copy = await allocateCopy(scope.device, (label, bytes) => scope.buffer(label, bytes), source, opened);
-      const engine = TimesformerEngine.assemble(scope, c, copy.weights, kernels, options);
-      // Recording the plan starts its kernels compiling; they compile while the weights stream in.
+      const allocated = await allocate();
+      const engine = TimesformerEngine.assemble(rt, c, allocated.weights, kernels, options);
+      // Recording the plan starts its kernels compiling; they compile while the weights fill the buffers.
       warmed = options.warm ? engine.warm(...options.warm) : Promise.resolve();
       warmed.catch(() => {});
-      await copy.fill(options.onProgress && ((done, total) => options.onProgress!('upload', done, total)), options.signal);
-      const compiling = scope.compileProgress();
+      await allocated.fill(options.onProgress && ((done, total) => options.onProgress!('upload', done, total)), options.signal);
+      const compiling = rt.compileProgress();
       options.onProgress?.('compile', compiling.done, compiling.total);
       await warmed;
       return engine;
     } catch (e) {
       await warmed?.catch(() => {}); // its plan is recorded on buffers about to go
-      scope.destroy();
+      rt.destroy();
       throw e;
     }
   }

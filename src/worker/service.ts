@@ -61,16 +61,6 @@ export interface ServiceEvents {
   gpuError(message: string): void;
 }
 
-export interface ServiceOptions {
-  /**
-   * Tune our engine's kernels from a model's config while its weights are read (default: on a hardware GPU).
-   * Not on a CPU adapter: its "GPU" runs on the cores that read, so the timings measure the download as much
-   * as the kernels (measured in Chromium on SwiftShader: the first load 57.9 → 49.8 s, but a pick flipped to a
-   * kernel that then cost every cached load 4 s of compiling) and the download slows.
-   */
-  tuneWhileReading?: boolean;
-}
-
 export class InferenceService {
   readonly scheduler = new Scheduler();
   private gpu?: Promise<Gpu>;
@@ -83,10 +73,7 @@ export class InferenceService {
   private keptAttention?: { backend: InferenceBackend; token: number };
   private keptTokens = 0;
 
-  constructor(
-    private readonly events: ServiceEvents,
-    private readonly options: ServiceOptions = {},
-  ) {}
+  constructor(private readonly events: ServiceEvents) {}
 
   /** The device and its Runtime, requested once and kept until the device is lost. */
   device(): Promise<Gpu> {
@@ -182,8 +169,7 @@ export class InferenceService {
     // turn (other work goes between), until the load ends.
     let tuning: Promise<number | undefined> | undefined, readEnded = false;
     const turn: GpuTurn = (work) => (readEnded ? Promise.reject(new Error('the load ended')) : task.gpu(work));
-    const ahead = chosen.name === 'wgsl' && (this.options.tuneWhileReading ?? !gpu.device.adapter.isFallback);
-    const onConfig = ahead ? (config: LoadedModel['config'], json: string) => void (tuning = tuneAhead(gpu.runtime, config, json, turn)) : undefined;
+    const onConfig = chosen.name === 'wgsl' ? (config: LoadedModel['config'], json: string) => void (tuning = tuneAhead(gpu.runtime, config, json, turn)) : undefined;
     const model = await loadModel(source, { signal: task.signal, onProgress: (p) => clock.enter(p.cached ? 'read' : 'download', p.loaded, p.total, p.file), onConfig }).catch((e) => {
       readEnded = true;
       throw e;
