@@ -58,9 +58,10 @@ const state = (rt: Runtime): TunerState => rt.memo('autotune', () => ({ picks: n
  * else is valid: there a compile runs on the cores that run everything else, at every load (a cached load's goal
  * is 2 s), and the timings of variants that compile slowly were within the noise of the simplest's (SwiftShader,
  * base model: attention kv-tiles compiled in 2.2–2.8 s against 0.2 s, GEMM tiled and tiled-128x64 in 1.0–1.7 s
- * against 0.15 s; picking kv-tiles by a noisy timing made each cached load 2.5 s longer).
+ * against 0.15 s; picking kv-tiles by a noisy timing made each cached load 2.5 s longer). Set well between the two
+ * groups, so that a busy machine does not move a variant from one to the other.
  */
-const CPU_ADAPTER_COMPILE_LIMIT_MS = 1000;
+export const CPU_ADAPTER_COMPILE_LIMIT_MS = 500;
 
 /** Adapter identity for stored picks: the same driver and features give the same kernels the same speeds. */
 export function adapterKey(gpu: EngineDevice): string {
