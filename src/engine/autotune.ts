@@ -126,57 +126,66 @@ async function submit(rt: Runtime, steps: Step[]) {
 
 const GPU_TRIAL_REPEATS = 10;
 
-/** Validate then time each candidate (once per class and device), pick the fastest valid one. */
+/**
+ * Validate then time each candidate (once per class and device), pick the fastest valid one. On a CPU adapter a
+ * candidate that compiles too slowly is neither validated nor timed unless no other candidate is valid.
+ */
 export function tuneCandidates<V extends string>(rt: Runtime, cls: string, candidates: V[], setUp: (scope: Runtime, variant: V) => Trial): Promise<V> {
   const s = state(rt);
   const known = s.picks.get(cls);
   if (known && (candidates as string[]).includes(known)) return Promise.resolve(known as V);
   let pending = s.pending.get(cls);
   if (!pending) {
+    // One candidate in a scope of its own: compiled, then checked against the reference, then timed when `time`
+    // (unless it compiles too slowly for a CPU adapter: then it is only compiled).
+    const tryCandidate = async (variant: V, time: boolean): Promise<Measurement> => {
+      const scope = rt.scope();
+      try {
+        const trial = setUp(scope, variant);
+        const compiling = performance.now();
+        await scope.compiled(trial.steps);
+        const compileMs = performance.now() - compiling;
+        s.compileMs.set(variant, Math.max(compileMs, s.compileMs.get(variant) ?? 0));
+        const longest = s.compileMs.get(variant)!;
+        if (time && rt.gpu.adapter.isFallback && longest > CPU_ADAPTER_COMPILE_LIMIT_MS) {
+          return { variant, compileMs, untimed: `compiles in ${(longest / 1000).toFixed(1)} s here, at every load: tried only where nothing else is valid` };
+        }
+        await submit(scope, trial.steps); // gives the output to check
+        const wrong = await trial.check();
+        if (wrong) return { variant, rejected: wrong };
+        if (!time) return { variant, compileMs };
+        // Best of up to 3 runs; one when a run is long (CPU adapters on big shapes), so tuning stays short.
+        // On a hardware GPU a kernel takes about as long as a submission's round trip: a run there is
+        // GPU_TRIAL_REPEATS of it in one submission, and the time is one kernel's.
+        const repeats = rt.gpu.adapter.isFallback ? 1 : GPU_TRIAL_REPEATS;
+        const timed = Array.from({ length: repeats }, () => trial.steps).flat();
+        let best = Infinity;
+        for (let i = 0, spent = 0; i < 3 && (i === 0 || spent < 300); i++) {
+          const t0 = performance.now();
+          await submit(scope, timed);
+          const ms = performance.now() - t0;
+          best = Math.min(best, ms / repeats);
+          spent += ms;
+        }
+        return { variant, ms: best, compileMs };
+      } catch (e) {
+        return { variant, rejected: e instanceof Error ? e.message : String(e) };
+      } finally {
+        scope.destroy();
+      }
+    };
     pending = (async () => {
       const results: Measurement[] = [];
-      for (const variant of candidates) {
-        const scope = rt.scope();
-        try {
-          const trial = setUp(scope, variant);
-          const compiling = performance.now();
-          await scope.compiled(trial.steps);
-          const compileMs = performance.now() - compiling;
-          s.compileMs.set(variant, Math.max(compileMs, s.compileMs.get(variant) ?? 0));
-          await submit(scope, trial.steps); // gives the output to check
-          const wrong = await trial.check();
-          if (wrong) {
-            results.push({ variant, rejected: wrong });
-            continue;
-          }
-          if (rt.gpu.adapter.isFallback && s.compileMs.get(variant)! > CPU_ADAPTER_COMPILE_LIMIT_MS) {
-            results.push({ variant, compileMs, untimed: `compiles in ${(s.compileMs.get(variant)! / 1000).toFixed(1)} s here, at every load: picked only where nothing else is valid` });
-            continue;
-          }
-          // Best of up to 3 runs; one when a run is long (CPU adapters on big shapes), so tuning stays short.
-          // On a hardware GPU a kernel takes about as long as a submission's round trip: a run there is
-          // GPU_TRIAL_REPEATS of it in one submission, and the time is one kernel's.
-          const repeats = rt.gpu.adapter.isFallback ? 1 : GPU_TRIAL_REPEATS;
-          const timed = Array.from({ length: repeats }, () => trial.steps).flat();
-          let best = Infinity;
-          for (let i = 0, spent = 0; i < 3 && (i === 0 || spent < 300); i++) {
-            const t0 = performance.now();
-            await submit(scope, timed);
-            const ms = performance.now() - t0;
-            best = Math.min(best, ms / repeats);
-            spent += ms;
-          }
-          results.push({ variant, ms: best, compileMs });
-        } catch (e) {
-          results.push({ variant, rejected: e instanceof Error ? e.message : String(e) });
-        } finally {
-          scope.destroy();
-        }
+      for (const variant of candidates) results.push(await tryCandidate(variant, true));
+      let pick = results.filter((r) => r.ms !== undefined).sort((a, b) => a.ms! - b.ms!)[0]?.variant as V | undefined;
+      // Nothing timed is valid: the first slow one that is, else the first candidate (the simplest; the report says why).
+      for (const [i, r] of results.entries()) {
+        if (pick || !r.untimed) continue;
+        const checked = await tryCandidate(r.variant as V, false);
+        results[i] = checked.rejected ? checked : r;
+        if (!checked.rejected) pick = r.variant as V;
       }
-      const fastest = results.filter((r) => r.ms !== undefined).sort((a, b) => a.ms! - b.ms!)[0];
-      // Else a valid one that compiles slowly; only when every candidate is wrong on this device, the first (the
-      // simplest), and the report says so.
-      const pick = (fastest ?? results.find((r) => r.untimed) ?? { variant: candidates[0] }).variant as V;
+      pick ??= candidates[0];
       s.measurements.set(cls, results);
       s.picks.set(cls, pick);
       return pick;

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { CPU_ADAPTER_COMPILE_LIMIT_MS, exportPicks, gemmClass, rememberPicks, tuneAttention, tuneCandidates, tuneGemm, tuneKernels, tuneLayerNorm, tuneReport, tuneShapes, type ModelShapes } from '../../src/engine/autotune';
 import { declaredWeightDType } from '../../src/engine/engine-weights';
+import { attention } from '../../src/engine/kernels/attention';
 import { gemmVariantsFor } from '../../src/engine/kernels/gemm';
 import { Runtime } from '../../src/engine/runtime';
 import { testDevice, testRuntime } from '../gpu';
@@ -49,6 +50,25 @@ describe('autotuner', () => {
     for (const m of measured) expect(m.untimed !== undefined, m.variant).toBe(rt.gpu.adapter.isFallback && m.compileMs! > CPU_ADAPTER_COMPILE_LIMIT_MS);
     const timed = measured.filter((m) => m.ms !== undefined).sort((a, b) => a.ms! - b.ms!);
     expect(pick).toBe(timed[0].variant);
+    rt.destroy();
+  });
+
+  it('tries a variant that compiles too slowly when no other is valid, and picks it if it is', async () => {
+    const rt = await testRuntime();
+    const [seqs, len, heads, D] = [1, 197, 12, 768];
+    const map = { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 0, seqStride: len, tokenStride: 1 };
+    // Injected failure: 'global' is right, but its check says it is wrong, so that only kv-tiles (slow to compile
+    // on SwiftShader) is left; a check that passes stands in for kv-tiles' (its real one is in the kernel tests).
+    const pick = await tuneCandidates(rt, 'slow test class', ['global', 'kv-tiles'] as const, (scope, variant) => ({
+      steps: [attention(scope, `test ${variant}`, { qkv: scope.buffer('qkv', seqs * len * 3 * D * 4), context: scope.buffer('context', seqs * len * D * 4), probsMode: 'none', seqs, len, heads, D, input: map, output: map }, variant)],
+      check: async () => (variant === 'global' ? 'injected: wrong' : undefined),
+    }));
+    expect(pick).toBe('kv-tiles');
+    const [global, kv] = tuneReport(rt).measurements['slow test class'];
+    expect(global.rejected).toBe('injected: wrong');
+    expect(kv.rejected).toBeUndefined();
+    // On SwiftShader it was tried after the others (untimed), on lavapipe it compiles quickly and was timed.
+    expect(kv.untimed !== undefined).toBe(rt.gpu.adapter.isFallback && kv.compileMs! > CPU_ADAPTER_COMPILE_LIMIT_MS);
     rt.destroy();
   });
 

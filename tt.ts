@@ -1,0 +1,12 @@
+import { modelShapes, tuneShapes, tuneReport } from './src/engine/autotune';
+import { parseConfig } from './src/checkpoint/config';
+import { readFileSync } from 'node:fs';
+import { Runtime } from './src/engine/runtime';
+import { nodeEngineDevice } from './src/engine/node-gpu';
+const gpu = await nodeEngineDevice();
+const rt = new Runtime(gpu);
+const c = parseConfig(readFileSync('bench-results/load-base/config.json', 'utf8'));
+const t = performance.now();
+await tuneShapes(rt, modelShapes(c, 'f32'), {}, async (work) => { const t0 = performance.now(); const r = await work(); console.log('class', (performance.now() - t0).toFixed(0), 'ms'); return r; });
+console.log('total', (performance.now() - t).toFixed(0));
+for (const [cls, ms] of Object.entries(tuneReport(rt).measurements)) console.log(cls, ms.map((m) => `${m.variant} ${m.ms?.toFixed(0)} ms ${m.untimed ? 'untimed' : ''}${m.rejected ?? ''} (compile ${m.compileMs?.toFixed(0)})`).join(', '));
