@@ -40,8 +40,13 @@ export interface TuneReport {
 /** The JSON a caller keeps between visits: picks for one adapter. */
 export interface StoredPicks {
   adapter: string;
+  /** How the picks were made (TUNER_VERSION): picks of an older tuner are measured again. */
+  tuner: number;
   picks: Record<string, string>;
 }
+
+/** 2: CPU adapters pass over slow-compiling variants (version 1's picks there could name one). */
+const TUNER_VERSION = 2;
 
 interface TunerState {
   picks: Map<string, string>;
@@ -88,15 +93,16 @@ export function layerNormCandidates(gpu: EngineDevice): LayerNormVariant[] {
 
 /** The picks as JSON to store (e.g. in localStorage or a file) and hand back to `rememberPicks` next time. */
 export function exportPicks(rt: Runtime): StoredPicks {
-  return { adapter: adapterKey(rt.gpu), picks: Object.fromEntries(state(rt).picks) };
+  return { adapter: adapterKey(rt.gpu), tuner: TUNER_VERSION, picks: Object.fromEntries(state(rt).picks) };
 }
 
 /**
- * Adopt stored picks if they were made on this adapter (else ignore them: returns false). Only picks naming a
- * variant that exists and can run here are taken; the rest of the classes are measured when needed.
+ * Adopt stored picks if they were made on this adapter by this version of the tuner (else ignore them: returns
+ * false). Only picks naming a variant that exists and can run here are taken; the rest of the classes are
+ * measured when needed.
  */
 export function rememberPicks(rt: Runtime, stored: StoredPicks): boolean {
-  if (stored?.adapter !== adapterKey(rt.gpu) || typeof stored.picks !== 'object' || stored.picks === null) return false;
+  if (stored?.adapter !== adapterKey(rt.gpu) || stored.tuner !== TUNER_VERSION || typeof stored.picks !== 'object' || stored.picks === null) return false;
   const known = new Set<string>([...gemmVariantsFor(rt.gpu, 'f16', 4), ...ATTENTION_VARIANTS, ...layerNormCandidates(rt.gpu)]);
   const { picks } = state(rt);
   for (const [cls, variant] of Object.entries(stored.picks)) if (typeof variant === 'string' && known.has(variant) && !picks.has(cls)) picks.set(cls, variant);
@@ -383,9 +389,11 @@ export type GpuTurn = <T>(work: () => Promise<T>) => Promise<T>;
  * the model's config while its weights download), whose `tuneKernels` then finds them tuned.
  */
 export async function tuneShapes(rt: Runtime, shapes: ModelShapes, forced: ForcedKernels = {}, turn: GpuTurn = (work) => work()): Promise<void> {
-  for (const s of forced.gemm ? [] : shapes.gemm) await turn(() => tuneGemm(rt, s));
-  for (const s of forced.attention ? [] : shapes.attention) await turn(() => tuneAttention(rt, s));
-  for (const s of forced.layerNorm ? [] : shapes.layerNorm) await turn(() => tuneLayerNorm(rt, s));
+  // A class picked already (remembered, or another shape of it) takes no turn.
+  const tune = async (cls: string, work: () => Promise<unknown>) => void (state(rt).picks.has(cls) ? await work() : await turn(work));
+  for (const s of forced.gemm ? [] : shapes.gemm) await tune(gemmClass(s), () => tuneGemm(rt, s));
+  for (const s of forced.attention ? [] : shapes.attention) await tune(attentionClass(s), () => tuneAttention(rt, s));
+  for (const s of forced.layerNorm ? [] : shapes.layerNorm) await tune(layerNormClass(s), () => tuneLayerNorm(rt, s));
 }
 
 /**

@@ -158,10 +158,13 @@ export function weightDType(w: TimesformerWeights, option: 'auto' | WeightDType 
   return option === 'auto' ? (w.head.weight.dtype === 'F16' ? 'f16' : 'f32') : option;
 }
 
-/** What `weightDType` will say of a checkpoint as its config.json declares it (torch_dtype), known before its weights are read. */
+/**
+ * What `weightDType` will say of a checkpoint as its config.json declares it (`dtype`, or `torch_dtype` as older
+ * transformers wrote it), known before its weights are read.
+ */
 export function declaredWeightDType(configJson: string): WeightDType {
-  const declared: unknown = (JSON.parse(configJson) as { torch_dtype?: unknown }).torch_dtype;
-  return declared === 'float16' ? 'f16' : 'f32';
+  const json = JSON.parse(configJson) as { dtype?: unknown; torch_dtype?: unknown };
+  return (json.dtype ?? json.torch_dtype) === 'float16' ? 'f16' : 'f32';
 }
 
 /** Bytes of the engine's weights for `c` in `dtype`: the size of its engine-ready copy, less the manifest. */

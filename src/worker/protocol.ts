@@ -48,7 +48,7 @@ export interface LoadReport {
   /** 'engine-ready copy': the packed weights kept after an earlier load, streamed to the GPU (no checkpoint read). */
   from: 'engine-ready copy' | 'checkpoint';
   ms: { files: number; upload: number; compile: number; total: number };
-  /** Our engine's kernels tuned from the config while the checkpoint's files were read: how long that took. */
+  /** Our engine's kernels tuned from the config while the checkpoint's files were read: for how long (the rest is in `compile`). */
   tunedWhileReadingMs?: number;
   /** Whether an engine-ready copy was written for next time, or why not (checkpoint loads on our engine). */
   copy?: string;

@@ -166,18 +166,21 @@ export class InferenceService {
   private async loadCheckpoint(task: Task, ref: ModelRef, store: EngineReadyStore | undefined, chosen: { name: BackendName; reason: string }, gpu: Gpu, clock: StageClock): Promise<ModelInfo> {
     const source: ModelSource & { cacheWarning?: string } = ref.kind === 'url' ? cachedSource(ref.base) : fileListSource(ref.files, 'the chosen folder');
     // Our engine's kernels need only the config: tuned while the weights are read, one shape class per GPU
-    // turn (other work goes between), until the load ends.
-    let tuning: Promise<number | undefined> | undefined, readEnded = false;
+    // turn (so that a task already running, a live session or a timeline, still gets the GPU), until the load ends.
+    let tuning: Promise<{ start: number; end: number } | undefined> | undefined, readEnded = false;
     const turn: GpuTurn = (work) => (readEnded ? Promise.reject(new Error('the load ended')) : task.gpu(work));
     const onConfig = chosen.name === 'wgsl' ? (config: LoadedModel['config'], json: string) => void (tuning = tuneAhead(gpu.runtime, config, json, turn)) : undefined;
     const model = await loadModel(source, { signal: task.signal, onProgress: (p) => clock.enter(p.cached ? 'read' : 'download', p.loaded, p.total, p.file), onConfig }).catch((e) => {
       readEnded = true;
       throw e;
     });
+    const read = performance.now();
     task.signal.throwIfAborted();
-    // Finished before the engine's own GPU turn below, which would otherwise wait on classes queued for later turns.
+    // The rest of the tuning is the compile stage's; waited for here so that the engine finds every class picked
+    // and tunes nothing inside the swap's GPU turn below.
     if (tuning) clock.enter('compile', 0);
-    const tunedMs = await tuning;
+    const tuned = await tuning;
+    const tunedWhileReadingMs = tuned && Math.max(0, Math.min(tuned.end, read) - tuned.start);
     const onnx = chosen.name.startsWith('onnx') ? await onnxGraph(source, model, task.signal) : undefined;
     task.signal.throwIfAborted();
     // The swap is a GPU turn of its own: the old model's runs end first, its memory goes before the new
@@ -206,7 +209,7 @@ export class InferenceService {
         capabilities: backend.capabilities,
       });
       if (source.cacheWarning) info.cacheWarning = source.cacheWarning;
-      info.load = { from: 'checkpoint', ms: clock.finish(), tunedWhileReadingMs: tunedMs, copy: store ? (notKept ? `not kept: ${notKept}` : 'kept for the next load') : undefined };
+      info.load = { from: 'checkpoint', ms: clock.finish(), tunedWhileReadingMs, copy: store ? (notKept ? `not kept: ${notKept}` : 'kept for the next load') : undefined };
       this.loaded = { id: ref.id, model, backend, info };
       return info;
     });
@@ -407,13 +410,13 @@ async function onnxGraph(source: ModelSource, model: LoadedModel, signal: AbortS
 
 /**
  * Tune our engine's kernels for a model from its config alone (the weight type as config.json declares it):
- * the ms it took, or undefined where it stopped (the engine then tunes what is left itself).
+ * when that started and ended, or undefined where it stopped (the engine then tunes what is left itself).
  */
-async function tuneAhead(rt: Runtime, config: LoadedModel['config'], json: string, turn: GpuTurn): Promise<number | undefined> {
+async function tuneAhead(rt: Runtime, config: LoadedModel['config'], json: string, turn: GpuTurn): Promise<{ start: number; end: number } | undefined> {
   const start = performance.now();
   try {
     await tuneShapes(rt, modelShapes(config, declaredWeightDType(json)), {}, turn);
-    return performance.now() - start;
+    return { start, end: performance.now() };
   } catch {
     return undefined;
   }
