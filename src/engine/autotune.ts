@@ -59,8 +59,8 @@ interface TunerState {
 const state = (rt: Runtime): TunerState => rt.memo('autotune', () => ({ picks: new Map(), measurements: new Map(), pending: new Map(), compileMs: new Map() }));
 
 /**
- * On a CPU adapter a variant whose pipeline compiles longer than this is not timed, and picked only where nothing
- * else is valid: there a compile runs on the cores that run everything else, at every load (a cached load's goal
+ * On a CPU adapter a variant whose pipeline compiles longer than this is neither checked nor timed, and tried only
+ * where nothing else is valid: there a compile runs on the cores that run everything else, at every load (a cached load's goal
  * is 2 s), and the timings of variants that compile slowly were within the noise of the simplest's (SwiftShader,
  * base model: attention kv-tiles compiled in 2.2–2.8 s against 0.2 s, GEMM tiled and tiled-128x64 in 1.0–1.7 s
  * against 0.15 s; picking kv-tiles by a noisy timing made each cached load 2.5 s longer). Set well between the two
