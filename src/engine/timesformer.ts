@@ -253,17 +253,14 @@ export class TimesformerEngine {
   }
 
   /** Run one clip: pixels [T, 3, Hpx, Wpx] normalized, from the CPU or the GPU. Outputs are named as the reference's. */
-  async run(pixels: Float32Array | GpuClip, shape: [number, number, number, number], request: RunRequest): Promise<NamedTensors> {
-    if (this.lost) throw new GpuError(`the GPU device was lost (${this.lost}); reload the model`);
-    if (this.busy) throw new GpuError('the engine is already running a clip');
+  run(pixels: Float32Array | GpuClip, shape: [number, number, number, number], request: RunRequest): Promise<NamedTensors> {
     const [T, C, Hpx, Wpx] = shape;
-    if (C !== 3 || (pixels instanceof Float32Array && pixels.length !== T * C * Hpx * Wpx)) {
-      throw new GpuError(`pixels must be [T, 3, H, W]; got ${pixels instanceof Float32Array ? pixels.length : '?'} values for [${shape}]`);
-    }
-    const P = this.config.patchSize;
-    if (Hpx < P || Wpx < P || T < 1) throw new GpuError(`a clip of ${T} frames of ${Wpx}×${Hpx} is smaller than one ${P}×${P} patch`);
-    this.busy = true;
-    try {
+    return this.exclusive(async () => {
+      if (C !== 3 || (pixels instanceof Float32Array && pixels.length !== T * C * Hpx * Wpx)) {
+        throw new GpuError(`pixels must be [T, 3, H, W]; got ${pixels instanceof Float32Array ? pixels.length : '?'} values for [${shape}]`);
+      }
+      const P = this.config.patchSize;
+      if (Hpx < P || Wpx < P || T < 1) throw new GpuError(`a clip of ${T} frames of ${Wpx}×${Hpx} is smaller than one ${P}×${P} patch`);
       const plan = await this.planFor(T, Hpx, Wpx, request);
       this.keptAttention = plan.kept.size > 0 ? plan.kept : undefined;
       const { device } = this.rt;
@@ -285,23 +282,25 @@ export class TimesformerEngine {
         o.staging.unmap();
       }
       return result;
-    } catch (e) {
-      if (this.lost) throw new GpuError(`the GPU device was lost (${this.lost}); reload the model`);
-      throw e;
-    } finally {
-      this.busy = false;
-    }
+    });
   }
 
   /** GPU time of each kernel of a plain run of a [T, 3, H, W] clip (on the pixels its plan last held): see Runtime.timeDispatches. */
-  async profile(shape: [number, number, number, number]): Promise<{ label: string; ms: number }[]> {
+  profile(shape: [number, number, number, number]): Promise<{ label: string; ms: number }[]> {
+    const [T, , Hpx, Wpx] = shape;
+    return this.exclusive(async () => this.rt.timeDispatches((await this.planFor(T, Hpx, Wpx, { attention: 'none', hiddenStates: false, returnInput: false })).steps));
+  }
+
+  /** `work` with the engine to itself (one clip at a time) on a live device; a failure once the device is lost says so. */
+  private async exclusive<T>(work: () => Promise<T>): Promise<T> {
     if (this.lost) throw new GpuError(`the GPU device was lost (${this.lost}); reload the model`);
     if (this.busy) throw new GpuError('the engine is already running a clip');
     this.busy = true;
     try {
-      const [T, , Hpx, Wpx] = shape;
-      const plan = await this.planFor(T, Hpx, Wpx, { attention: 'none', hiddenStates: false, returnInput: false });
-      return await this.rt.timeDispatches(plan.steps);
+      return await work();
+    } catch (e) {
+      if (this.lost) throw new GpuError(`the GPU device was lost (${this.lost}); reload the model`);
+      throw e;
     } finally {
       this.busy = false;
     }

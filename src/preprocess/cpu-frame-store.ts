@@ -7,7 +7,7 @@
 // writeBuffer; a backend that takes CPU pixels reads them with no read-back.
 import type { PreprocessorConfig } from '../checkpoint/config';
 import type { Runtime } from '../engine/runtime';
-import { checkUpload, copyFramePixels, type FrameStore, type PreprocessedClip, type StoreGeometry } from './frame-store';
+import { checkClipTarget, checkUpload, clipOrigin, copyFramePixels, type FrameStore, type PreprocessedClip, type StoreGeometry } from './frame-store';
 import { displayToStored, type CropPosition, type Rect, type Size } from './geometry';
 import type { RgbaImage } from './reference';
 
@@ -44,9 +44,7 @@ export class CpuFrameStore implements FrameStore {
   }
 
   clip(slots: number[], crop: CropPosition = 'centre'): PreprocessedClip {
-    const origin = this.geometry.origins.get(crop);
-    if (!origin) throw new RangeError(`this store keeps no '${crop}' crop (made for ${[...this.geometry.origins.keys()].join(', ')})`);
-    for (const s of slots) if (!Number.isInteger(s) || s < 0 || s >= this.slots) throw new RangeError(`slot ${s} is outside 0..${this.slots - 1}`);
+    const origin = clipOrigin(this, this.geometry.origins, slots, crop);
     const { cropWidth: W, cropHeight: H } = this.config;
     const { regionWidth, regionHeight } = this.geometry.resize;
     const shape: [number, number, number, number] = [slots.length, 3, H, W];
@@ -69,8 +67,8 @@ export class CpuFrameStore implements FrameStore {
       shape,
       pixels: made,
       encode: (_encoder, target) => {
+        checkClipTarget(target, shape);
         const data = made();
-        if (target.size < data.byteLength) throw new RangeError(`the target buffer holds ${target.size} bytes; a [${shape}] clip needs ${data.byteLength}`);
         if (!(target.usage & GPUBufferUsage.COPY_DST)) throw new RangeError('the target buffer needs COPY_DST usage: this clip is written with writeBuffer');
         // Queued before the submission the encoder goes into (writes reach the queue in call order).
         this.rt.device.queue.writeBuffer(target, 0, data.buffer, data.byteOffset, data.byteLength);

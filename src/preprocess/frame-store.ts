@@ -131,6 +131,20 @@ export function checkUpload(store: FrameStore, slot: number, frame: VideoFrame |
   return isRgba(frame) ? checkedBytes(frame.data, whole) : { video: frame };
 }
 
+/** Where `crop` starts in a store's kept region, with `slots` checked against the store: what a clip needs first. */
+export function clipOrigin(store: FrameStore, origins: StoreGeometry['origins'], slots: number[], crop: CropPosition): { x: number; y: number } {
+  const origin = origins.get(crop);
+  if (!origin) throw new RangeError(`this store keeps no '${crop}' crop (made for ${[...origins.keys()].join(', ')})`);
+  for (const s of slots) if (!Number.isInteger(s) || s < 0 || s >= store.slots) throw new RangeError(`slot ${s} is outside 0..${store.slots - 1}`);
+  return origin;
+}
+
+/** Throws unless `target` holds a clip of `shape` (f32). */
+export function checkClipTarget(target: GPUBuffer, shape: readonly number[]): void {
+  const bytes = shape.reduce((a, b) => a * b) * 4;
+  if (target.size < bytes) throw new RangeError(`the target buffer holds ${target.size} bytes; a [${shape}] clip needs ${bytes}`);
+}
+
 /**
  * A VideoFrame's pixels in `rect` (of the frame as stored: its visible rectangle) as RGBA bytes (sRGB), into
  * `bytes` where they fit; returns the bytes and the rectangle copied. copyTo takes coded coordinates, so the

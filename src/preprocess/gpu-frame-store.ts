@@ -4,7 +4,7 @@
 import type { PreprocessorConfig } from '../checkpoint/config';
 import { GpuError } from '../engine/device';
 import type { Runtime, Step } from '../engine/runtime';
-import { checkUpload, copyFramePixels, type FrameStore, type PreprocessedClip, type StoreGeometry, type UploadPath } from './frame-store';
+import { checkClipTarget, checkUpload, clipOrigin, copyFramePixels, type FrameStore, type PreprocessedClip, type StoreGeometry, type UploadPath } from './frame-store';
 import type { CropPosition, Rect, Size } from './geometry';
 import { normalize, prepareNormalize } from './normalize-kernel';
 import type { RgbaImage } from './reference';
@@ -79,9 +79,7 @@ export class GpuFrameStore implements FrameStore {
   }
 
   clip(slots: number[], crop: CropPosition = 'centre'): PreprocessedClip {
-    const origin = this.origins.get(crop);
-    if (!origin) throw new RangeError(`this store keeps no '${crop}' crop (made for ${[...this.origins.keys()].join(', ')})`);
-    for (const s of slots) if (!Number.isInteger(s) || s < 0 || s >= this.slots) throw new RangeError(`slot ${s} is outside 0..${this.slots - 1}`);
+    const origin = clipOrigin(this, this.origins, slots, crop);
     const { config, rt } = this;
     const shape: [number, number, number, number] = [slots.length, 3, config.cropHeight, config.cropWidth];
     const slotBuffer = this.buffer('clip slots', new Uint32Array(slots));
@@ -89,8 +87,7 @@ export class GpuFrameStore implements FrameStore {
     return {
       shape,
       encode: (encoder, target) => {
-        const bytes = shape.reduce((a, b) => a * b) * 4;
-        if (target.size < bytes) throw new RangeError(`the target buffer holds ${target.size} bytes; a [${shape}] clip needs ${bytes}`);
+        checkClipTarget(target, shape);
         if (recorded?.target !== target) {
           const step = normalize(rt, `preprocess ${crop}`, {
             frames: this.frames,
