@@ -132,10 +132,10 @@ export default defineConfig({
   worker: {
     format: 'es',
   },
-  // Scan the e2e test pages for dependencies at startup too: a dependency found later (mediabunny, first
-  // imported by e2e/pages/video-page.ts) makes Vite re-bundle and reload the page in the middle of a test.
+  // Scan the e2e harness pages for dependencies at startup too: a dependency found later (mediabunny, first
+  // imported by e2e/harness/video-page.ts) makes Vite re-bundle and reload the page in the middle of a test.
   optimizeDeps: {
-    entries: ['index.html', 'e2e/pages/*.html', 'src/cli/browser/harness.html', 'src/worker/inference.worker.ts'],
+    entries: ['index.html', 'e2e/harness/*.html', 'src/cli/browser/harness.html', 'src/worker/inference.worker.ts'],
     // Imported dynamically, in the worker, only when the user picks that backend: bundled up front, so that a
     // switch mid-session does not make Vite re-bundle (and the worker's import of the old bundle fail).
     include: ['onnxruntime-web/wasm', 'onnxruntime-web/webgpu', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-cpu'],

@@ -3,7 +3,7 @@
 // the meter, the log and the newest attention map live in this slice's closure, outside the store.
 import { LiveError } from '../live/errors';
 import { PredictionLog } from '../live/log';
-import type { LiveSessionEvents, LiveSourceInfo } from '../live/session';
+import type { LiveCaptureEvents, LiveSourceInfo } from '../live/capture';
 import { ProbabilitySmoother } from '../live/smoothing';
 import type { CameraInfo, LiveSourceRequest, Resolution } from '../live/source';
 import { LiveMeter } from '../live/stats';
@@ -16,7 +16,7 @@ import { patch, type SliceContext } from './types';
 export interface LiveDeps {
   cameras(): Promise<CameraInfo[]>;
   /** Open the source in `video` and start a session on the inference worker; rejects with a LiveError. */
-  start(request: LiveSourceRequest, settings: (frameRate: number) => LiveSettings, events: LiveSessionEvents, video: HTMLVideoElement): Promise<{ session: LiveSessionHandle; info: LiveSourceInfo }>;
+  start(request: LiveSourceRequest, settings: (frameRate: number) => LiveSettings, events: LiveCaptureEvents, video: HTMLVideoElement): Promise<{ session: LiveSessionHandle; info: LiveSourceInfo }>;
 }
 
 export interface LiveSessionHandle {
@@ -120,7 +120,7 @@ export function liveActions(ctx: SliceContext, attention: LiveAttentionHolder): 
     };
   };
 
-  const events: LiveSessionEvents = {
+  const events: LiveCaptureEvents = {
     filling: (filled, slots) => live({ filling: { filled, slots } }),
     result: (result, shownAt) => actions().liveResultArrived(result, shownAt),
     failed: (error) => actions().liveFailed(error),

@@ -2,7 +2,7 @@
 // session's failure shown and its camera released, stop.
 import { describe, expect, it } from 'vitest';
 import { LiveError } from '../../src/live/errors';
-import type { LiveSessionEvents } from '../../src/live/session';
+import type { LiveCaptureEvents } from '../../src/live/capture';
 import { createAppStore } from '../../src/store/create';
 import type { LiveDeps } from '../../src/store/live-slice';
 import type { AppDeps } from '../../src/store/types';
@@ -19,7 +19,7 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 
 function liveWorld(options: { failStart?: LiveError } = {}) {
   let time = 0;
-  const sessions: { events: LiveSessionEvents; settings: LiveSettings; stopped: boolean; changed: LiveSettings[] }[] = [];
+  const sessions: { events: LiveCaptureEvents; settings: LiveSettings; stopped: boolean; changed: LiveSettings[] }[] = [];
   const live: LiveDeps = {
     cameras: async () => [{ deviceId: 'cam1', label: 'Fake camera' }],
     async start(_request, settings, events) {
