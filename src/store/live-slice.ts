@@ -27,6 +27,9 @@ export interface LiveSessionHandle {
 
 export type LiveStatus = 'stopped' | 'starting' | 'running' | 'paused' | 'error';
 
+/** A session is opening or open: its source and camera settings are fixed until it stops. */
+export const isLiveOn = (status: LiveStatus) => status === 'starting' || status === 'running' || status === 'paused';
+
 export interface LiveErrorView {
   kind: LiveError['kind'];
   message: string;
@@ -149,7 +152,7 @@ export function liveActions(ctx: SliceContext, attention: LiveAttentionHolder): 
 
     async liveStartRequested(video) {
       const { live: s, model, video: chosen } = get();
-      if (s.status === 'starting' || s.status === 'running' || s.status === 'paused') return;
+      if (isLiveOn(s.status)) return;
       if (!deps.live) return actions().liveFailed(new LiveError('unsupported', 'Live mode is not available here.', 'Use a recent Chrome or Edge.'));
       if (model.status !== 'ready') return actions().liveFailed(new LiveError('no-model', 'No model is loaded yet.', 'Choose a model (or wait for it to load), then start live mode.'));
       let request: LiveSourceRequest;

@@ -1,14 +1,12 @@
 import { useEffect, useRef } from 'react';
 import { LIVE_WINDOWS, type LiveWindow } from '../../live/window';
 import { RESOLUTIONS } from '../../live/source';
-import { useActions, useLiveState, useModelState, useVideoState } from '../../store';
-import type { LiveState } from '../../store/live-slice';
+import { useActions, useLiveSettings, useLiveState, useModelState } from '../../store';
+import { isLiveOn, type LiveState } from '../../store/live-slice';
 import { Panel } from '../Panel';
 import { PredictionList } from '../PredictionList';
 import { AttentionOverlay } from './AttentionOverlay';
 import './live.css';
-
-const isOn = (s: LiveState['status']) => s === 'starting' || s === 'running' || s === 'paused';
 
 function download(text: string, name: string, type: string) {
   const url = URL.createObjectURL(new Blob([text], { type }));
@@ -18,18 +16,16 @@ function download(text: string, name: string, type: string) {
 }
 
 function Settings() {
-  const live = useLiveState();
-  const { info } = useModelState();
-  const { current } = useVideoState();
+  const live = useLiveSettings();
   const { liveSettingsChanged } = useActions();
-  const on = isOn(live.status);
+  const { on } = live;
   return (
     <div className="live-settings">
       <label className="field inline">
         <span className="field-label">Source</span>
         <select value={live.source} disabled={on} onChange={(e) => liveSettingsChanged({ source: e.target.value as LiveState['source'] })} data-testid="live-source">
           <option value="camera">Camera</option>
-          <option value="video" disabled={!current}>
+          <option value="video" disabled={!live.videoChosen}>
             The chosen video, playing
           </option>
         </select>
@@ -87,7 +83,7 @@ function Settings() {
         <select value={live.attentionLayer ?? 'off'} onChange={(e) => liveSettingsChanged({ attentionLayer: e.target.value === 'off' ? null : Number(e.target.value) })}>
           <option value="off">off (fastest backend)</option>
           <option value={-1}>last</option>
-          {Array.from({ length: info?.layers ?? 0 }, (_, l) => (
+          {Array.from({ length: live.layers }, (_, l) => (
             <option key={l} value={l}>
               {l + 1}
             </option>
@@ -99,7 +95,7 @@ function Settings() {
 }
 
 function Stats() {
-  const live = useLiveState();
+  const live = useLiveState('status', 'clipsPerSecond', 'latencyMs', 'clips', 'openFrames', 'sourceInfo', 'filling');
   const state = live.status === 'starting' ? 'starting' : live.status;
   return (
     <p className="live-stats small" data-testid="live-stats" data-state={state} data-clips-per-second={live.clipsPerSecond.toFixed(2)} data-latency-ms={live.latencyMs?.toFixed(0) ?? ''} data-clips={live.clips} data-open-frames={live.openFrames} role="status">
@@ -118,17 +114,17 @@ function Stats() {
 }
 
 function LivePredictions() {
-  const live = useLiveState();
+  const live = useLiveState('showRaw', 'raw', 'top');
   return <PredictionList predictions={live.showRaw ? live.raw : live.top} testId="live-predictions" label={live.showRaw ? 'Latest raw result' : 'Smoothed predictions'} />;
 }
 
 /** Live classification of the camera or the chosen video as it plays. */
 export function LivePanel() {
-  const live = useLiveState();
-  const { status: modelStatus } = useModelState();
+  const live = useLiveState('status', 'source', 'error', 'logEntries');
+  const { status: modelStatus } = useModelState('status');
   const actions = useActions();
   const video = useRef<HTMLVideoElement>(null);
-  const on = isOn(live.status);
+  const on = isLiveOn(live.status);
   useEffect(() => {
     void actions.liveCamerasRequested();
     return () => actions.liveStopRequested();

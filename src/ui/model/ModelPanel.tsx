@@ -13,7 +13,7 @@ import { OpenFolder } from './OpenFolder';
 
 /** The model manager: choose, download (with progress), cache, evict, open a local folder. */
 export function ModelPanel() {
-  const { status, progress } = useModelState();
+  const { status, progress } = useModelState('status', 'progress');
   const entry = useSelectedEntry();
   const actions = useActions();
   const [dragging, setDragging] = useState(false);

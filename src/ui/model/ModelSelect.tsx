@@ -1,4 +1,4 @@
-import { useActions, useModelState } from '../../store';
+import { useActions, useModelChoices } from '../../store';
 import type { EntryOrigin, ModelEntry } from '../../store/catalog';
 
 const GROUPS: [EntryOrigin, string][] = [
@@ -14,7 +14,7 @@ function optionLabel(e: ModelEntry, cached: boolean): string {
 }
 
 export function ModelSelect() {
-  const { catalog, selectedId, cached } = useModelState();
+  const { catalog, selectedId, cached } = useModelChoices();
   const { modelSelected } = useActions();
   return (
     <label className="field">
