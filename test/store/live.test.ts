@@ -7,14 +7,8 @@ import { createAppStore } from '../../src/store/create';
 import type { LiveDeps } from '../../src/store/live-slice';
 import type { AppDeps } from '../../src/store/types';
 import type { LiveSettings } from '../../src/worker/live-protocol';
-import type { ModelInfo } from '../../src/worker/protocol';
+import { tinyModelInfo as info } from './tiny-model';
 
-const info: ModelInfo = {
-  id: 'tiny-divided', source: '/models/tiny-divided', format: 'safetensors', attentionType: 'divided_space_time',
-  frames: 4, imageSize: 64, patchSize: 16, hiddenSize: 64, layers: 2, heads: 4, labels: ['walk', 'run', 'jump'],
-  parameters: 1000, gemmVariant: 'registers', adapter: 'swiftshader',
-  backend: { name: 'wgsl', reason: 'test', capabilities: { attention: true, hiddenStates: true, gpuInput: true, threads: null } },
-};
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 function liveWorld(options: { failStart?: LiveError } = {}) {

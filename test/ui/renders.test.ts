@@ -10,13 +10,8 @@ import { createAppStore } from '../../src/store/create';
 import { selectLiveSettings, selectModelChoices } from '../../src/store/selectors';
 import type { AppDeps, AppState } from '../../src/store/types';
 import type { ModelInfo } from '../../src/worker/protocol';
+import { tinyModelInfo as info } from '../store/tiny-model';
 
-const info: ModelInfo = {
-  id: 'tiny-divided', source: '/models/tiny-divided', format: 'safetensors', attentionType: 'divided_space_time',
-  frames: 4, imageSize: 64, patchSize: 16, hiddenSize: 64, layers: 2, heads: 4, labels: ['walk', 'run', 'jump'],
-  parameters: 1000, gemmVariant: 'registers', adapter: 'swiftshader',
-  backend: { name: 'wgsl', reason: 'test', capabilities: { attention: true, hiddenStates: true, gpuInput: true, threads: null } },
-};
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 /** How often a component selecting `selector` would render again, from now on. */
@@ -61,11 +56,18 @@ function world() {
     },
   };
   const { store } = createAppStore(deps);
-  return { store, actions: store.getState().actions, load: () => load!, session: () => session!, advance: (ms: number) => (time += ms) };
+  /** `events` progress events of the model's download, 200 ms apart (each one published: more than PROGRESS_INTERVAL_MS). */
+  const downloadProgressed = (events: number) => {
+    for (let done = 1; done <= events; done++) {
+      time += 200;
+      load!.onProgress!({ stage: 'download', done, total: 10 });
+    }
+  };
+  return { store, actions: store.getState().actions, load: () => load!, session: () => session!, downloadProgressed, advance: (ms: number) => (time += ms) };
 }
 
 describe('what a component re-renders for', () => {
-  it('the model select: not for download progress; for the catalog, the selection and the cache', async () => {
+  it('the model select: not for download progress; for the catalog and the selection', async () => {
     const w = world();
     const modelSelect = renderCounter(w.store, selectModelChoices);
     const modelSlice = renderCounter(w.store, (s) => s.model);
@@ -74,10 +76,7 @@ describe('what a component re-renders for', () => {
     expect(modelSelect.renders).toBeGreaterThan(0); // the catalog arrived
     modelSelect.renders = modelSlice.renders = 0;
 
-    for (let done = 1; done <= 10; done++) {
-      w.advance(200);
-      w.load().onProgress!({ stage: 'download', done, total: 10 });
-    }
+    w.downloadProgressed(10);
     // The slice changed with every event (what a whole-slice selector would re-render for); the select did not.
     expect(modelSlice.renders).toBe(10);
     expect(modelSelect.renders).toBe(0);
@@ -92,10 +91,7 @@ describe('what a component re-renders for', () => {
     const liveSlice = renderCounter(w.store, (s) => s.live);
     void w.actions.appStarted('?model=tiny-divided');
     await tick();
-    for (let done = 1; done <= 5; done++) {
-      w.advance(200);
-      w.load().onProgress!({ stage: 'download', done, total: 10 });
-    }
+    w.downloadProgressed(5);
     expect(settingsForm.renders).toBe(0);
 
     w.load().resolve(info);
