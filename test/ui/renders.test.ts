@@ -1,7 +1,8 @@
 // Re-renders without a DOM: a component selects from the store through useShallow (src/store/index.ts), so
-// React renders it again exactly when its selection stops being shallow-equal to the last one. These
-// counters apply that rule to the selections of the live settings form and the model select while the store
-// goes through a download's progress and a live session's clips, neither of which they show.
+// React renders it again when its selection stops being shallow-equal to the last one. The live settings form
+// and the model select take no props and are memoized, so nothing else re-renders them. These counters apply
+// that rule to their selections while the store goes through a download's progress and a live session's clips,
+// neither of which they show.
 import { describe, expect, it } from 'vitest';
 import type { StoreApi } from 'zustand/vanilla';
 import { shallow } from 'zustand/vanilla/shallow';

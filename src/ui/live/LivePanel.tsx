@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import { LIVE_WINDOWS, type LiveWindow } from '../../live/window';
 import { RESOLUTIONS } from '../../live/source';
 import { useActions, useLiveSettings, useLiveState, useModelState } from '../../store';
@@ -15,7 +15,8 @@ function download(text: string, name: string, type: string) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-function Settings() {
+/** It takes no props: memo keeps the panel's renders (a session starting or stopping) from re-rendering it. */
+const Settings = memo(function Settings() {
   const live = useLiveSettings();
   const { liveSettingsChanged } = useActions();
   const { on } = live;
@@ -92,7 +93,7 @@ function Settings() {
       </label>
     </div>
   );
-}
+});
 
 function Stats() {
   const live = useLiveState('status', 'clipsPerSecond', 'latencyMs', 'clips', 'openFrames', 'sourceInfo', 'filling');
@@ -118,9 +119,27 @@ function LivePredictions() {
   return <PredictionList predictions={live.showRaw ? live.raw : live.top} testId="live-predictions" label={live.showRaw ? 'Latest raw result' : 'Smoothed predictions'} />;
 }
 
+/** The prediction log's downloads: its own component, as the count grows with every clip. */
+function LogDownloads() {
+  const { logEntries } = useLiveState('logEntries');
+  const { liveLogExported } = useActions();
+  if (logEntries === 0) return null;
+  return (
+    <div className="button-row">
+      <span className="muted small">{logEntries} results logged</span>
+      <button type="button" className="button small" onClick={() => download(liveLogExported('json'), 'live-predictions.json', 'application/json')}>
+        Download log (JSON)
+      </button>
+      <button type="button" className="button small" onClick={() => download(liveLogExported('csv'), 'live-predictions.csv', 'text/csv')}>
+        Download log (CSV)
+      </button>
+    </div>
+  );
+}
+
 /** Live classification of the camera or the chosen video as it plays. */
 export function LivePanel() {
-  const live = useLiveState('status', 'source', 'error', 'logEntries');
+  const live = useLiveState('status', 'source', 'error');
   const { status: modelStatus } = useModelState('status');
   const actions = useActions();
   const video = useRef<HTMLVideoElement>(null);
@@ -158,17 +177,7 @@ export function LivePanel() {
       </div>
       <Stats />
       <LivePredictions />
-      {live.logEntries > 0 && (
-        <div className="button-row">
-          <span className="muted small">{live.logEntries} results logged</span>
-          <button type="button" className="button small" onClick={() => download(actions.liveLogExported('json'), 'live-predictions.json', 'application/json')}>
-            Download log (JSON)
-          </button>
-          <button type="button" className="button small" onClick={() => download(actions.liveLogExported('csv'), 'live-predictions.csv', 'text/csv')}>
-            Download log (CSV)
-          </button>
-        </div>
-      )}
+      <LogDownloads />
     </Panel>
   );
 }

@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import { useActions, useModelChoices } from '../../store';
 import type { EntryOrigin, ModelEntry } from '../../store/catalog';
 
@@ -13,7 +14,8 @@ function optionLabel(e: ModelEntry, cached: boolean): string {
   return `${e.origin === 'hub' ? e.id : e.name}${size}${cached ? ' · cached' : ''}`;
 }
 
-export function ModelSelect() {
+/** It takes no props: memo keeps its parent's renders (a load starting, a drag) from re-rendering it. */
+export const ModelSelect = memo(function ModelSelect() {
   const { catalog, selectedId, cached } = useModelChoices();
   const { modelSelected } = useActions();
   return (
@@ -38,4 +40,4 @@ export function ModelSelect() {
       </select>
     </label>
   );
-}
+});
