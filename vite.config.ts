@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Connect, type Plugin } from 'vite';
 
-// The app, served by `npm start` (dev), `vite build` + `vite preview`, and the Playwright e2e tests.
+// The app: `npm start` builds it and serves the bundle (`vite build` + `vite preview`), `npm run dev` is the dev
+// server, which the Playwright e2e tests use too.
 //
 // models/   → /models/   in dev and preview, and copied into dist/models/ by `vite build`.
 // fixtures/ → /fixtures/ in the dev server only (browser tests read expected tensors from it).
@@ -124,18 +125,19 @@ export default defineConfig({
     // Browser tests set this: a page must not reload mid-test because a file changed.
     hmr: process.env.VITE_NO_HMR ? false : undefined,
   },
+  // What `npm start` serves, at the dev server's address (Playwright's own server keeps 4173, or E2E_PORT).
   preview: {
     host: '127.0.0.1',
-    port: 4173,
+    port: 5173,
     headers: isolationHeaders,
   },
   worker: {
     format: 'es',
   },
-  // Scan the e2e test pages for dependencies at startup too: a dependency found later (mediabunny, first
-  // imported by e2e/pages/video-page.ts) makes Vite re-bundle and reload the page in the middle of a test.
+  // Scan the e2e harness pages for dependencies at startup too: a dependency found later (mediabunny, first
+  // imported by e2e/harness/video-page.ts) makes Vite re-bundle and reload the page in the middle of a test.
   optimizeDeps: {
-    entries: ['index.html', 'e2e/pages/*.html', 'src/cli/browser/harness.html', 'src/worker/inference.worker.ts'],
+    entries: ['index.html', 'e2e/harness/*.html', 'src/cli/browser/harness.html', 'src/worker/inference.worker.ts'],
     // Imported dynamically, in the worker, only when the user picks that backend: bundled up front, so that a
     // switch mid-session does not make Vite re-bundle (and the worker's import of the old bundle fail).
     include: ['onnxruntime-web/wasm', 'onnxruntime-web/webgpu', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-cpu'],

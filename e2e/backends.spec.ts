@@ -13,7 +13,7 @@ async function open(page: Page) {
     // (A 404 is expected: the fixtures have no preprocessor_config.json, which the model loader asks for.)
     if (m.type() === 'error' && !/status of 404/.test(m.text())) console.log(`[page] ${m.text()}`);
   });
-  await page.goto('/e2e/pages/backends.html');
+  await page.goto('/e2e/harness/backends.html');
   await page.waitForFunction(() => 'backends' in window);
 }
 

@@ -11,7 +11,7 @@ test.skip(process.env.BENCH !== '1', 'set BENCH=1 to run the video benchmark');
 test('video → model input: 8 frames of 320×240 and of 1080p H.264', async ({ page }) => {
   test.setTimeout(600_000);
   execFileSync('bash', ['e2e/clips/make-clips.sh', 'bench'], { stdio: 'inherit', timeout: 300_000 });
-  await page.goto('/e2e/pages/video.html');
+  await page.goto('/e2e/harness/video.html');
   await page.waitForFunction(() => window.videoTest !== undefined);
   const result = await page.evaluate(() => window.videoTest.bench(['/e2e/clips/out/h264.mp4', '/e2e/clips/out/1080p.mp4'], 5));
   mkdirSync('test-results', { recursive: true });

@@ -14,7 +14,7 @@ test.beforeAll(() => {
 });
 
 async function openPage(page: Page) {
-  await page.goto('/e2e/pages/video.html');
+  await page.goto('/e2e/harness/video.html');
   await page.waitForFunction(() => window.videoTest !== undefined);
 }
 

@@ -13,7 +13,7 @@ test.beforeAll(() => {
 });
 
 async function open(page: Page) {
-  await page.goto('/e2e/pages/worker.html');
+  await page.goto('/e2e/harness/worker.html');
   await page.waitForFunction(() => 'workerApi' in window);
 }
 

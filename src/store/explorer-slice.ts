@@ -44,6 +44,8 @@ export interface ExplorerActions {
   fusionChosen(fusion: HeadFusion): void;
   discardChosen(discard: number): void;
   comparisonChosen(side: Partial<ExplorerState['compareWith']>): void;
+  /** A model was loaded: show its last layer (the maps closest to the decision); its grid invalidates the query. */
+  modelLayersKnown(layers: number): void;
   /** The views show the picked patch: read the rows they need that stayed on the GPU (none when all came back). */
   keptRowsWanted(): Promise<void>;
 }
@@ -84,6 +86,7 @@ export function explorerActions(ctx: SliceContext): ExplorerActions {
     fusionChosen: (fusion) => explorer({ fusion }),
     discardChosen: (discard) => explorer({ discard: Math.min(0.99, Math.max(0, discard)) }),
     comparisonChosen: (side) => explorer({ compareWith: { ...ctx.get().explorer.compareWith, ...side } }),
+    modelLayersKnown: (layers) => explorer({ layer: Math.max(0, layers - 1), head: 'mean', query: null }),
     async keptRowsWanted() {
       const { explorer: state, inference } = ctx.get();
       const maps = ctx.results.get(inference.resultId)?.attention;

@@ -1,32 +1,38 @@
-// The app's store and the hooks components use. Components import hooks from here, never the store:
-// selectors are defined once, at module level, so that each component re-renders only when the part it
-// reads changes.
+// The app's store and the hooks components use. Components import hooks from here, never the store. A hook
+// selects what its component shows, compared shallowly (./selectors.ts): `useModelState('status', 'progress')`
+// re-renders for those two fields only, whatever else changes in the model slice.
 import { useStore } from 'zustand';
+import { useShallow } from 'zustand/react/shallow';
 import type { ClassifyResult } from '../worker/protocol';
 import { browserDeps } from './browser-deps';
 import { createAppStore } from './create';
-import type { AppState } from './types';
+import { fieldsOf, selectLiveSettings, selectModelChoices } from './selectors';
+import type { AppState, SliceName } from './types';
 
 const { store, results, liveAttention } = createAppStore(browserDeps());
 
-const selectModel = (s: AppState) => s.model;
-const selectVideo = (s: AppState) => s.video;
-const selectInference = (s: AppState) => s.inference;
-const selectTimeline = (s: AppState) => s.timeline;
-const selectExplorer = (s: AppState) => s.explorer;
-const selectUi = (s: AppState) => s.ui;
-const selectLive = (s: AppState) => s.live;
+const useSelection = <T>(selector: (s: AppState) => T): T => useStore(store, useShallow(selector));
+
+/** A hook that returns the named fields of one slice (at least one: a component shows something). */
+const fieldsHook =
+  <K extends SliceName>(slice: K) =>
+  <F extends keyof AppState[K]>(field: F, ...more: F[]) =>
+    useSelection(fieldsOf(slice, [field, ...more]));
+
 const selectActions = (s: AppState) => s.actions;
 const selectResultId = (s: AppState) => s.inference.resultId;
 const selectSelectedEntry = (s: AppState) => s.model.catalog.find((e) => e.id === s.model.selectedId);
 
-export const useModelState = () => useStore(store, selectModel);
-export const useVideoState = () => useStore(store, selectVideo);
-export const useInferenceState = () => useStore(store, selectInference);
-export const useTimelineState = () => useStore(store, selectTimeline);
-export const useExplorerState = () => useStore(store, selectExplorer);
-export const useUiState = () => useStore(store, selectUi);
-export const useLiveState = () => useStore(store, selectLive);
+export const useModelState = fieldsHook('model');
+export const useVideoState = fieldsHook('video');
+export const useInferenceState = fieldsHook('inference');
+export const useTimelineState = fieldsHook('timeline');
+export const useExplorerState = fieldsHook('explorer');
+export const useUiState = fieldsHook('ui');
+export const useLiveState = fieldsHook('live');
+export const useLiveSettings = () => useSelection(selectLiveSettings);
+export const useModelChoices = () => useSelection(selectModelChoices);
+/** The actions never change: no component re-renders for them. */
 export const useActions = () => useStore(store, selectActions);
 export const useSelectedEntry = () => useStore(store, selectSelectedEntry);
 

@@ -44,6 +44,12 @@ export interface InferenceActions {
   /** The new video could not be used: show the set-aside result again (the error stays, naming the new file). */
   resultRestored(kept: KeptResult): void;
   inferenceErrorDismissed(): void;
+  /** A model started loading: a chosen video waits for it. */
+  modelLoadStarted(): void;
+  /** The model load failed or was cancelled: nothing waits for it any more. */
+  modelLoadAbandoned(): void;
+  /** The GPU was lost: a run in progress stops, a waiting one is dropped (a shown result stays). */
+  classificationInterrupted(): void;
 }
 
 export const initialInferenceState: InferenceState = {
@@ -132,6 +138,21 @@ export function inferenceActions(ctx: SliceContext): InferenceActions {
 
     inferenceErrorDismissed() {
       inference({ error: null });
+    },
+
+    modelLoadStarted() {
+      if (get().video.current) inference({ status: 'waiting', progress: null });
+    },
+
+    modelLoadAbandoned() {
+      if (get().inference.status === 'waiting') inference({ status: 'idle' });
+    },
+
+    classificationInterrupted() {
+      ctx.running.classify?.abort();
+      ctx.running.classify = undefined;
+      const { status } = get().inference;
+      if (status === 'running' || status === 'waiting') inference({ status: 'idle', progress: null });
     },
   };
 }

@@ -3,7 +3,7 @@
 // the meter, the log and the newest attention map live in this slice's closure, outside the store.
 import { LiveError } from '../live/errors';
 import { PredictionLog } from '../live/log';
-import type { LiveSessionEvents, LiveSourceInfo } from '../live/session';
+import type { LiveCaptureEvents, LiveSourceInfo } from '../live/capture';
 import { ProbabilitySmoother } from '../live/smoothing';
 import type { CameraInfo, LiveSourceRequest, Resolution } from '../live/source';
 import { LiveMeter } from '../live/stats';
@@ -16,7 +16,7 @@ import { patch, type SliceContext } from './types';
 export interface LiveDeps {
   cameras(): Promise<CameraInfo[]>;
   /** Open the source in `video` and start a session on the inference worker; rejects with a LiveError. */
-  start(request: LiveSourceRequest, settings: (frameRate: number) => LiveSettings, events: LiveSessionEvents, video: HTMLVideoElement): Promise<{ session: LiveSessionHandle; info: LiveSourceInfo }>;
+  start(request: LiveSourceRequest, settings: (frameRate: number) => LiveSettings, events: LiveCaptureEvents, video: HTMLVideoElement): Promise<{ session: LiveSessionHandle; info: LiveSourceInfo }>;
 }
 
 export interface LiveSessionHandle {
@@ -26,6 +26,9 @@ export interface LiveSessionHandle {
 }
 
 export type LiveStatus = 'stopped' | 'starting' | 'running' | 'paused' | 'error';
+
+/** A session is opening or open: its source and camera settings are fixed until it stops. */
+export const isLiveOn = (status: LiveStatus) => status === 'starting' || status === 'running' || status === 'paused';
 
 export interface LiveErrorView {
   kind: LiveError['kind'];
@@ -120,7 +123,7 @@ export function liveActions(ctx: SliceContext, attention: LiveAttentionHolder): 
     };
   };
 
-  const events: LiveSessionEvents = {
+  const events: LiveCaptureEvents = {
     filling: (filled, slots) => live({ filling: { filled, slots } }),
     result: (result, shownAt) => actions().liveResultArrived(result, shownAt),
     failed: (error) => actions().liveFailed(error),
@@ -149,7 +152,7 @@ export function liveActions(ctx: SliceContext, attention: LiveAttentionHolder): 
 
     async liveStartRequested(video) {
       const { live: s, model, video: chosen } = get();
-      if (s.status === 'starting' || s.status === 'running' || s.status === 'paused') return;
+      if (isLiveOn(s.status)) return;
       if (!deps.live) return actions().liveFailed(new LiveError('unsupported', 'Live mode is not available here.', 'Use a recent Chrome or Edge.'));
       if (model.status !== 'ready') return actions().liveFailed(new LiveError('no-model', 'No model is loaded yet.', 'Choose a model (or wait for it to load), then start live mode.'));
       let request: LiveSourceRequest;

@@ -106,7 +106,7 @@ export function modelActions(ctx: SliceContext): ModelActions {
       const current = () => ctx.running.model === abort;
       const started = deps.now();
       model({ selectedId: entry.id, currentId: entry.id, status: 'loading', progress: null, info: null, error: null, loadMs: null });
-      if (get().video.current) patch(ctx, 'inference', { status: 'waiting', progress: null });
+      actions().modelLoadStarted();
       try {
         const onProgress = (p: ProgressEvent) => current() && actions().modelLoadProgressed(p);
         const info = await ctx.client().loadModel(modelRef(entry, ctx.folders.get(entry.id)), onProgress, abort.signal, get().model.backend);
@@ -133,22 +133,21 @@ export function modelActions(ctx: SliceContext): ModelActions {
 
     modelLoaded(info, loadMs) {
       model({ status: 'ready', info, loadMs, progress: null, error: null });
-      // The last layer's maps are the ones closest to the decision; a new grid invalidates the query.
-      patch(ctx, 'explorer', { layer: Math.max(0, info.layers - 1), head: 'mean', query: null });
+      actions().modelLayersKnown(info.layers);
       void actions().cacheChanged();
       if (get().video.current) void actions().classificationRequested();
     },
 
     modelLoadFailed(error) {
       model({ status: 'failed', error, progress: null });
-      if (get().inference.status === 'waiting') patch(ctx, 'inference', { status: 'idle' });
+      actions().modelLoadAbandoned();
     },
 
     modelLoadCancelled() {
       ctx.running.model?.abort();
       ctx.running.model = undefined;
       model({ status: 'idle', currentId: null, progress: null });
-      if (get().inference.status === 'waiting') patch(ctx, 'inference', { status: 'idle' });
+      actions().modelLoadAbandoned();
     },
 
     async modelEvicted(id) {
@@ -175,12 +174,9 @@ export function modelActions(ctx: SliceContext): ModelActions {
     },
 
     deviceLost(message) {
-      ctx.running.classify?.abort();
-      ctx.running.classify = undefined;
-      get().actions.timelineCleared();
+      actions().classificationInterrupted();
+      actions().timelineCleared();
       model({ status: 'lost', error: deviceLostError(message), progress: null });
-      const inference = get().inference.status;
-      if (inference === 'running' || inference === 'waiting') patch(ctx, 'inference', { status: 'idle', progress: null });
     },
 
     async backendChosen(choice) {

@@ -30,6 +30,8 @@ export interface TimelineActions {
   timelineCancelled(): void;
   /** The video changed: its timeline no longer applies. */
   timelineCleared(): void;
+  /** The video it was made for is shown again (the next one could not be used). */
+  timelineRestored(kept: TimelineState): void;
 }
 
 /** At most this many windows: a strip stays readable, and a long video does not run for ever. */
@@ -80,6 +82,10 @@ export function timelineActions(ctx: SliceContext): TimelineActions {
       ctx.running.timeline?.abort();
       ctx.running.timeline = undefined;
       timeline(initialTimelineState);
+    },
+
+    timelineRestored(kept) {
+      timeline(kept);
     },
   };
 }

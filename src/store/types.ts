@@ -1,7 +1,8 @@
-// The app's state: one zustand store in slices (model, video, inference, timeline, explorer, ui). Each slice
-// file holds its state's initial value and its actions; actions are named as the events they handle
+// The app's state: one zustand store in slices (model, video, inference, timeline, explorer, ui, live). Each
+// slice file holds its state's initial value and its actions; actions are named as the events they handle
 // (`videoChosen`, `classificationFinished`), so that reading a component says what happened, not how
-// the state changes.
+// the state changes. A slice changes only its own state: what an event means for another slice is that
+// slice's action, named as the event (the model slice's load calls the inference slice's `modelLoadStarted`).
 import type { StoreApi } from 'zustand';
 import type { ClientEvents, InferenceClient } from '../worker/client';
 import type { LocalIndexEntry } from '../hub/registry';
@@ -63,7 +64,9 @@ export interface SliceContext {
   running: { model?: AbortController; classify?: AbortController; timeline?: AbortController };
 }
 
+export type SliceName = Exclude<keyof AppState, 'actions'>;
+
 /** Replace some fields of one slice. */
-export function patch<K extends Exclude<keyof AppState, 'actions'>>(ctx: Pick<SliceContext, 'set'>, key: K, fields: Partial<AppState[K]>): void {
+export function patch<K extends SliceName>(ctx: Pick<SliceContext, 'set'>, key: K, fields: Partial<AppState[K]>): void {
   ctx.set((s) => ({ [key]: { ...s[key], ...fields } }) as Pick<AppState, K>);
 }

@@ -82,7 +82,7 @@ export function videoActions(ctx: SliceContext): VideoActions {
       patch(ctx, 'video', { current: previous?.video ?? null, previous: null, seek: null });
       if (!previous) return;
       get().actions.resultRestored(previous.result);
-      patch(ctx, 'timeline', previous.timeline);
+      get().actions.timelineRestored(previous.timeline);
     },
 
     videoClassified() {

@@ -27,10 +27,10 @@ function AlertBox({ error, onDismiss, onReload }: { error: AppError; onDismiss?:
 
 /** Every current error, at the top of the page, each saying what to do. */
 export function Alerts() {
-  const model = useModelState();
-  const inference = useInferenceState();
-  const timeline = useTimelineState();
-  const { gpu } = useUiState();
+  const model = useModelState('error', 'currentId');
+  const inference = useInferenceState('error');
+  const timeline = useTimelineState('error');
+  const { gpu } = useUiState('gpu');
   const actions = useActions();
   const reload = () => void actions.modelRequested(model.currentId ?? undefined);
   return (

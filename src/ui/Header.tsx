@@ -4,7 +4,7 @@ const THEME_LABELS = { system: 'Theme: system', light: 'Theme: light', dark: 'Th
 const THEME_ICONS = { system: '◐', light: '☀', dark: '☾' } as const;
 
 export function Header() {
-  const { theme } = useUiState();
+  const { theme } = useUiState('theme');
   const { themeToggled } = useActions();
   return (
     <header className="app-header">

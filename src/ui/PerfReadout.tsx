@@ -3,9 +3,9 @@ import { formatMs } from './format';
 
 /** Where and how fast the model runs: adapter, GEMM variant, and the last run's timings. */
 export function PerfReadout() {
-  const { info, loadMs } = useModelState();
-  const { summary } = useInferenceState();
-  const { gpu } = useUiState();
+  const { info, loadMs } = useModelState('info', 'loadMs');
+  const { summary } = useInferenceState('summary');
+  const { gpu } = useUiState('gpu');
   const adapter = info?.adapter ?? (gpu.kind === 'available' ? gpu.adapter + (gpu.fallback ? ' (fallback)' : '') : gpu.kind === 'checking' ? 'checking…' : 'none');
   const rows: [string, string][] = [
     ['Adapter', adapter],

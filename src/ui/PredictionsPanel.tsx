@@ -47,9 +47,9 @@ function ViewBreakdown({ summary }: { summary: ResultSummary }) {
 }
 
 function RunOptions() {
-  const { options, summary, ranWith, status } = useInferenceState();
-  const { currentId, status: modelStatus } = useModelState();
-  const { current } = useVideoState();
+  const { options, summary, ranWith, status } = useInferenceState('options', 'summary', 'ranWith', 'status');
+  const { currentId, status: modelStatus } = useModelState('currentId', 'status');
+  const { current } = useVideoState('current');
   const { classifyOptionsChanged, classificationRequested } = useActions();
   const stale = summary && ranWith && (ranWith.modelId !== currentId || ranWith.options.views !== options.views || ranWith.options.sampling !== options.sampling);
   return (
@@ -79,9 +79,9 @@ function RunOptions() {
 }
 
 function Status() {
-  const { status, progress } = useInferenceState();
-  const { status: modelStatus } = useModelState();
-  const { current } = useVideoState();
+  const { status, progress } = useInferenceState('status', 'progress');
+  const { status: modelStatus } = useModelState('status');
+  const { current } = useVideoState('current');
   const { classificationCancelled } = useActions();
   if (status === 'running') return <ProgressView progress={progress} starting="Opening the video" onCancel={classificationCancelled} testId="classify-progress" />;
   if (status === 'waiting') return <p className="muted">{modelStatus === 'loading' ? 'Waiting for the model to load…' : 'Load a model to classify this video.'}</p>;
@@ -90,7 +90,7 @@ function Status() {
 }
 
 export function PredictionsPanel() {
-  const { summary } = useInferenceState();
+  const { summary } = useInferenceState('summary');
   return (
     <Panel title="Predictions" className="predictions-panel">
       <Status />

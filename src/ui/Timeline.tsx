@@ -15,9 +15,9 @@ function colours(segments: SegmentSummary[]): Map<string, string> {
 
 /** The whole video, window by window: a strip of segments coloured by their top class; a click seeks there. */
 export function Timeline() {
-  const { status, segments, count, progress } = useTimelineState();
-  const { current } = useVideoState();
-  const { status: modelStatus } = useModelState();
+  const { status, segments, count, progress } = useTimelineState('status', 'segments', 'count', 'progress');
+  const { current } = useVideoState('current');
+  const { status: modelStatus } = useModelState('status');
   const { timelineRequested, timelineCancelled, seekRequested } = useActions();
   if (!current || modelStatus !== 'ready') return null;
   const colour = colours(segments);

@@ -12,14 +12,14 @@ function subscribe(onChange: () => void) {
 
 /** 'light' or 'dark', re-rendering when either the choice or the system setting changes. */
 export function useColorScheme(): 'light' | 'dark' {
-  const { theme } = useUiState();
+  const { theme } = useUiState('theme');
   const systemDark = useSyncExternalStore(subscribe, () => query().matches);
   return theme === 'system' ? (systemDark ? 'dark' : 'light') : theme;
 }
 
 /** Sets data-theme on <html>, which the stylesheet's color-scheme follows. */
 export function useThemeAttribute(): void {
-  const { theme } = useUiState();
+  const { theme } = useUiState('theme');
   useEffect(() => {
     if (theme === 'system') delete document.documentElement.dataset.theme;
     else document.documentElement.dataset.theme = theme;

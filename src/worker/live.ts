@@ -43,7 +43,7 @@ interface Pending {
   time: number;
 }
 
-class LiveSession {
+class LiveClassifier {
   private ring?: FrameRing;
   /** The model the ring was made for: another model (other T or preprocessing) needs another ring. */
   private ringModel?: LiveModel;
@@ -203,12 +203,12 @@ function newestFrameAttention(outputs: NamedTensors, model: LiveModel, shape: [n
 
 /** The worker's live side: one session at a time (a new start replaces the old one). */
 export function liveHandler(host: LiveHost): (request: LiveRequest) => void {
-  let session: LiveSession | undefined;
+  let session: LiveClassifier | undefined;
   return (request) => {
     switch (request.type) {
       case 'live-start':
         session?.stop();
-        session = new LiveSession(request.session, request.settings, host);
+        session = new LiveClassifier(request.session, request.settings, host);
         return;
       case 'live-settings':
         if (session?.id === request.session) session.settingsChanged(request.settings);

@@ -2,24 +2,18 @@
 // session's failure shown and its camera released, stop.
 import { describe, expect, it } from 'vitest';
 import { LiveError } from '../../src/live/errors';
-import type { LiveSessionEvents } from '../../src/live/session';
+import type { LiveCaptureEvents } from '../../src/live/capture';
 import { createAppStore } from '../../src/store/create';
 import type { LiveDeps } from '../../src/store/live-slice';
 import type { AppDeps } from '../../src/store/types';
 import type { LiveSettings } from '../../src/worker/live-protocol';
-import type { ModelInfo } from '../../src/worker/protocol';
+import { tinyModelInfo as info } from './tiny-model';
 
-const info: ModelInfo = {
-  id: 'tiny-divided', source: '/models/tiny-divided', format: 'safetensors', attentionType: 'divided_space_time',
-  frames: 4, imageSize: 64, patchSize: 16, hiddenSize: 64, layers: 2, heads: 4, labels: ['walk', 'run', 'jump'],
-  parameters: 1000, gemmVariant: 'registers', adapter: 'swiftshader',
-  backend: { name: 'wgsl', reason: 'test', capabilities: { attention: true, hiddenStates: true, gpuInput: true, threads: null } },
-};
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 function liveWorld(options: { failStart?: LiveError } = {}) {
   let time = 0;
-  const sessions: { events: LiveSessionEvents; settings: LiveSettings; stopped: boolean; changed: LiveSettings[] }[] = [];
+  const sessions: { events: LiveCaptureEvents; settings: LiveSettings; stopped: boolean; changed: LiveSettings[] }[] = [];
   const live: LiveDeps = {
     cameras: async () => [{ deviceId: 'cam1', label: 'Fake camera' }],
     async start(_request, settings, events) {

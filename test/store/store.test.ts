@@ -6,6 +6,7 @@ import type { AttentionSlice } from '../../src/engine/timesformer';
 import type { AppDeps } from '../../src/store/types';
 import { InferenceError, type ClientEvents, type ProgressHandler } from '../../src/worker/client';
 import type { BackendChoice, ClassifyOptions, ClassifyResult, ModelInfo, ModelRef, TimelineSegment } from '../../src/worker/protocol';
+import { tinyModelInfo as info } from './tiny-model';
 
 /** A promise with its resolve/reject at hand. */
 function deferred<T>() {
@@ -70,12 +71,6 @@ function fakeWorld(overrides: Partial<AppDeps> = {}) {
   return { store, results, loads, classifies, timelines, attentionReads, revoked, deviceLost: (m: string) => deviceLost(m), events: () => events!, advance: (ms: number) => (time += ms), actions: store.getState().actions };
 }
 
-const info: ModelInfo = {
-  id: 'tiny-divided', source: '/models/tiny-divided', format: 'safetensors', attentionType: 'divided_space_time',
-  frames: 4, imageSize: 64, patchSize: 16, hiddenSize: 64, layers: 2, heads: 4, labels: ['walk', 'run', 'jump'],
-  parameters: 1000, gemmVariant: 'registers', adapter: 'swiftshader',
-  backend: { name: 'wgsl', reason: 'test', capabilities: { attention: true, hiddenStates: true, gpuInput: true, threads: null } },
-};
 
 const result = (probs: number[]): ClassifyResult => ({
   probs: Float32Array.from(probs),

@@ -7,7 +7,7 @@ import { useActions, useInferenceState, useResult } from '../../store';
  */
 export function AttentionFallback() {
   const result = useResult();
-  const { status } = useInferenceState();
+  const { status } = useInferenceState('status');
   const { engineAttentionRequested } = useActions();
   if (!result) return null;
   const backend = BACKEND_CATALOG[result.backend];

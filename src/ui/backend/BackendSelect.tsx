@@ -11,7 +11,7 @@ function supports(name: BackendName): string {
 
 /** Which backend runs the model: auto (the fastest here) or one the user picks; and which one runs, and why. */
 export function BackendSelect() {
-  const { backend, info, status } = useModelState();
+  const { backend, info, status } = useModelState('backend', 'info', 'status');
   const { backendChosen } = useActions();
   const active = status === 'ready' ? info?.backend : undefined;
   const threads = active?.capabilities.threads;

@@ -36,7 +36,7 @@ function Checkboxes<T extends string>({ label, options, chosen, onChange, disabl
  * kept): the worker's copy stays with the app.
  */
 export function BenchPage() {
-  const modelState = useModelState();
+  const modelState = useModelState('status', 'catalog', 'currentId');
   const entry = modelState.status === 'ready' ? modelState.catalog.find((e) => e.id === modelState.currentId) : undefined;
   // A model from a local folder: its File objects live in the store's loader, not here.
   const loadedOffer = entry && entry.origin !== 'folder' ? entry : undefined;

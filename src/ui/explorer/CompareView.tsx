@@ -14,7 +14,7 @@ const parseHead = (v: string): HeadView => (v === 'mean' ? v : Number(v));
  * picked), the left side from the layer and head above, the right from its own selectors.
  */
 export function CompareView({ data, maps }: { data: ExplorerData; maps: AttentionMaps }) {
-  const { layer, head, compareWith, colormap: cmap, query } = useExplorerState();
+  const { layer, head, compareWith, colormap: cmap, query } = useExplorerState('layer', 'head', 'compareWith', 'colormap', 'query');
   const { comparisonChosen } = useActions();
   const who = query ?? 'cls';
   const kept = useKeptRows(maps);

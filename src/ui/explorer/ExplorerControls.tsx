@@ -7,7 +7,7 @@ const parseHead = (v: string): HeadView => (v === 'mean' || v === 'grid' ? v : N
 
 /** Layer, head, colours. Disabled where the view does not use them (rollout fuses heads; schemes use neither). */
 export function ExplorerControls({ layers, heads, disabled }: { layers: number; heads: number; disabled: boolean }) {
-  const { view, layer, head, colormap, opacity } = useExplorerState();
+  const { view, layer, head, colormap, opacity } = useExplorerState('view', 'layer', 'head', 'colormap', 'opacity');
   const { layerChosen, headChosen, colormapChosen, opacityChanged } = useActions();
   const layerOff = disabled || view === 'schemes';
   const headOff = disabled || (view !== 'spatial' && view !== 'compare');

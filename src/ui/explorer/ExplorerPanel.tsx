@@ -23,7 +23,7 @@ const TABS: [ExplorerView, string][] = [
 ];
 
 function Tabs() {
-  const { view } = useExplorerState();
+  const { view } = useExplorerState('view');
   const { explorerViewChosen } = useActions();
   return (
     <div className="tabs" role="tablist" aria-label="Attention views">
@@ -55,7 +55,7 @@ function Empty({ children }: { children: ReactNode }) {
 }
 
 function ActiveView({ data }: { data: ExplorerData | undefined }) {
-  const { view, query } = useExplorerState();
+  const { view, query } = useExplorerState('view', 'query');
   if (!data) return <Empty>Load a model to explore its attention.</Empty>;
   if (view === 'schemes') return <SchemesView data={data} />;
   if (!data.frames) return <Empty>Classify a video to see where the model looks.</Empty>;
@@ -65,7 +65,7 @@ function ActiveView({ data }: { data: ExplorerData | undefined }) {
 
 /** The views of a result's maps; the rows they need that stayed on the GPU are read as the picked patch or layers change. */
 function MapsView({ data, maps }: { data: ExplorerData; maps: AttentionMaps }) {
-  const { view, query, layer, compareWith } = useExplorerState();
+  const { view, query, layer, compareWith } = useExplorerState('view', 'query', 'layer', 'compareWith');
   const { keptRowsWanted } = useActions();
   const kept = useKeptRows(maps);
   useEffect(() => void keptRowsWanted(), [keptRowsWanted, maps, view, query, layer, compareWith.layer]);
@@ -84,7 +84,7 @@ function MapsView({ data, maps }: { data: ExplorerData; maps: AttentionMaps }) {
 /** The reason this app exists: where the model looks, in space and in time. */
 export function ExplorerPanel() {
   const data = useExplorerData();
-  const { view } = useExplorerState();
+  const { view } = useExplorerState('view');
   return (
     <Panel title="Attention explorer" className="explorer-panel" actions={<Tabs />}>
       <ExplorerControls layers={data?.layers ?? 1} heads={data?.heads ?? 1} disabled={!data?.maps && view !== 'schemes'} />

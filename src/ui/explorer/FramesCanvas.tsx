@@ -33,7 +33,7 @@ export interface FramesCanvasProps {
  */
 export function FramesCanvas({ name, description, frames, timestamps, frameCount, grid, rows, legend, numbers, testId = 'attention-map' }: FramesCanvasProps) {
   const canvas = useRef<HTMLCanvasElement>(null);
-  const { opacity, query } = useExplorerState();
+  const { opacity, query } = useExplorerState('opacity', 'query');
   const { patchPicked } = useActions();
   const scheme = useColorScheme();
   const multiRow = rows.length > 1;

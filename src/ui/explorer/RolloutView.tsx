@@ -12,7 +12,7 @@ import { FramesCanvas } from './FramesCanvas';
 
 /** Attention rollout through layers 1..layer over every frame (src/reference/rollout.ts says exactly what). */
 export function RolloutView({ data, maps }: { data: ExplorerData; maps: AttentionMaps }) {
-  const { layer, colormap: cmap, fusion, discard } = useExplorerState();
+  const { layer, colormap: cmap, fusion, discard } = useExplorerState('layer', 'colormap', 'fusion', 'discard');
   const { fusionChosen, discardChosen } = useActions();
   const type = data.info.attentionType;
   const choices = useMemo(() => rolloutChoices(maps), [maps]);

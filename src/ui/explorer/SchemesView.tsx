@@ -29,7 +29,7 @@ function schemeOverlays(scheme: Scheme, data: ExplorerData, frame: number, patch
 }
 
 export function SchemesView({ data }: { data: ExplorerData }) {
-  const { scheme, query } = useExplorerState();
+  const { scheme, query } = useExplorerState('scheme', 'query');
   const { schemeChosen } = useActions();
   const [gh, gw] = data.grid;
   // Until a patch is picked: the centre of the middle frame.

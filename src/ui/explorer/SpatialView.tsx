@@ -36,7 +36,7 @@ export interface KeptRows {
 
 /** The kept rows of these maps for a view (re-read when the store's count of them changes). */
 export function useKeptRows(maps: AttentionMaps): KeptRows {
-  const { fetching } = useExplorerState();
+  const { fetching } = useExplorerState('fetching');
   return useMemo(() => ({ rows: fetchedAttention(maps), fetching }), [maps, fetching]);
 }
 
@@ -63,7 +63,7 @@ export function spatialPicture(maps: AttentionMaps, layer: number, head: HeadVie
 
 /** CLS → patch attention over each frame for one layer and, when a patch is picked, that patch's own spatial attention. */
 export function SpatialView({ data, maps }: { data: ExplorerData; maps: AttentionMaps }) {
-  const { layer, head, colormap: cmap, query } = useExplorerState();
+  const { layer, head, colormap: cmap, query } = useExplorerState('layer', 'head', 'colormap', 'query');
   const cls = useMemo(() => spatialPicture(maps, layer, head, 'cls', cmap), [maps, layer, head, cmap]);
   const kept = useKeptRows(maps);
   const picked = useMemo(() => (query ? spatialPicture(maps, layer, head, query, cmap, kept) : undefined), [maps, layer, head, query, cmap, kept]);

@@ -17,7 +17,7 @@ import { range } from './explorer-data';
  */
 export function TemporalPanel({ maps, query, kept }: { maps: AttentionMaps; query: Query; kept: KeptRows }) {
   const canvas = useRef<HTMLCanvasElement>(null);
-  const { layer, colormap: cmap } = useExplorerState();
+  const { layer, colormap: cmap } = useExplorerState('layer', 'colormap');
   const scheme = useColorScheme();
   const T = maps.frames;
   const gw = maps.grid[1];

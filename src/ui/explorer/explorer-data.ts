@@ -17,7 +17,7 @@ export interface ExplorerData {
 }
 
 export function useExplorerData(): ExplorerData | undefined {
-  const { info } = useModelState();
+  const { info } = useModelState('info');
   const result = useResult();
   return useMemo(() => {
     if (!info) return undefined;

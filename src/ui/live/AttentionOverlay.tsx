@@ -9,7 +9,7 @@ import { liveAttentionMap, useLiveState } from '../../store';
  */
 export function AttentionOverlay({ video }: { video: React.RefObject<HTMLVideoElement | null> }) {
   const canvas = useRef<HTMLCanvasElement>(null);
-  const { clips, status } = useLiveState();
+  const { clips, status } = useLiveState('clips', 'status');
   useEffect(() => {
     const c = canvas.current, v = video.current;
     const map = liveAttentionMap();

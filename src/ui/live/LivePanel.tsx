@@ -1,14 +1,12 @@
-import { useEffect, useRef } from 'react';
+import { memo, useEffect, useRef } from 'react';
 import { LIVE_WINDOWS, type LiveWindow } from '../../live/window';
 import { RESOLUTIONS } from '../../live/source';
-import { useActions, useLiveState, useModelState, useVideoState } from '../../store';
-import type { LiveState } from '../../store/live-slice';
+import { useActions, useLiveSettings, useLiveState, useModelState } from '../../store';
+import { isLiveOn, type LiveState } from '../../store/live-slice';
 import { Panel } from '../Panel';
 import { PredictionList } from '../PredictionList';
 import { AttentionOverlay } from './AttentionOverlay';
 import './live.css';
-
-const isOn = (s: LiveState['status']) => s === 'starting' || s === 'running' || s === 'paused';
 
 function download(text: string, name: string, type: string) {
   const url = URL.createObjectURL(new Blob([text], { type }));
@@ -17,19 +15,18 @@ function download(text: string, name: string, type: string) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
-function Settings() {
-  const live = useLiveState();
-  const { info } = useModelState();
-  const { current } = useVideoState();
+/** It takes no props: memo keeps the panel's renders (a session starting or stopping) from re-rendering it. */
+const Settings = memo(function Settings() {
+  const live = useLiveSettings();
   const { liveSettingsChanged } = useActions();
-  const on = isOn(live.status);
+  const { on } = live;
   return (
     <div className="live-settings">
       <label className="field inline">
         <span className="field-label">Source</span>
         <select value={live.source} disabled={on} onChange={(e) => liveSettingsChanged({ source: e.target.value as LiveState['source'] })} data-testid="live-source">
           <option value="camera">Camera</option>
-          <option value="video" disabled={!current}>
+          <option value="video" disabled={!live.videoChosen}>
             The chosen video, playing
           </option>
         </select>
@@ -87,7 +84,7 @@ function Settings() {
         <select value={live.attentionLayer ?? 'off'} onChange={(e) => liveSettingsChanged({ attentionLayer: e.target.value === 'off' ? null : Number(e.target.value) })}>
           <option value="off">off (fastest backend)</option>
           <option value={-1}>last</option>
-          {Array.from({ length: info?.layers ?? 0 }, (_, l) => (
+          {Array.from({ length: live.layers }, (_, l) => (
             <option key={l} value={l}>
               {l + 1}
             </option>
@@ -96,10 +93,10 @@ function Settings() {
       </label>
     </div>
   );
-}
+});
 
 function Stats() {
-  const live = useLiveState();
+  const live = useLiveState('status', 'clipsPerSecond', 'latencyMs', 'clips', 'openFrames', 'sourceInfo', 'filling');
   const state = live.status === 'starting' ? 'starting' : live.status;
   return (
     <p className="live-stats small" data-testid="live-stats" data-state={state} data-clips-per-second={live.clipsPerSecond.toFixed(2)} data-latency-ms={live.latencyMs?.toFixed(0) ?? ''} data-clips={live.clips} data-open-frames={live.openFrames} role="status">
@@ -118,17 +115,35 @@ function Stats() {
 }
 
 function LivePredictions() {
-  const live = useLiveState();
+  const live = useLiveState('showRaw', 'raw', 'top');
   return <PredictionList predictions={live.showRaw ? live.raw : live.top} testId="live-predictions" label={live.showRaw ? 'Latest raw result' : 'Smoothed predictions'} />;
+}
+
+/** The prediction log's downloads: its own component, as the count grows with every clip. */
+function LogDownloads() {
+  const { logEntries } = useLiveState('logEntries');
+  const { liveLogExported } = useActions();
+  if (logEntries === 0) return null;
+  return (
+    <div className="button-row">
+      <span className="muted small">{logEntries} results logged</span>
+      <button type="button" className="button small" onClick={() => download(liveLogExported('json'), 'live-predictions.json', 'application/json')}>
+        Download log (JSON)
+      </button>
+      <button type="button" className="button small" onClick={() => download(liveLogExported('csv'), 'live-predictions.csv', 'text/csv')}>
+        Download log (CSV)
+      </button>
+    </div>
+  );
 }
 
 /** Live classification of the camera or the chosen video as it plays. */
 export function LivePanel() {
-  const live = useLiveState();
-  const { status: modelStatus } = useModelState();
+  const live = useLiveState('status', 'source', 'error');
+  const { status: modelStatus } = useModelState('status');
   const actions = useActions();
   const video = useRef<HTMLVideoElement>(null);
-  const on = isOn(live.status);
+  const on = isLiveOn(live.status);
   useEffect(() => {
     void actions.liveCamerasRequested();
     return () => actions.liveStopRequested();
@@ -162,17 +177,7 @@ export function LivePanel() {
       </div>
       <Stats />
       <LivePredictions />
-      {live.logEntries > 0 && (
-        <div className="button-row">
-          <span className="muted small">{live.logEntries} results logged</span>
-          <button type="button" className="button small" onClick={() => download(actions.liveLogExported('json'), 'live-predictions.json', 'application/json')}>
-            Download log (JSON)
-          </button>
-          <button type="button" className="button small" onClick={() => download(actions.liveLogExported('csv'), 'live-predictions.csv', 'text/csv')}>
-            Download log (CSV)
-          </button>
-        </div>
-      )}
+      <LogDownloads />
     </Panel>
   );
 }

@@ -14,7 +14,7 @@ function loadLine(load: LoadReport): string {
 
 /** One line on the model in use, from the worker's own reading of its config. */
 export function LoadedModel() {
-  const { info, status, catalog, currentId } = useModelState();
+  const { info, status, catalog, currentId } = useModelState('info', 'status', 'catalog', 'currentId');
   if (status !== 'ready' || !info) return null;
   // Ids name models well (tiny-divided, facebook/…), except opened folders: those go by folder name.
   const entry = catalog.find((e) => e.id === currentId);

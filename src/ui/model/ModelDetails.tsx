@@ -11,7 +11,7 @@ function cacheText(entry: ModelEntry, cached: boolean, copy: boolean): string {
 
 /** The selected catalog entry: what it is, its licence, whether it is cached; load, download or evict it. */
 export function ModelDetails({ entry }: { entry: ModelEntry }) {
-  const { cached, copies, currentId, status, backend, info } = useModelState();
+  const { cached, copies, currentId, status, backend, info } = useModelState('cached', 'copies', 'currentId', 'status', 'backend', 'info');
   const { modelRequested, modelEvicted } = useActions();
   const isCached = Boolean(cached[entry.id]);
   const hasCopy = Boolean(copies[entry.id]);

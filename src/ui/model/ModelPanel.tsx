@@ -11,9 +11,16 @@ import { ModelDetails } from './ModelDetails';
 import { ModelSelect } from './ModelSelect';
 import { OpenFolder } from './OpenFolder';
 
+/** The load's progress: its own component, so that a progress event re-renders it alone. */
+function LoadProgress() {
+  const { status, progress } = useModelState('status', 'progress');
+  const { modelLoadCancelled } = useActions();
+  return status === 'loading' ? <ProgressView progress={progress} starting="Starting" onCancel={modelLoadCancelled} testId="model-progress" /> : null;
+}
+
 /** The model manager: choose, download (with progress), cache, evict, open a local folder. */
 export function ModelPanel() {
-  const { status, progress } = useModelState();
+  const { status } = useModelState('status');
   const entry = useSelectedEntry();
   const actions = useActions();
   const [dragging, setDragging] = useState(false);
@@ -41,7 +48,7 @@ export function ModelPanel() {
       >
         <ModelSelect />
         {entry && <ModelDetails entry={entry} />}
-        {status === 'loading' && <ProgressView progress={progress} starting="Starting" onCancel={actions.modelLoadCancelled} testId="model-progress" />}
+        <LoadProgress />
         <LoadedModel />
         <BackendSelect />
         <OpenFolder />

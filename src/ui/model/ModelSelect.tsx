@@ -1,4 +1,5 @@
-import { useActions, useModelState } from '../../store';
+import { memo } from 'react';
+import { useActions, useModelChoices } from '../../store';
 import type { EntryOrigin, ModelEntry } from '../../store/catalog';
 
 const GROUPS: [EntryOrigin, string][] = [
@@ -13,8 +14,9 @@ function optionLabel(e: ModelEntry, cached: boolean): string {
   return `${e.origin === 'hub' ? e.id : e.name}${size}${cached ? ' · cached' : ''}`;
 }
 
-export function ModelSelect() {
-  const { catalog, selectedId, cached } = useModelState();
+/** It takes no props: memo keeps its parent's renders (a load starting, a drag) from re-rendering it. */
+export const ModelSelect = memo(function ModelSelect() {
+  const { catalog, selectedId, cached } = useModelChoices();
   const { modelSelected } = useActions();
   return (
     <label className="field">
@@ -38,4 +40,4 @@ export function ModelSelect() {
       </select>
     </label>
   );
-}
+});

@@ -3,7 +3,7 @@ import { useVideoState } from '../../store';
 
 /** The chosen file in a <video>, seeking when the frame strip asks. */
 export function Player() {
-  const { current, seek } = useVideoState();
+  const { current, seek } = useVideoState('current', 'seek');
   const video = useRef<HTMLVideoElement>(null);
   useEffect(() => {
     if (seek && video.current) video.current.currentTime = seek.time;

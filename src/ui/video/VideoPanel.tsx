@@ -8,7 +8,7 @@ import { Player } from './Player';
 
 /** The input: drop zone and file picker (the webcam: the live panel), then the player and the sampled frames. */
 export function VideoPanel() {
-  const { current } = useVideoState();
+  const { current } = useVideoState('current');
   const actions = useActions();
   const input = useRef<HTMLInputElement>(null);
   const [dragging, setDragging] = useState(false);

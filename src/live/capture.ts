@@ -1,12 +1,13 @@
-// One live run on the UI thread: the source's frames go to the inference worker one at a time (a frame
-// waits in a one-frame mailbox while another is in transit; a newer one replaces it and the older is
-// closed), results come back and are smoothed, measured, logged and handed to the store. Nothing here
-// waits on the GPU: the UI thread only moves frame handles and small arrays.
+// The camera side of a live session, on the UI thread (its worker side is `LiveClassifier`, src/worker/live.ts):
+// the source's frames go to the inference worker one at a time (a frame waits in a one-frame mailbox while
+// another is in transit; a newer one replaces it and the older is closed), results come back and are smoothed,
+// measured, logged and handed to the store. Nothing here waits on the GPU: the UI thread only moves frame
+// handles and small arrays.
 import { EVERY_SESSION, type LiveEvent, type LiveLink, type LiveResult, type LiveSettings } from '../worker/live-protocol';
 import { LiveError } from './errors';
 import { openSource, readFrames, type FrameReader, type LiveSourceRequest, type OpenSource } from './source';
 
-export interface LiveSessionEvents {
+export interface LiveCaptureEvents {
   filling(filled: number, slots: number): void;
   result(result: LiveResult, shownAt: number): void;
   failed(error: LiveError): void;
@@ -22,7 +23,7 @@ export interface LiveSourceInfo {
 
 let nextSession = 1;
 
-export class LiveSession {
+export class LiveCapture {
   readonly id = nextSession++;
   private source?: OpenSource;
   private reader?: FrameReader;
@@ -35,14 +36,14 @@ export class LiveSession {
 
   private constructor(
     private readonly link: LiveLink,
-    private readonly events: LiveSessionEvents,
+    private readonly events: LiveCaptureEvents,
     private readonly video: HTMLVideoElement,
     private readonly now: () => number,
   ) {}
 
   /** Open the source in `video` and start sending its frames; rejects with a LiveError. */
-  static async start(request: LiveSourceRequest, settings: (frameRate: number) => LiveSettings, link: LiveLink, events: LiveSessionEvents, video: HTMLVideoElement, now = () => performance.now()): Promise<{ session: LiveSession; info: LiveSourceInfo }> {
-    const session = new LiveSession(link, events, video, now);
+  static async start(request: LiveSourceRequest, settings: (frameRate: number) => LiveSettings, link: LiveLink, events: LiveCaptureEvents, video: HTMLVideoElement, now = () => performance.now()): Promise<{ session: LiveCapture; info: LiveSourceInfo }> {
+    const session = new LiveCapture(link, events, video, now);
     const source = (session.source = await openSource(request, video, (e) => session.fail(e)));
     session.unlisten = link.listen((e) => session.received(e));
     link.send({ type: 'live-start', session: session.id, settings: settings(source.frameRate) });
