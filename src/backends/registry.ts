@@ -134,7 +134,7 @@ export function isBackendName(value: unknown): value is BackendName {
 }
 
 /** Makes the backend `name` from what `source` holds, as `host` makes things. */
-export function createBackend(name: BackendName, source: BackendSource, host: BackendHost): Promise<InferenceBackend> {
-  if (!isBackendName(name)) return Promise.reject(new Error(`unknown backend '${name}' (have ${ALL_BACKENDS.join(', ')})`));
+export async function createBackend(name: BackendName, source: BackendSource, host: BackendHost): Promise<InferenceBackend> {
+  if (!isBackendName(name)) throw new Error(`unknown backend '${name}' (have ${ALL_BACKENDS.join(', ')})`);
   return BACKEND_CATALOG[name].create(source, host);
 }

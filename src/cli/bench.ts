@@ -17,7 +17,7 @@ import { nodeEngineDevice } from '../engine/node-gpu';
 
 // npm run bench -- --live [...]: live mode's clips/s and latency in Chromium (src/cli/bench-live.ts).
 // npm run bench -- --load [--model base]: model load time and peak memory, checkpoint vs engine-ready copy (src/cli/bench-load.ts).
-const USAGE = 'usage: npm run bench -- [--iterations N] [--models tiny,small,base,hr] [--backends onnx-wasm,onnx-webgpu,tfjs-webgpu,tfjs-cpu|none] [--models-only] [--browser] [--out file.json]';
+const USAGE = `usage: npm run bench -- [--iterations N] [--models tiny,small,base,hr] [--backends ${COMPARISON_BACKENDS.join(',')}|none] [--models-only] [--browser] [--out file.json]`;
 
 function parseArgs(argv: string[]) {
   const args = { iterations: 5, models: undefined as string[] | undefined, backends: [...COMPARISON_BACKENDS], modelsOnly: false, out: '', browser: false };

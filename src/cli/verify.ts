@@ -7,13 +7,13 @@ import { folderSource } from '../checkpoint/node-source';
 import { readSafetensors } from '../checkpoint/safetensors';
 import { toFloat32 } from '../checkpoint/tensor';
 import { compareOutputs, formatComparison, verdict } from '../verify/compare';
-import { OUR_ENGINE } from '../backends/registry';
+import { ALL_BACKENDS, OUR_ENGINE } from '../backends/registry';
 import { nodeBackends } from './node-backends';
 
 /** Attention rollout without discard, `[1 + N·T]` (divided, joint) or `[T, 1 + N]` (space-only). */
 const ROLLOUT = /^rollout\.(mean|max|min)$/;
 
-const USAGE = 'usage: npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl|onnx-wasm|onnx-webgpu|tfjs-cpu|tfjs-webgpu] [--browser] [--tolerance X]';
+const USAGE = `usage: npm run verify -- <model_dir> <expected.safetensors> [--backend ${['cpu', ...ALL_BACKENDS].join('|')}] [--browser] [--tolerance X]`;
 
 function parseArgs(argv: string[]) {
   const positional: string[] = [];
