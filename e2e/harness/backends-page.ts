@@ -1,8 +1,9 @@
 // The comparison backends (src/backends/) in a real page: the browser side of e2e/backends.spec.ts. Exposes
 // `window.backends`. One GPUDevice (one Runtime) for the page, shared by our engine, onnxruntime-web's WebGPU EP
 // and tfjs-backend-webgpu; backends are made by src/backends/browser.ts, as the app's worker makes them.
-import type { BackendName, ClipShape } from '../../src/backends/backend';
+import type { ClipShape } from '../../src/backends/backend';
 import { createBrowserBackend, wasmThreads } from '../../src/backends/browser';
+import { BACKEND_CATALOG, type BackendName } from '../../src/backends/registry';
 import { loadModel } from '../../src/checkpoint/load';
 import { readSafetensors } from '../../src/checkpoint/safetensors';
 import { urlSource } from '../../src/checkpoint/source';
@@ -44,13 +45,13 @@ async function verify(name: BackendName, fixtureUrl: string): Promise<BackendVer
   const expected = readSafetensors(expectedBytes, 'expected.safetensors');
   const pv = expected.get('pixel_values');
   if (!pv || pv.shape.length !== 5) throw new Error(`${fixtureUrl}/expected.safetensors has no pixel_values [1, T, 3, H, W]`);
-  const isOnnx = name.startsWith('onnx');
+  const isOnnx = BACKEND_CATALOG[name].needs === 'onnx';
   const onnx = isOnnx ? await fetchBytes(`${fixtureUrl}/model.onnx`) : undefined;
   if (isOnnx && !onnx) throw new Error(`no ${fixtureUrl}/model.onnx`);
   const model = isOnnx ? undefined : await loadModel(urlSource(`${fixtureUrl}/model`));
 
   const t0 = performance.now();
-  const backend = await createBrowserBackend(name, { onnx, model, runtime: await gpu() });
+  const backend = await createBrowserBackend(name, { onnx, model, gpu: await gpu() });
   const setupMs = performance.now() - t0;
   try {
     const t1 = performance.now();

@@ -4,12 +4,13 @@
 // it runs in a page, a worker and Node.
 import type { AttentionSlice, GpuClip } from '../engine/timesformer';
 import type { NamedTensors } from '../tensor';
+import type { BackendName } from './registry';
 
 /** One clip without the batch dimension: frames, channels, height, width (`pixel_values[0]`). */
 export type ClipShape = [T: number, C: number, H: number, W: number];
 
-/** The backends by name, as `verify --backend`, `bench`, the worker and `?backend=` call them. */
-export type BackendName = 'wgsl' | 'onnx-wasm' | 'onnx-webgpu' | 'tfjs-webgpu' | 'tfjs-cpu';
+/** Each backend's name, what it needs and how it is made are in registry.ts. */
+export type { BackendName } from './registry';
 
 /** A clip as a backend takes it: CPU pixels, or (where `capabilities.gpuInput`) a clip recorded on the GPU. */
 export type ClipInput = Float32Array | GpuClip;

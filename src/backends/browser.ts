@@ -7,47 +7,17 @@ import ortWebGpuMjs from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?ur
 import ortWebGpuWasm from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 import ortWasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
 import ortWasmWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
-import type { ByteSink } from '../engine/engine-weights';
-import type { Runtime } from '../engine/runtime';
-import type { LoadOptions, LoadProgress } from '../engine/timesformer';
-import { BackendError, type BackendName, type InferenceBackend } from './backend';
-import { createOnnxBackend } from './onnx';
-import { createTfjsBackend, type TfjsModel } from './tfjs';
-import { createWgslBackend } from './wgsl';
+import type { InferenceBackend } from './backend';
+import { createBackend, type BackendHost, type BackendName, type BackendSource } from './registry';
 
 /** wasm EP threads: the cores (at most 4) when cross-origin isolated (SharedArrayBuffer), else 1. */
 export const wasmThreads = () => (globalThis.crossOriginIsolated ? Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1)) : 1);
 
-export interface BackendSource {
-  /** The ONNX export (onnx-*). */
-  onnx?: Uint8Array;
-  /** Config and weights (wgsl, tfjs-*). */
-  model?: TfjsModel;
-  /** wgsl: where to write the engine-ready copy of the packed weights as they are uploaded. */
-  keep?: ByteSink;
-  /** wgsl: the load's progress (upload, compile), a way to stop it, and the clip shape to warm up (LoadOptions). */
-  onProgress?: LoadProgress;
-  signal?: AbortSignal;
-  warm?: LoadOptions['warm'];
-  /** The device's Runtime (the WebGPU backends run on its device; wgsl shares its kernels). */
-  runtime?: Runtime;
-}
+const browserHost: BackendHost = {
+  wasmThreads,
+  ortFiles: { wasm: { wasm: ortWasmWasm, mjs: ortWasmMjs }, webgpu: { wasm: ortWebGpuWasm, mjs: ortWebGpuMjs } },
+};
 
-export async function createBrowserBackend(name: BackendName, source: BackendSource): Promise<InferenceBackend> {
-  const need = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new BackendError(name, `needs ${what}`);
-    return value;
-  };
-  switch (name) {
-    case 'wgsl':
-      return createWgslBackend(need(source.runtime, 'a GPU device'), need(source.model, 'the model weights'), { keep: source.keep, onProgress: source.onProgress, signal: source.signal, warm: source.warm });
-    case 'onnx-wasm':
-      return createOnnxBackend(need(source.onnx, 'an ONNX export'), { ep: 'wasm', numThreads: wasmThreads(), wasmPaths: { wasm: ortWasmWasm, mjs: ortWasmMjs } });
-    case 'onnx-webgpu':
-      return createOnnxBackend(need(source.onnx, 'an ONNX export'), { ep: 'webgpu', device: need(source.runtime, 'a GPU device').device, wasmPaths: { wasm: ortWebGpuWasm, mjs: ortWebGpuMjs } });
-    case 'tfjs-webgpu':
-      return createTfjsBackend(need(source.model, 'the model weights'), { backend: 'webgpu', device: need(source.runtime, 'a GPU device').device });
-    case 'tfjs-cpu':
-      return createTfjsBackend(need(source.model, 'the model weights'), { backend: 'cpu' });
-  }
+export function createBrowserBackend(name: BackendName, source: BackendSource): Promise<InferenceBackend> {
+  return createBackend(name, source, browserHost);
 }

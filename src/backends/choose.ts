@@ -2,25 +2,12 @@
 // Measured on this project's machines (src/backends/README.md, `npm run bench`): on a hardware GPU our WGSL
 // engine is the fastest; on a software adapter (SwiftShader, lavapipe: WebGPU emulated on the CPU) every
 // WebGPU path loses to onnxruntime's wasm EP by 3–18×, so there the wasm EP runs when an ONNX export exists.
-import type { BackendName } from './backend';
+import { BACKEND_CATALOG, isBackendName, OUR_ENGINE, type BackendName } from './registry';
 
 export type BackendChoice = 'auto' | BackendName;
 
-/** The backends the app offers in its selector, in its order (tfjs-cpu is reachable with ?backend=). */
-export const APP_BACKENDS: readonly BackendName[] = ['wgsl', 'onnx-webgpu', 'onnx-wasm', 'tfjs-webgpu'];
-export const ALL_BACKENDS: readonly BackendName[] = [...APP_BACKENDS, 'tfjs-cpu'];
-
-/** What each backend is and needs, for the selector (capabilities of a loaded one come from the backend itself). */
-export const BACKEND_CATALOG: Record<BackendName, { label: string; needs: 'weights' | 'onnx'; gpu: boolean; attention: boolean }> = {
-  wgsl: { label: 'WGSL engine (ours)', needs: 'weights', gpu: true, attention: true },
-  'onnx-webgpu': { label: 'onnxruntime-web, WebGPU', needs: 'onnx', gpu: true, attention: false },
-  'onnx-wasm': { label: 'onnxruntime-web, wasm (CPU)', needs: 'onnx', gpu: false, attention: false },
-  'tfjs-webgpu': { label: 'TensorFlow.js, WebGPU', needs: 'weights', gpu: true, attention: true },
-  'tfjs-cpu': { label: 'TensorFlow.js, CPU', needs: 'weights', gpu: false, attention: true },
-};
-
 export function isBackendChoice(value: unknown): value is BackendChoice {
-  return value === 'auto' || (typeof value === 'string' && (ALL_BACKENDS as readonly string[]).includes(value));
+  return value === 'auto' || isBackendName(value);
 }
 
 export interface BackendEnvironment {
@@ -47,9 +34,9 @@ export function chooseBackend(choice: BackendChoice, env: BackendEnvironment): {
     return { name: auto.name, reason: `${choice} ${why}; auto: ${auto.reason}` };
   }
   const { adapter } = env;
-  if (adapter && !adapter.isFallback) return { name: 'wgsl', reason: `a hardware GPU (${adapter.name}): our WGSL engine is the fastest there` };
+  if (adapter && !adapter.isFallback) return { name: OUR_ENGINE, reason: `a hardware GPU (${adapter.name}): our WGSL engine is the fastest there` };
   const where = adapter ? `a software WebGPU adapter (${adapter.name})` : 'no WebGPU';
   if (env.onnx) return { name: 'onnx-wasm', reason: `${where}: onnxruntime's wasm EP on ${env.wasmThreads} CPU thread${env.wasmThreads === 1 ? '' : 's'} is the fastest here (WebGPU is emulated on the CPU)` };
-  if (adapter) return { name: 'wgsl', reason: `${where} and no ONNX export of this model: our WGSL engine, the fastest WebGPU path` };
+  if (adapter) return { name: OUR_ENGINE, reason: `${where} and no ONNX export of this model: our WGSL engine, the fastest WebGPU path` };
   return { name: 'tfjs-cpu', reason: `${where} and no ONNX export of this model: TensorFlow.js on the CPU` };
 }

@@ -7,7 +7,7 @@
 //     when it runs with threads): such data is copied into a plain buffer first. (We run ORT's WebGPU build
 //     single-threaded in Node, so this is a guard, not a path the tests take.)
 // The browser needs none of this. (ORT's WebGPU build also needs a V8 flag while it loads in Node: see
-// `createOnnxWebGpuInNode` in node.ts.)
+// `loadOrtWebGpu` in node.ts.)
 import type { EngineDevice } from '../engine/device';
 
 const patched = new WeakSet<GPUDevice>();

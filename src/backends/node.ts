@@ -1,17 +1,13 @@
-// Node only: create any comparison backend from a model folder — for `npm run verify`, `npm run bench` and
-// the vitest tests. WebGPU backends run on Dawn (npm `webgpu`) with the adaptations of node-webgpu.ts.
+// Node only: create any backend from a model folder — for `npm run verify`, `npm run bench` and the vitest
+// tests. WebGPU backends run on Dawn (npm `webgpu`) with the adaptations of node-webgpu.ts.
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import type { EngineDevice } from '../engine/device';
-import { BackendError, type BackendName, type InferenceBackend } from './backend';
+import { BackendError, type InferenceBackend } from './backend';
 import { adaptDawnForLibraries } from './node-webgpu';
-import { createOnnxBackend, MAX_ONNX_FILE_BYTES } from './onnx';
-import { createTfjsBackend, type TfjsModel } from './tfjs';
-
-export const BACKEND_NAMES: readonly BackendName[] = ['onnx-wasm', 'onnx-webgpu', 'tfjs-webgpu', 'tfjs-cpu'];
-export const needsGpu = (name: BackendName) => name.endsWith('webgpu');
+import { MAX_ONNX_FILE_BYTES } from './onnx';
+import { BACKEND_CATALOG, createBackend, type BackendHost, type BackendName, type BackendSource } from './registry';
 
 /**
  * The ONNX export that goes with a model folder: `<model_dir>/model.onnx`, else `<model_dir>/../model.onnx`
@@ -37,39 +33,25 @@ export async function readOnnxFile(path: string, backend: BackendName = 'onnx-wa
 const V8_DEFAULT_WASM_TIERING_BUDGET = 1_800_000;
 let ortWebGpuLoaded = false;
 
-async function createOnnxWebGpuInNode(bytes: Uint8Array, gpu: EngineDevice): Promise<InferenceBackend> {
-  adaptDawnForLibraries(gpu);
-  if (ortWebGpuLoaded) return createOnnxBackend(bytes, { ep: 'webgpu', device: gpu.device });
-  setFlagsFromString('--wasm-tiering-budget=1000000000');
-  try {
-    const backend = await createOnnxBackend(bytes, { ep: 'webgpu', device: gpu.device });
-    ortWebGpuLoaded = true;
-    return backend;
-  } finally {
-    setFlagsFromString(`--wasm-tiering-budget=${V8_DEFAULT_WASM_TIERING_BUDGET}`);
-  }
-}
+const nodeHost: BackendHost = {
+  wasmThreads: () => 1,
+  lendDevice: adaptDawnForLibraries,
+  async loadOrtWebGpu(create) {
+    if (ortWebGpuLoaded) return create();
+    setFlagsFromString('--wasm-tiering-budget=1000000000');
+    try {
+      const made = await create();
+      ortWebGpuLoaded = true;
+      return made;
+    } finally {
+      setFlagsFromString(`--wasm-tiering-budget=${V8_DEFAULT_WASM_TIERING_BUDGET}`);
+    }
+  },
+};
 
-export interface NodeBackendSource {
-  /** For tfjs: the loaded (or random) model. */
-  model?: TfjsModel;
-  /** For onnx: the ONNX file's path, or the model's bytes (e.g. written by exportTimesformerOnnx). */
-  onnxPath?: string;
-  onnxBytes?: Uint8Array;
-  /** For the WebGPU backends: a Dawn device (`nodeEngineDevice()`), shared with the engine. */
-  gpu?: EngineDevice;
-}
-
-export async function createNodeBackend(name: BackendName, source: NodeBackendSource): Promise<InferenceBackend> {
-  if (!BACKEND_NAMES.includes(name)) throw new Error(`unknown backend '${name}' (have ${BACKEND_NAMES.join(', ')})`);
-  if (needsGpu(name) && !source.gpu) throw new BackendError(name, 'needs a GPU device (nodeEngineDevice())');
-  if (name === 'onnx-wasm' || name === 'onnx-webgpu') {
-    if (!source.onnxPath && !source.onnxBytes) throw new BackendError(name, 'needs an ONNX file (model.onnx in or beside the model folder)');
-    const bytes = source.onnxBytes ?? (await readOnnxFile(source.onnxPath!, name));
-    return name === 'onnx-wasm' ? createOnnxBackend(bytes, { ep: 'wasm', numThreads: 1 }) : createOnnxWebGpuInNode(bytes, source.gpu!);
-  }
-  if (!source.model) throw new BackendError(name, 'needs the model (config and weights)');
-  if (name === 'tfjs-cpu') return createTfjsBackend(source.model, { backend: 'cpu' });
-  adaptDawnForLibraries(source.gpu!);
-  return createTfjsBackend(source.model, { backend: 'webgpu', device: source.gpu!.device });
+/** A backend in Node; the GPU is a Dawn device (`nodeEngineDevice()`), the ONNX graph may be given as a file. */
+export async function createNodeBackend(name: BackendName, source: BackendSource & { onnxPath?: string }): Promise<InferenceBackend> {
+  const { onnxPath, ...given } = source;
+  const readsFile = onnxPath !== undefined && !given.onnx && BACKEND_CATALOG[name]?.needs === 'onnx';
+  return createBackend(name, readsFile ? { ...given, onnx: await readOnnxFile(onnxPath, name) } : given, nodeHost);
 }

@@ -13,6 +13,11 @@ export interface WgslBackend extends InferenceBackend {
   readonly engine: TimesformerEngine;
 }
 
+/** Whether `backend` is our engine (and has its `engine`: the GEMM it picked, its plans). */
+export function isWgslBackend(backend: InferenceBackend): backend is WgslBackend {
+  return (backend as Partial<WgslBackend>).engine instanceof TimesformerEngine;
+}
+
 /** The engine on `gpu` (pass the device's Runtime to share compiled kernels with preprocessing). */
 export async function createWgslBackend(gpu: Runtime | EngineDevice, model: TfjsModel, options: EngineOptions & LoadOptions & { keep?: ByteSink } = {}): Promise<WgslBackend> {
   return wgslBackend(await TimesformerEngine.create(gpu, model, options));

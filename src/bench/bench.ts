@@ -5,7 +5,8 @@
 // user waits for); GPU timestamps would miss the per-pass overheads. Each backend gets the clip as the app
 // gives it: our engine on the GPU (the app's preprocessing leaves it there; here a GPU copy of it, as the live
 // ring's clip is), the others as CPU pixels, which their run uploads.
-import type { BackendName, InferenceBackend } from '../backends/backend';
+import type { InferenceBackend } from '../backends/backend';
+import { OUR_ENGINE, type BackendName } from '../backends/registry';
 import type { EngineDevice } from '../engine/device';
 import { gemmCandidates, layerNormCandidates, tuneReport, type TuneReport } from '../engine/autotune';
 import { ATTENTION_VARIANTS, attention } from '../engine/kernels/attention';
@@ -23,9 +24,9 @@ export interface BenchResult {
   minMs?: number;
   maxMs?: number;
   gflops?: number;
-  /** Whole-model rows: the model and who ran it ('wgsl' for our engine, else a comparison backend). */
+  /** Whole-model rows: the model and who ran it (OUR_ENGINE for our engine, else a comparison backend). */
   model?: string;
-  backend?: 'wgsl' | BackendName;
+  backend?: BackendName;
   /** Comparison backends: ms to create the session / upload the weights (first-run compilation is in the warm-up). */
   setupMs?: number;
   /** Comparison backends: ms per view ÷ the engine's on the same model (> 1: slower than ours). */
@@ -123,7 +124,7 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
     const clip: GpuClip = { encode: (encoder, target) => encoder.copyBufferToBuffer(onGpu, 0, target, 0, pixels.byteLength) };
     const ours = await time(options.iterations, () => engine.run(clip, shape, { attention: 'none', hiddenStates: false }).then(() => {}));
     const ms = ours.ms;
-    record({ name: `timesformer-${name} ${c.numFrames}×${c.imageSize}² per view (${engine.gemmVariant})`, ...ours, model: name, backend: 'wgsl' });
+    record({ name: `timesformer-${name} ${c.numFrames}×${c.imageSize}² per view (${engine.gemmVariant})`, ...ours, model: name, backend: OUR_ENGINE });
     if (gpu.features.timestampQuery) {
       try {
         profiles[name] = kernelProfile(await engine.profile(shape));
@@ -193,7 +194,7 @@ export function sideBySide(results: BenchResult[]): string[] {
   for (const model of models) {
     const cells = rows
       .filter((r) => r.model === model)
-      .map((r) => (r.error ? `${r.backend} failed` : r.backend === 'wgsl' ? `wgsl ${r.ms.toFixed(1)}` : `${r.backend} ${r.ms.toFixed(1)} (${r.vsEngine!.toFixed(2)}×)`));
+      .map((r) => (r.error ? `${r.backend} failed` : r.backend === OUR_ENGINE ? `${OUR_ENGINE} ${r.ms.toFixed(1)}` : `${r.backend} ${r.ms.toFixed(1)} (${r.vsEngine!.toFixed(2)}×)`));
     lines.push(`  ${model.padEnd(6)} ${cells.join(' | ')}`);
   }
   return lines;

@@ -7,8 +7,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { BackendName } from '../backends/backend';
-import { BACKEND_NAMES, createNodeBackend } from '../backends/node';
+import { createNodeBackend } from '../backends/node';
 import { exportTimesformerOnnx } from '../backends/onnx-export';
+import { BACKEND_CATALOG, COMPARISON_BACKENDS } from '../backends/registry';
 import { benchDocument, runBench, type BenchReport, type ComparisonBackend } from '../bench/bench';
 import { BENCH_MODELS } from '../bench/random-model';
 import type { EngineDevice } from '../engine/device';
@@ -16,10 +17,10 @@ import { nodeEngineDevice } from '../engine/node-gpu';
 
 // npm run bench -- --live [...]: live mode's clips/s and latency in Chromium (src/cli/bench-live.ts).
 // npm run bench -- --load [--model base]: model load time and peak memory, checkpoint vs engine-ready copy (src/cli/bench-load.ts).
-const USAGE = 'usage: npm run bench -- [--iterations N] [--models tiny,small,base,hr] [--backends onnx-wasm,onnx-webgpu,tfjs-webgpu,tfjs-cpu|none] [--models-only] [--browser] [--out file.json]';
+const USAGE = `usage: npm run bench -- [--iterations N] [--models tiny,small,base,hr] [--backends ${COMPARISON_BACKENDS.join(',')}|none] [--models-only] [--browser] [--out file.json]`;
 
 function parseArgs(argv: string[]) {
-  const args = { iterations: 5, models: undefined as string[] | undefined, backends: [...BACKEND_NAMES] as BackendName[], modelsOnly: false, out: '', browser: false };
+  const args = { iterations: 5, models: undefined as string[] | undefined, backends: [...COMPARISON_BACKENDS], modelsOnly: false, out: '', browser: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--iterations') args.iterations = Number(argv[++i]);
@@ -33,7 +34,7 @@ function parseArgs(argv: string[]) {
   if (!(args.iterations >= 1)) throw new Error('--iterations needs a number ≥ 1');
   args.out ||= `bench-results/bench-${args.browser ? 'chromium' : 'node'}.json`;
   for (const m of args.models ?? []) if (!(m in BENCH_MODELS)) throw new Error(`unknown model '${m}' (have ${Object.keys(BENCH_MODELS).join(', ')})`);
-  for (const b of args.backends) if (!BACKEND_NAMES.includes(b)) throw new Error(`unknown backend '${b}' (have ${BACKEND_NAMES.join(', ')}, or none)`);
+  for (const b of args.backends) if (!COMPARISON_BACKENDS.includes(b)) throw new Error(`unknown backend '${b}' (have ${COMPARISON_BACKENDS.join(', ')}, or none)`);
   return args;
 }
 
@@ -42,7 +43,7 @@ function nodeComparisons(names: BackendName[], gpu: EngineDevice): ComparisonBac
   return names.map((name) => ({
     name,
     create: (_model, { config, weights }) =>
-      createNodeBackend(name, name.startsWith('onnx') ? { onnxBytes: exportTimesformerOnnx(config, weights), gpu } : { model: { config, weights }, gpu }),
+      createNodeBackend(name, BACKEND_CATALOG[name].needs === 'onnx' ? { onnx: exportTimesformerOnnx(config, weights), gpu } : { model: { config, weights }, gpu }),
   }));
 }
 

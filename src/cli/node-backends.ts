@@ -1,6 +1,6 @@
 // The backends the command-line tools can run in Node.
 import { createNodeBackend, findOnnxFile } from '../backends/node';
-import type { BackendName } from '../backends/backend';
+import { BACKEND_CATALOG, COMPARISON_BACKENDS, OUR_ENGINE, type BackendName } from '../backends/registry';
 import type { LoadedModel } from '../checkpoint/load';
 import type { EngineDevice } from '../engine/device';
 import { nodeEngineDevice } from '../engine/node-gpu';
@@ -34,45 +34,28 @@ async function withGpu<T>(work: (gpu: EngineDevice) => Promise<T>): Promise<T> {
 }
 
 /**
- * onnxruntime-web on the ONNX export beside the model folder: `<model_dir>/model.onnx`, else
- * `<model_dir>/../model.onnx` (the fixtures' layout). Logits only.
+ * A library beside our engine, made anew for one verify run. One that runs an ONNX graph gets the export beside
+ * the model folder: `<model_dir>/model.onnx`, else `<model_dir>/../model.onnx` (the fixtures' layout), and is
+ * checked on logits only (an ONNX export returns nothing else); one that runs the weights on everything.
  */
-function onnxBackend(name: 'onnx-wasm' | 'onnx-webgpu'): NodeBackend {
+function comparisonBackend(name: BackendName): NodeBackend {
+  const { needs, gpu } = BACKEND_CATALOG[name];
   const onnxPath = (model: LoadedModel) => {
     const path = findOnnxFile(model.source);
     if (!path) throw new Error(`${name} needs an ONNX export: no model.onnx in ${model.source} or its parent folder`);
     return path;
   };
-  const runWith = async (model: LoadedModel, pixels: Tensor, gpu?: EngineDevice) => {
-    const backend = await createNodeBackend(name, { onnxPath: onnxPath(model), gpu });
-    try {
-      return await backend.run(pixels.data, pixels.shape as [number, number, number, number]);
-    } finally {
-      await backend.dispose();
-    }
-  };
-  return {
-    tolerances: WGSL_TOLERANCES,
-    compares: (tensor) => tensor === 'logits',
-    describe: (model) => `ONNX file ${onnxPath(model)} (an ONNX export returns logits only)`,
-    run: (model, pixels) => (name === 'onnx-webgpu' ? withGpu((gpu) => runWith(model, pixels, gpu)) : runWith(model, pixels)),
-  };
-}
-
-/** The TimeSformer forward pass in TensorFlow.js ops, on tfjs-backend-cpu or tfjs-backend-webgpu (Dawn). */
-function tfjsBackend(name: 'tfjs-cpu' | 'tfjs-webgpu'): NodeBackend {
-  const runWith = async (model: LoadedModel, pixels: Tensor, gpu?: EngineDevice) => {
-    const backend = await createNodeBackend(name, { model, gpu });
+  const runWith = async (model: LoadedModel, pixels: Tensor, device?: EngineDevice) => {
+    const backend = await createNodeBackend(name, needs === 'onnx' ? { onnxPath: onnxPath(model), gpu: device } : { model, gpu: device });
     try {
       return await backend.run(pixels.data, pixels.shape as [number, number, number, number], { hiddenStates: true, attention: true });
     } finally {
       await backend.dispose();
     }
   };
-  return {
-    tolerances: WGSL_TOLERANCES,
-    run: (model, pixels) => (name === 'tfjs-webgpu' ? withGpu((gpu) => runWith(model, pixels, gpu)) : runWith(model, pixels)),
-  };
+  const run: NodeBackend['run'] = (model, pixels) => (gpu ? withGpu((device) => runWith(model, pixels, device)) : runWith(model, pixels));
+  if (needs === 'weights') return { tolerances: WGSL_TOLERANCES, run };
+  return { tolerances: WGSL_TOLERANCES, compares: (tensor) => tensor === 'logits', describe: (model) => `ONNX file ${onnxPath(model)} (an ONNX export returns logits only)`, run };
 }
 
 export const nodeBackends: Record<string, NodeBackend> = {
@@ -84,7 +67,7 @@ export const nodeBackends: Record<string, NodeBackend> = {
       return outputs;
     },
   },
-  wgsl: {
+  [OUR_ENGINE]: {
     tolerances: WGSL_TOLERANCES,
     async run(model, pixels, options) {
       const gpu = await nodeEngineDevice();
@@ -97,8 +80,5 @@ export const nodeBackends: Record<string, NodeBackend> = {
       }
     },
   },
-  'onnx-wasm': onnxBackend('onnx-wasm'),
-  'onnx-webgpu': onnxBackend('onnx-webgpu'),
-  'tfjs-cpu': tfjsBackend('tfjs-cpu'),
-  'tfjs-webgpu': tfjsBackend('tfjs-webgpu'),
-} satisfies Record<'cpu' | 'wgsl' | BackendName, NodeBackend>;
+  ...Object.fromEntries(COMPARISON_BACKENDS.map((name) => [name, comparisonBackend(name)])),
+} satisfies Record<'cpu' | typeof OUR_ENGINE, NodeBackend>;

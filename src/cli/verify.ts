@@ -7,12 +7,13 @@ import { folderSource } from '../checkpoint/node-source';
 import { readSafetensors } from '../checkpoint/safetensors';
 import { toFloat32 } from '../checkpoint/tensor';
 import { compareOutputs, formatComparison, verdict } from '../verify/compare';
+import { ALL_BACKENDS, OUR_ENGINE } from '../backends/registry';
 import { nodeBackends } from './node-backends';
 
 /** Attention rollout without discard, `[1 + N·T]` (divided, joint) or `[T, 1 + N]` (space-only). */
 const ROLLOUT = /^rollout\.(mean|max|min)$/;
 
-const USAGE = 'usage: npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl|onnx-wasm|onnx-webgpu|tfjs-cpu|tfjs-webgpu] [--browser] [--tolerance X]';
+const USAGE = `usage: npm run verify -- <model_dir> <expected.safetensors> [--backend ${['cpu', ...ALL_BACKENDS].join('|')}] [--browser] [--tolerance X]`;
 
 function parseArgs(argv: string[]) {
   const positional: string[] = [];
@@ -30,7 +31,7 @@ function parseArgs(argv: string[]) {
   if (positional.length !== 2) throw new Error(USAGE);
   if (tolerance !== undefined && !(tolerance >= 0)) throw new Error(`--tolerance needs a non-negative number\n${USAGE}`);
   if (!(backend in nodeBackends)) throw new Error(`unknown backend '${backend}' (have: ${Object.keys(nodeBackends).join(', ')})`);
-  if (browser && backend !== 'wgsl') throw new Error(`--browser runs the wgsl backend; '${backend}' runs in Node only`);
+  if (browser && backend !== OUR_ENGINE) throw new Error(`--browser runs the ${OUR_ENGINE} backend; '${backend}' runs in Node only`);
   return { modelDir: positional[0], expectedPath: positional[1], backend, tolerance, browser };
 }
 

@@ -3,6 +3,7 @@
 // (replaced or cancelled), or `error` with a kind the UI can phrase advice for. The worker stays usable.
 /// <reference lib="webworker" />
 import { BackendError } from '../backends/backend';
+import { BACKEND_CATALOG } from '../backends/registry';
 import { CheckpointError } from '../checkpoint/errors';
 import { GpuError } from '../engine/device';
 import { VideoError } from '../video/errors';
@@ -65,8 +66,8 @@ function describe(error: unknown): ErrorInfo {
   if (error instanceof CheckpointError || error instanceof NoModelError) return { kind: 'model', message };
   if (error instanceof VideoError) return { kind: 'video', message };
   if (error instanceof GpuError) return { kind: 'gpu', message };
-  // A WebGPU backend's failure is the GPU's; the wasm EP's and tfjs-cpu's are not.
-  if (error instanceof BackendError && error.backend.endsWith('webgpu')) return { kind: 'gpu', message };
+  // A GPU backend's failure is the GPU's; the wasm EP's and tfjs-cpu's are not.
+  if (error instanceof BackendError && BACKEND_CATALOG[error.backend].gpu) return { kind: 'gpu', message };
   return { kind: 'internal', message };
 }
 

@@ -1,4 +1,4 @@
-import { BACKEND_CATALOG } from '../../backends/choose';
+import { BACKEND_CATALOG } from '../../backends/registry';
 import { useActions, useInferenceState, useResult } from '../../store';
 
 /**

@@ -1,5 +1,4 @@
-import { APP_BACKENDS, BACKEND_CATALOG } from '../../backends/choose';
-import type { BackendName } from '../../backends/backend';
+import { APP_BACKENDS, BACKEND_CATALOG, type BackendName } from '../../backends/registry';
 import { useActions, useModelState } from '../../store';
 import type { BackendChoice } from '../../worker/protocol';
 

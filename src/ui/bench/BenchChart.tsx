@@ -1,3 +1,4 @@
+import { OUR_ENGINE } from '../../backends/registry';
 import type { BenchResult } from '../../bench/bench';
 
 const BAR = 18, GAP = 6, GROUP_GAP = 18, LABEL = 120, WIDTH = 640, RIGHT = 150;
@@ -20,13 +21,13 @@ export function BenchChart({ results }: { results: BenchResult[] }) {
       </text>,
       ...group.map((r, i) => {
         const by = top + i * (BAR + GAP);
-        const ratio = r.backend === 'wgsl' ? 'ours' : `${r.vsEngine!.toFixed(2)}× ours`;
+        const ratio = r.backend === OUR_ENGINE ? 'ours' : `${r.vsEngine!.toFixed(2)}× ours`;
         return (
           <g key={`${model}-${r.backend}`} data-testid="bench-bar" data-model={model} data-backend={r.backend} data-ms={r.ms}>
             <text x={LABEL - 8} y={by + BAR - 5} textAnchor="end" className="bench-label">
               {r.backend}
             </text>
-            <rect x={LABEL} y={by} width={Math.max(1, x(r.ms) - LABEL)} height={BAR} className={r.backend === 'wgsl' ? 'bench-bar ours' : 'bench-bar'} />
+            <rect x={LABEL} y={by} width={Math.max(1, x(r.ms) - LABEL)} height={BAR} className={r.backend === OUR_ENGINE ? 'bench-bar ours' : 'bench-bar'} />
             {r.minMs !== undefined && r.maxMs !== undefined && <line x1={x(r.minMs)} x2={x(r.maxMs)} y1={by + BAR / 2} y2={by + BAR / 2} className="bench-whisker" />}
             <text x={WIDTH - RIGHT + 8} y={by + BAR - 5} className="bench-value">
               {r.ms.toFixed(1)} ms · {ratio}

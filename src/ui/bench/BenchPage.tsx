@@ -1,5 +1,5 @@
 import { useRef, useState } from 'react';
-import type { BackendName } from '../../backends/backend';
+import { COMPARISON_BACKENDS, type BackendName } from '../../backends/registry';
 import { benchDocument, type BenchModel } from '../../bench/bench';
 import { benchInPage, type PageBenchReport } from '../../bench/page-bench';
 import { BENCH_MODELS } from '../../bench/random-model';
@@ -13,10 +13,9 @@ import { BenchChart } from './BenchChart';
 
 type RandomModel = keyof typeof BENCH_MODELS;
 const MODELS = Object.keys(BENCH_MODELS) as RandomModel[];
-const COMPARISONS: BackendName[] = ['onnx-wasm', 'onnx-webgpu', 'tfjs-webgpu', 'tfjs-cpu'];
 
 /** One checkbox per option; `chosen` is the checked ones. */
-function Checkboxes<T extends string>({ label, options, chosen, onChange, disabled }: { label?: string; options: T[]; chosen: T[]; onChange(next: T[]): void; disabled: boolean }) {
+function Checkboxes<T extends string>({ label, options, chosen, onChange, disabled }: { label?: string; options: readonly T[]; chosen: T[]; onChange(next: T[]): void; disabled: boolean }) {
   return (
     <div className="button-row">
       {label && <span className="field-label">{label}</span>}
@@ -43,7 +42,7 @@ export function BenchPage() {
   const [withLoaded, setWithLoaded] = useState(true);
   const runtime = useRef<Promise<Runtime> | undefined>(undefined);
   const [models, setModels] = useState<RandomModel[]>(['tiny', 'small']);
-  const [backends, setBackends] = useState<BackendName[]>(COMPARISONS);
+  const [backends, setBackends] = useState<BackendName[]>([...COMPARISON_BACKENDS]);
   const [iterations, setIterations] = useState(3);
   const [log, setLog] = useState<string[]>([]);
   const [report, setReport] = useState<(PageBenchReport & { date: string; runtime: string }) | undefined>();
@@ -87,7 +86,7 @@ export function BenchPage() {
           )}
           <Checkboxes options={MODELS} chosen={models} onChange={setModels} disabled={running} />
         </div>
-        <Checkboxes label="beside wgsl" options={COMPARISONS} chosen={backends} onChange={setBackends} disabled={running} />
+        <Checkboxes label="beside wgsl" options={COMPARISON_BACKENDS} chosen={backends} onChange={setBackends} disabled={running} />
         <div className="button-row">
           <label className="field inline">
             <span className="field-label">runs</span>

@@ -1,3 +1,4 @@
+import { OUR_ENGINE } from '../../backends/registry';
 import { useActions, useModelState } from '../../store';
 import { isNonCommercial, type ModelEntry } from '../../store/catalog';
 
@@ -18,7 +19,7 @@ export function ModelDetails({ entry }: { entry: ModelEntry }) {
   const isCurrent = entry.id === currentId && (status === 'ready' || status === 'loading');
   // Our engine reads the copy. 'auto' runs it where a model loaded here ran on it, and a copy exists only where
   // our engine ran: before any load, assume so.
-  const readsCopy = hasCopy && (backend === 'wgsl' || (backend === 'auto' && (info ? info.backend.name === 'wgsl' : true)));
+  const readsCopy = hasCopy && (backend === OUR_ENGINE || (backend === 'auto' && (info ? info.backend.name === OUR_ENGINE : true)));
   const needsDownload = entry.origin === 'hub' && !isCached && !readsCopy;
   const facts: [string, string][] = [
     ['Size', entry.sizeMB ? `${entry.sizeMB} MB` : '—'],
