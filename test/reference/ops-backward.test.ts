@@ -3,16 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { attention, gelu, layerNorm, linear } from '../../src/reference/ops';
 import { attentionBackward, geluBackward, layerNormBackward, linearBackward } from '../../src/reference/ops-backward';
-
-function random(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
-  }
-  return out;
-}
+import { random } from '../gpu';
 
 const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
 

@@ -9,7 +9,7 @@ import { grid, params, type KernelSource, type Runtime, type Step } from '../run
 export const LAYER_NORM_VARIANTS = ['workgroup', 'subgroups'] as const;
 export type LayerNormVariant = (typeof LAYER_NORM_VARIANTS)[number];
 
-const TREE_SUM = /* wgsl */ `
+export const TREE_SUM = /* wgsl */ `
 var<workgroup> partial: array<f32, 64>;
 
 fn workgroupSum(v: f32, li: u32, _which: u32) -> f32 {
@@ -29,7 +29,7 @@ fn workgroupSum(v: f32, li: u32, _which: u32) -> f32 {
 // slots add up to the total whatever the subgroup size and layout (which WGSL does not fix); every thread
 // adds them in the same order (the same result everywhere). The mean's and the variance's sums use their
 // own slots (which = 0, 1), so no barrier is needed before the slots are reused.
-const SUBGROUP_SUM = /* wgsl */ `
+export const SUBGROUP_SUM = /* wgsl */ `
 var<workgroup> slots: array<array<vec4f, 16>, 2>;
 var<private> leader: bool;
 
