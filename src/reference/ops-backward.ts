@@ -2,7 +2,7 @@
 // storage, float64 accumulation, the same shapes and layouts. The backward kernels are tested against these.
 // Convention: `dy` is the gradient of the scalar being explained with respect to the op's output; each
 // function returns the gradient with respect to the op's input.
-import { erf } from './ops';
+import { erf, rowStats } from './ops';
 
 /** linear's dx [rows, in] = dy [rows, out] · W [out, in]. */
 export function linearBackward(dy: Float32Array, rows: number, outDim: number, weight: Float32Array, inDim: number): Float32Array {
@@ -30,12 +30,7 @@ export function layerNormBackward(x: Float32Array, dy: Float32Array, rows: numbe
   const xhat = new Float64Array(dim);
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
-    let mean = 0;
-    for (let i = 0; i < dim; i++) mean += x[o + i];
-    mean /= dim;
-    let variance = 0;
-    for (let i = 0; i < dim; i++) variance += (x[o + i] - mean) ** 2;
-    const inv = 1 / Math.sqrt(variance / dim + eps);
+    const { mean, inv } = rowStats(x, o, dim, eps);
     let meanG = 0, meanGx = 0;
     for (let i = 0; i < dim; i++) {
       xhat[i] = (x[o + i] - mean) * inv;

@@ -11,7 +11,7 @@
 // Head dimension in vec4s, as the forward. rowSums: scratch [seqs, heads, len] f32 for r.
 import { GpuError } from '../device';
 import { grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
-import type { TokenMap } from './attention';
+import { mapWords, TOKEN_MAP_WGSL, type TokenMap } from './attention';
 
 export interface AttentionBackwardArgs {
   qkv: GPUBuffer;
@@ -29,8 +29,7 @@ export interface AttentionBackwardArgs {
   grad: TokenMap;
 }
 
-const header = (headDim: number) => /* wgsl */ `
-struct Map { hasCls: u32, clsBase: u32, clsStride: u32, rowBase: u32, seqStride: u32, tokenStride: u32 }
+const header = (headDim: number) => /* wgsl */ `${TOKEN_MAP_WGSL}
 struct Params {
   seqs: u32, len: u32, heads: u32, D: u32, scale: f32,
   inHasCls: u32, inClsBase: u32, inClsStride: u32, inRowBase: u32, inSeqStride: u32, inTokenStride: u32,
@@ -43,10 +42,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read> dC: array<vec4f>;
 const HD4 = ${headDim / 4}u;   // head dimension in vec4s
 
-fn row(m: Map, s: u32, j: u32) -> u32 {
-  if (m.hasCls == 1u && j == 0u) { return m.clsBase + s * m.clsStride; }
-  return m.rowBase + s * m.seqStride + (j - m.hasCls) * m.tokenStride;
-}
 // Vec4 index of head h's part (0 q, 1 k, 2 v) of token j's qkv row, and of its context row.
 fn qkvAt(s: u32, j: u32, part: u32, h: u32) -> u32 {
   let D4 = p.D / 4u;
@@ -136,8 +131,6 @@ const source = (pass: 'queries' | 'keys', headDim: number): KernelSource => ({
   bindings: ['uniform', 'read', 'read', 'read', ...(pass === 'queries' ? (['write', 'write', 'write'] as const) : (['read', 'read', 'write'] as const))],
   code: header(headDim) + (pass === 'queries' ? QUERIES : KEYS),
 });
-
-const mapWords = (m: TokenMap) => [m.hasCls ? 1 : 0, m.clsBase, m.clsStride, m.rowBase, m.seqStride, m.tokenStride];
 
 /** The two dispatches, in order: 'queries' writes dP, r and dQ; 'keys' reads them and writes dK and dV. */
 export function attentionBackward(rt: Runtime, label: string, a: AttentionBackwardArgs): Step[] {

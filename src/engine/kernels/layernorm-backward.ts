@@ -4,7 +4,7 @@
 // One 64-thread workgroup per row (rows may be strided), summing like the forward's variants
 // (layernorm.ts: 'workgroup' tree or 'subgroups'); four sums, alternating the sum slots.
 import { grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
-import { SUBGROUP_SUM, TREE_SUM, type LayerNormVariant } from './layernorm';
+import { ROW_STATS_WGSL, SUBGROUP_SUM, TREE_SUM, type LayerNormVariant } from './layernorm';
 
 export interface LayerNormBackwardArgs {
   x: GPUBuffer;
@@ -34,6 +34,7 @@ struct Params { rows: u32, D: u32, eps: f32, xOffset: u32, xStride: u32, dyOffse
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 ${variant === 'subgroups' ? SUBGROUP_SUM : TREE_SUM}
+${ROW_STATS_WGSL}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32${variant === 'subgroups' ? ', @builtin(subgroup_invocation_id) sg: u32' : ''}) {
   ${variant === 'subgroups' ? 'leader = sg == 0u;' : ''}
@@ -41,12 +42,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   if (row >= p.rows) { return; }
   let xs = p.xOffset + row * p.xStride;
   let ys = p.dyOffset + row * p.dyStride;
-  var s = 0.0;
-  for (var i = li; i < p.D; i += 64u) { s += x[xs + i]; }
-  let mean = workgroupSum(s, li, 0u) / f32(p.D);
-  var q = 0.0;
-  for (var i = li; i < p.D; i += 64u) { let d = x[xs + i] - mean; q += d * d; }
-  let inv = inverseSqrt(workgroupSum(q, li, 1u) / f32(p.D) + p.eps);
+  let stats = rowStats(xs, li);
+  let mean = stats.x;
+  let inv = stats.y;
   var g = 0.0;
   var gx = 0.0;
   for (var i = li; i < p.D; i += 64u) {

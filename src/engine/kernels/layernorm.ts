@@ -43,6 +43,21 @@ fn workgroupSum(v: f32, li: u32, which: u32) -> f32 {
 }
 `;
 
+/**
+ * The row's mean and 1/sqrt(variance + eps) from x[src ..] (two passes), shared by the backward: needs
+ * `x`, `p.D`, `p.eps` and a workgroupSum (the slots 0 and 1).
+ */
+export const ROW_STATS_WGSL = /* wgsl */ `
+fn rowStats(src: u32, li: u32) -> vec2f {
+  var s = 0.0;
+  for (var i = li; i < p.D; i += 64u) { s += x[src + i]; }
+  let mean = workgroupSum(s, li, 0u) / f32(p.D);
+  var q = 0.0;
+  for (var i = li; i < p.D; i += 64u) { let d = x[src + i] - mean; q += d * d; }
+  return vec2f(mean, inverseSqrt(workgroupSum(q, li, 1u) / f32(p.D) + p.eps));
+}
+`;
+
 const source = (variant: LayerNormVariant): KernelSource => ({
   key: `layernorm/${variant}`,
   bindings: ['uniform', 'read', 'read', 'read', 'write'],
@@ -54,18 +69,16 @@ struct Params { rows: u32, D: u32, eps: f32, inOffset: u32, inStride: u32, outOf
 @group(0) @binding(3) var<storage, read> beta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 ${variant === 'subgroups' ? SUBGROUP_SUM : TREE_SUM}
+${ROW_STATS_WGSL}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32${variant === 'subgroups' ? ', @builtin(subgroup_invocation_id) sg: u32' : ''}) {
   ${variant === 'subgroups' ? 'leader = sg == 0u;' : ''}
   let row = wg.x + wg.y * nwg.x;
   if (row >= p.rows) { return; }
   let src = p.inOffset + row * p.inStride;
-  var s = 0.0;
-  for (var i = li; i < p.D; i += 64u) { s += x[src + i]; }
-  let mean = workgroupSum(s, li, 0u) / f32(p.D);
-  var q = 0.0;
-  for (var i = li; i < p.D; i += 64u) { let d = x[src + i] - mean; q += d * d; }
-  let inv = inverseSqrt(workgroupSum(q, li, 1u) / f32(p.D) + p.eps);
+  let stats = rowStats(src, li);
+  let mean = stats.x;
+  let inv = stats.y;
   let dst = p.outOffset + row * p.outStride;
   for (var i = li; i < p.D; i += 64u) { y[dst + i] = (x[src + i] - mean) * inv * gamma[i] + beta[i]; }
 }
