@@ -13,6 +13,8 @@ export type FixtureName = (typeof FIXTURE_NAMES)[number];
 
 export const modelDir = (name: FixtureName) => join(FIXTURES, name, 'model');
 export const expectedPath = (name: FixtureName) => join(FIXTURES, name, 'expected.safetensors');
+/** Class-specific gradients and relevance written by PyTorch autograd (scripts/torch/write-explanations.py). */
+export const explanationsPath = (name: FixtureName) => join(FIXTURES, name, 'explanations.safetensors');
 
 export interface Fixture {
   model: LoadedModel;

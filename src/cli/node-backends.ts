@@ -5,6 +5,7 @@ import type { LoadedModel } from '../checkpoint/load';
 import type { EngineDevice } from '../engine/device';
 import { nodeEngineDevice } from '../engine/node-gpu';
 import { TimesformerEngine } from '../engine/timesformer';
+import { explanationOutputs } from '../reference/relevance';
 import { rolloutGeometry, rolloutOutputs } from '../reference/rollout';
 import { forwardReference } from '../reference/timesformer';
 import type { NamedTensors, Tensor } from '../tensor';
@@ -12,8 +13,11 @@ import { CPU_TOLERANCES, WGSL_TOLERANCES, type Tolerances } from '../verify/comp
 
 export interface NodeBackend {
   tolerances: Tolerances;
-  /** Every output verify compares: logits, hidden states, all attention probabilities; `rollout.<fusion>` when asked and able. */
-  run(model: LoadedModel, pixels: Tensor, options?: { rollout?: boolean }): Promise<NamedTensors>;
+  /**
+   * Every output verify compares: logits, hidden states, all attention probabilities; `rollout.<fusion>` when
+   * asked and able; `grad_pixels.class.<c>` and `relevance.class.<c>` for each class in `explain`, when able.
+   */
+  run(model: LoadedModel, pixels: Tensor, options?: { rollout?: boolean; explain?: number[] }): Promise<NamedTensors>;
   /**
    * The expected tensors this backend is checked on, when it cannot produce them all (an ONNX export
    * returns logits only). Default: every output in the expected file.
@@ -63,7 +67,9 @@ export const nodeBackends: Record<string, NodeBackend> = {
     tolerances: CPU_TOLERANCES,
     async run(model, pixels, options) {
       const outputs = forwardReference(model, pixels);
-      if (options?.rollout) for (const [name, t] of rolloutOutputs(outputs, rolloutGeometry(model.config, pixels.shape))) outputs.set(name, t);
+      const geometry = rolloutGeometry(model.config, pixels.shape);
+      if (options?.rollout) for (const [name, t] of rolloutOutputs(outputs, geometry)) outputs.set(name, t);
+      if (options?.explain?.length) for (const [name, t] of explanationOutputs(model, pixels, options.explain, geometry)) outputs.set(name, t);
       return outputs;
     },
   },

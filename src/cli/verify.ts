@@ -6,7 +6,7 @@ import { loadModel } from '../checkpoint/load';
 import { folderSource } from '../checkpoint/node-source';
 import { readSafetensors } from '../checkpoint/safetensors';
 import { toFloat32 } from '../checkpoint/tensor';
-import { compareOutputs, formatComparison, verdict } from '../verify/compare';
+import { compareOutputs, EXPLANATION, formatComparison, verdict } from '../verify/compare';
 import { ALL_BACKENDS, OUR_ENGINE } from '../backends/registry';
 import { nodeBackends } from './node-backends';
 
@@ -67,9 +67,14 @@ async function main(): Promise<number> {
   if (backend.describe) console.log(backend.describe(model));
   // The rollout is compared whenever the expected file holds it: a backend that cannot produce it fails.
   const rollout = [...expected.keys()].some((name) => ROLLOUT.test(name));
-  const outputs = await backend.run(model, pixels, { rollout });
+  // So are the class-specific explanations, for each class the file names.
+  const explain = [...new Set([...expected.keys()].flatMap((name) => EXPLANATION.exec(name)?.[2] ?? []).map(Number))];
+  for (const c of explain) {
+    if (c >= model.config.labels.length) throw new Error(`${args.expectedPath} explains class ${c}; the model has ${model.config.labels.length} labels`);
+  }
+  const outputs = await backend.run(model, pixels, { rollout, explain });
   const tolerances = args.tolerance === undefined ? backend.tolerances : { ...backend.tolerances, uniform: args.tolerance };
-  const compared = backend.compares ? new Map([...expected].filter(([name]) => backend.compares!(name) || ROLLOUT.test(name))) : expected;
+  const compared = backend.compares ? new Map([...expected].filter(([name]) => backend.compares!(name) || ROLLOUT.test(name) || EXPLANATION.test(name))) : expected;
   const results = compareOutputs(outputs, compared, tolerances);
   for (const r of results) console.log(formatComparison(r));
   const line = verdict(results);

@@ -23,17 +23,22 @@ export function linear(x: Float32Array, rows: number, inDim: number, weight: Flo
   return y;
 }
 
-/** LayerNorm over the last dimension (biased variance, as PyTorch). */
+/** The mean and 1/sqrt(variance + eps) of x[o .. o+dim) (biased variance, as PyTorch). */
+export function rowStats(x: Float32Array, o: number, dim: number, eps: number): { mean: number; inv: number } {
+  let mean = 0;
+  for (let i = 0; i < dim; i++) mean += x[o + i];
+  mean /= dim;
+  let variance = 0;
+  for (let i = 0; i < dim; i++) variance += (x[o + i] - mean) ** 2;
+  return { mean, inv: 1 / Math.sqrt(variance / dim + eps) };
+}
+
+/** LayerNorm over the last dimension. */
 export function layerNorm(x: Float32Array, rows: number, dim: number, gamma: Float32Array, beta: Float32Array, eps: number): Float32Array {
   const y = new Float32Array(rows * dim);
   for (let r = 0; r < rows; r++) {
     const o = r * dim;
-    let mean = 0;
-    for (let i = 0; i < dim; i++) mean += x[o + i];
-    mean /= dim;
-    let variance = 0;
-    for (let i = 0; i < dim; i++) variance += (x[o + i] - mean) ** 2;
-    const inv = 1 / Math.sqrt(variance / dim + eps);
+    const { mean, inv } = rowStats(x, o, dim, eps);
     for (let i = 0; i < dim; i++) y[o + i] = (x[o + i] - mean) * inv * gamma[i] + beta[i];
   }
   return y;

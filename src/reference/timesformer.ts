@@ -19,6 +19,8 @@ export interface ReferenceModel {
 export interface ForwardOptions {
   /** Record attention probabilities (`attn.l.*`): memory grows with L·T·H·N². Default true. */
   attentions?: boolean;
+  /** Record what the backward pass reads (`act.l.*`, see backward.ts). Default false. */
+  activations?: boolean;
 }
 
 const f32 = (t: RawTensor) => toFloat32(t);
@@ -79,11 +81,13 @@ function patchEmbed(c: TimesformerConfig, w: TimesformerWeights, pixels: Tensor)
 /** Run the model on one clip. pixels: [T, 3, Hpx, Wpx] normalized (the `pixel_values` of batch 1). */
 export function forwardReference({ config: c, weights: w }: ReferenceModel, pixels: Tensor, options: ForwardOptions = {}): NamedTensors {
   const recordAttention = options.attentions ?? true;
+  const recordActivations = options.activations ?? false;
   const [T, , Hpx, Wpx] = pixels.shape;
   const D = c.hiddenSize, H = c.numHeads, eps = c.layerNormEps;
   const gh = Math.floor(Hpx / c.patchSize), gw = Math.floor(Wpx / c.patchSize), N = gh * gw;
   const out: NamedTensors = new Map();
   const emit = (name: string, shape: number[], data: Float32Array) => out.set(name, { shape, data });
+  const keep = (name: string, shape: number[], data: Float32Array) => recordActivations && emit(name, shape, data);
 
   // Embeddings: per frame [CLS, patches] + position; then time embeddings on the patches.
   const patches = patchEmbed(c, w, pixels); // [T, N, D]
@@ -117,6 +121,7 @@ export function forwardReference({ config: c, weights: w }: ReferenceModel, pixe
       // 1. Temporal attention: N sequences of T tokens; CLS does not take part.
       const tw = lw.temporal!;
       const tq = lin(norm(x, N * T, tw.norm, eps), N * T, tw.qkv);
+      keep(`act.${l}.temporal.qkv`, [N, T, 3 * D], tq);
       const tAttn = attention(tq, N, T, D, H);
       if (recordAttention) emit(`attn.${l}.temporal`, [N, H, T, T], tAttn.probs);
       const xt = add(x, lin(lin(tAttn.context, N * T, tw.proj), N * T, tw.dense)); // [N, T, D]
@@ -128,6 +133,8 @@ export function forwardReference({ config: c, weights: w }: ReferenceModel, pixe
         for (let p = 0; p < N; p++) spatialIn.set(xt.subarray((p * T + t) * D, (p * T + t + 1) * D), (t * (1 + N) + 1 + p) * D);
       }
       const sq = lin(norm(spatialIn, T * (1 + N), lw.norm1, eps), T * (1 + N), lw.qkv);
+      keep(`act.${l}.spatial.input`, [T, 1 + N, D], spatialIn);
+      keep(`act.${l}.spatial.qkv`, [T, 1 + N, 3 * D], sq);
       const sAttn = attention(sq, T, 1 + N, D, H);
       if (recordAttention) emit(`attn.${l}.spatial`, [T, H, 1 + N, 1 + N], sAttn.probs);
       const spatialOut = lin(sAttn.context, T * (1 + N), lw.proj); // [T, 1+N, D]
@@ -146,13 +153,16 @@ export function forwardReference({ config: c, weights: w }: ReferenceModel, pixe
     } else {
       // Joint space-time (one sequence of 1+N·T) or space-only (T sequences of 1+N): a plain pre-LN ViT block.
       const q = lin(norm(h, B * S, lw.norm1, eps), B * S, lw.qkv);
+      keep(`act.${l}.qkv`, [B, S, 3 * D], q);
       const a = attention(q, B, S, D, H);
       if (recordAttention) emit(`attn.${l}.full`, [B, H, S, S], a.probs);
       h = add(h, lin(a.context, B * S, lw.proj));
     }
     // MLP
-    const mlp = lin(gelu(lin(norm(h, B * S, lw.norm2, eps), B * S, lw.fc1)), B * S, lw.fc2);
-    h = add(h, mlp);
+    const fc1 = lin(norm(h, B * S, lw.norm2, eps), B * S, lw.fc1);
+    keep(`act.${l}.mlp.input`, hiddenShape, h);
+    keep(`act.${l}.mlp.fc1`, [B, S, fc1.length / (B * S)], fc1);
+    h = add(h, lin(gelu(fc1), B * S, lw.fc2));
     emit(`hidden_states.${l + 1}`, hiddenShape, h);
   }
 

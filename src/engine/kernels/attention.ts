@@ -49,8 +49,16 @@ export interface AttentionArgs {
   output: TokenMap;
 }
 
-const header = (headDim: number) => /* wgsl */ `
+/** A TokenMap in WGSL: its struct and the row of token j of sequence s (the backward maps rows the same way). */
+export const TOKEN_MAP_WGSL = /* wgsl */ `
 struct Map { hasCls: u32, clsBase: u32, clsStride: u32, rowBase: u32, seqStride: u32, tokenStride: u32 }
+fn row(m: Map, s: u32, j: u32) -> u32 {
+  if (m.hasCls == 1u && j == 0u) { return m.clsBase + s * m.clsStride; }
+  return m.rowBase + s * m.seqStride + (j - m.hasCls) * m.tokenStride;
+}
+`;
+
+const header = (headDim: number) => /* wgsl */ `${TOKEN_MAP_WGSL}
 struct Params {
   seqs: u32, len: u32, heads: u32, D: u32, probsMode: u32, scale: f32,
   inHasCls: u32, inClsBase: u32, inClsStride: u32, inRowBase: u32, inSeqStride: u32, inTokenStride: u32,
@@ -62,10 +70,6 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> probs: array<f32>;
 const HD4 = ${headDim / 4}u;   // head dimension in vec4s
 
-fn row(m: Map, s: u32, j: u32) -> u32 {
-  if (m.hasCls == 1u && j == 0u) { return m.clsBase + s * m.clsStride; }
-  return m.rowBase + s * m.seqStride + (j - m.hasCls) * m.tokenStride;
-}
 fn inMap() -> Map { return Map(p.inHasCls, p.inClsBase, p.inClsStride, p.inRowBase, p.inSeqStride, p.inTokenStride); }
 fn outMap() -> Map { return Map(p.outHasCls, p.outClsBase, p.outClsStride, p.outRowBase, p.outSeqStride, p.outTokenStride); }
 
@@ -193,7 +197,8 @@ const source = (variant: AttentionVariant, headDim: number): KernelSource => ({
   code: header(headDim) + (variant === 'kv-tiles' ? KV_TILES : GLOBAL),
 });
 
-const mapWords = (m: TokenMap) => [m.hasCls ? 1 : 0, m.clsBase, m.clsStride, m.rowBase, m.seqStride, m.tokenStride];
+/** A TokenMap as the uniform words of TOKEN_MAP_WGSL's struct. */
+export const mapWords = (m: TokenMap) => [m.hasCls ? 1 : 0, m.clsBase, m.clsStride, m.rowBase, m.seqStride, m.tokenStride];
 
 export function attention(rt: Runtime, label: string, a: AttentionArgs, variant: AttentionVariant = 'global'): Step {
   const headDim = a.D / a.heads;

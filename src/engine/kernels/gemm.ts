@@ -7,6 +7,7 @@
 // (src/engine/autotune.ts) validates each against the CPU reference and times it.
 import { GpuError, type EngineDevice } from '../device';
 import { params, type KernelSource, type Runtime, type Step } from '../runtime';
+import { ERF_WGSL } from './erf';
 
 /**
  * 'registers': no workgroup memory (CPU adapters); 'tiled': 64×64 workgroup-memory tile, 4×4 per thread;
@@ -80,12 +81,7 @@ fn loadW(i: u32) -> vec4f {
 }
 const RESIDUAL = ${residual};
 
-// erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, about float32 rounding): WGSL has no erf.
-fn erf(x: f32) -> f32 {
-  let t = 1.0 / (1.0 + 0.3275911 * abs(x));
-  let y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
-  return select(-y, y, x >= 0.0);
-}
+${ERF_WGSL}
 
 fn store(row: u32, col4: u32, acc: vec4f) {
   if (row >= p.M) { return; }

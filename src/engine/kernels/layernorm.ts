@@ -9,7 +9,7 @@ import { grid, params, type KernelSource, type Runtime, type Step } from '../run
 export const LAYER_NORM_VARIANTS = ['workgroup', 'subgroups'] as const;
 export type LayerNormVariant = (typeof LAYER_NORM_VARIANTS)[number];
 
-const TREE_SUM = /* wgsl */ `
+export const TREE_SUM = /* wgsl */ `
 var<workgroup> partial: array<f32, 64>;
 
 fn workgroupSum(v: f32, li: u32, _which: u32) -> f32 {
@@ -29,7 +29,7 @@ fn workgroupSum(v: f32, li: u32, _which: u32) -> f32 {
 // slots add up to the total whatever the subgroup size and layout (which WGSL does not fix); every thread
 // adds them in the same order (the same result everywhere). The mean's and the variance's sums use their
 // own slots (which = 0, 1), so no barrier is needed before the slots are reused.
-const SUBGROUP_SUM = /* wgsl */ `
+export const SUBGROUP_SUM = /* wgsl */ `
 var<workgroup> slots: array<array<vec4f, 16>, 2>;
 var<private> leader: bool;
 
@@ -40,6 +40,21 @@ fn workgroupSum(v: f32, li: u32, which: u32) -> f32 {
   var t = vec4f(0.0);
   for (var i = 0u; i < 16u; i++) { t += slots[which][i]; }
   return (t.x + t.y) + (t.z + t.w);
+}
+`;
+
+/**
+ * The row's mean and 1/sqrt(variance + eps) from x[src ..] (two passes), shared by the backward: needs
+ * `x`, `p.D`, `p.eps` and a workgroupSum (the slots 0 and 1).
+ */
+export const ROW_STATS_WGSL = /* wgsl */ `
+fn rowStats(src: u32, li: u32) -> vec2f {
+  var s = 0.0;
+  for (var i = li; i < p.D; i += 64u) { s += x[src + i]; }
+  let mean = workgroupSum(s, li, 0u) / f32(p.D);
+  var q = 0.0;
+  for (var i = li; i < p.D; i += 64u) { let d = x[src + i] - mean; q += d * d; }
+  return vec2f(mean, inverseSqrt(workgroupSum(q, li, 1u) / f32(p.D) + p.eps));
 }
 `;
 
@@ -54,18 +69,16 @@ struct Params { rows: u32, D: u32, eps: f32, inOffset: u32, inStride: u32, outOf
 @group(0) @binding(3) var<storage, read> beta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 ${variant === 'subgroups' ? SUBGROUP_SUM : TREE_SUM}
+${ROW_STATS_WGSL}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32${variant === 'subgroups' ? ', @builtin(subgroup_invocation_id) sg: u32' : ''}) {
   ${variant === 'subgroups' ? 'leader = sg == 0u;' : ''}
   let row = wg.x + wg.y * nwg.x;
   if (row >= p.rows) { return; }
   let src = p.inOffset + row * p.inStride;
-  var s = 0.0;
-  for (var i = li; i < p.D; i += 64u) { s += x[src + i]; }
-  let mean = workgroupSum(s, li, 0u) / f32(p.D);
-  var q = 0.0;
-  for (var i = li; i < p.D; i += 64u) { let d = x[src + i] - mean; q += d * d; }
-  let inv = inverseSqrt(workgroupSum(q, li, 1u) / f32(p.D) + p.eps);
+  let stats = rowStats(src, li);
+  let mean = stats.x;
+  let inv = stats.y;
   let dst = p.outOffset + row * p.outStride;
   for (var i = li; i < p.D; i += 64u) { y[dst + i] = (x[src + i] - mean) * inv * gamma[i] + beta[i]; }
 }

@@ -1,0 +1,78 @@
+// The backward of a Linear for its input: dX = dY · Wᵀ, (+ dX when accumulating), against the weight as the
+// forward GEMM packed it (gemm.ts: W [K, nPad], a Linear's [N, K] transposed, f32 or f16):
+//   dX[m, k] = Σ_n dY[m, n] · Wp[k, n]   — row k of the packed weight is contiguous over n.
+//   dY [M, N] rows `ldy` apart from `yOffset`; dX [M, K] rows `ldx` apart from `xOffset` (elements).
+// Registers, no workgroup memory: each thread owns 4 rows × 4 k, reads W as vec4 over n (the padding
+// columns are zeros) and dY as scalars (n ≥ N read as 0). Dispatch: x over k quads (8 threads), y over
+// row quads (8 threads); rows and k past the ends are clamped for loading and dropped at the store.
+import { params, type KernelSource, type Runtime, type Step } from '../runtime';
+import type { PackedLinear, WeightDType } from './gemm';
+
+export interface GemmTransposedArgs {
+  dy: GPUBuffer;
+  M: number;
+  yOffset?: number;
+  ldy?: number;
+  linear: PackedLinear;
+  dx: GPUBuffer;
+  xOffset?: number;
+  ldx?: number;
+  /** Add into dX (a residual branch's gradient joining the main path's) instead of overwriting it. */
+  accumulate?: boolean;
+}
+
+const source = (weights: WeightDType, accumulate: boolean): KernelSource => ({
+  key: `gemm-transposed/${weights}/${accumulate ? 'add' : 'set'}`,
+  bindings: ['uniform', 'read', 'read', 'write'],
+  code: /* wgsl */ `
+struct Params { M: u32, N: u32, K: u32, nPad4: u32, yOffset: u32, ldy: u32, xOffset: u32, ldx: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> dY: array<f32>;
+@group(0) @binding(2) var<storage, read> W: array<${weights === 'f16' ? 'vec2u' : 'vec4f'}>;
+@group(0) @binding(3) var<storage, read_write> dX: array<f32>;
+
+fn loadW(i: u32) -> vec4f {
+  ${weights === 'f16' ? 'let h = W[i]; return vec4f(unpack2x16float(h.x), unpack2x16float(h.y));' : 'return W[i];'}
+}
+
+// dY[row, 4·n4 .. 4·n4+3], zero past N (W's padding is zero too, but dY's next row is not).
+fn loadDY(row: u32, n4: u32) -> vec4f {
+  let base = p.yOffset + row * p.ldy + n4 * 4u;
+  var v = vec4f(0.0);
+  for (var i = 0u; i < 4u; i++) { if (n4 * 4u + i < p.N) { v[i] = dY[base + i]; } }
+  return v;
+}
+
+@compute @workgroup_size(8, 8)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let k0 = gid.x * 4u;
+  let r0 = gid.y * 4u;
+  if (k0 >= p.K || r0 >= p.M) { return; }
+  var acc: array<vec4f, 4>;   // acc[r][c]: row r0 + r, k0 + c
+  for (var n4 = 0u; n4 < p.nPad4; n4++) {
+    var w: array<vec4f, 4>;
+    for (var c = 0u; c < 4u; c++) { w[c] = loadW(min(k0 + c, p.K - 1u) * p.nPad4 + n4); }
+    for (var r = 0u; r < 4u; r++) {
+      let y = loadDY(min(r0 + r, p.M - 1u), n4);
+      acc[r] += vec4f(dot(y, w[0]), dot(y, w[1]), dot(y, w[2]), dot(y, w[3]));
+    }
+  }
+  for (var r = 0u; r < 4u; r++) {
+    if (r0 + r >= p.M) { break; }
+    for (var c = 0u; c < 4u; c++) {
+      if (k0 + c < p.K) {
+        let at = p.xOffset + (r0 + r) * p.ldx + k0 + c;
+        ${accumulate ? 'dX[at] += acc[r][c];' : 'dX[at] = acc[r][c];'}
+      }
+    }
+  }
+}
+`,
+});
+
+/** dX (=, or += with `accumulate`) dY · Wᵀ for the packed Linear W. */
+export function gemmTransposed(rt: Runtime, label: string, a: GemmTransposedArgs): Step {
+  const { linear, M } = a;
+  const words = params([M, linear.N, linear.K, linear.nPad / 4, a.yOffset ?? 0, a.ldy ?? linear.N, a.xOffset ?? 0, a.ldx ?? linear.K]);
+  return rt.dispatch(label, source(linear.dtype, !!a.accumulate), words, [a.dy, linear.w, a.dx], [Math.ceil(linear.K / 32), Math.ceil(M / 32), 1]);
+}
