@@ -18,10 +18,14 @@ async function openPage(page: Page) {
   await page.waitForFunction(() => window.videoTest !== undefined);
 }
 
-/** ffmpeg's rgb24 frames `indices` of a clip (rotation applied, as a player shows them), base64 each. */
-function ffmpegFrames(name: string, indices: number[], width: number, height: number): string[] {
+/**
+ * ffmpeg's rgb24 frames `indices` of a clip (rotation applied, as a player shows them), base64 each. `eightBit`:
+ * through ffmpeg's 8-bit YUV first, so that chroma is upsampled as for 8-bit video (ffmpeg's direct 10-bit → RGB
+ * path interpolates chroma where its 8-bit path and Chromium repeat each sample: up to 77/255 apart at edges).
+ */
+function ffmpegFrames(name: string, indices: number[], width: number, height: number, eightBit = false): string[] {
   const select = indices.map((i) => `eq(n\\,${i})`).join('+');
-  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', `e2e/clips/out/${name}`, '-vf', `select='${select}'`, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 28 });
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', `e2e/clips/out/${name}`, '-vf', `select='${select}'${eightBit ? ',format=yuv420p' : ''}`, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 28 });
   const size = width * height * 3;
   expect(raw.length).toBe(size * indices.length);
   return indices.map((_, k) => raw.subarray(k * size, (k + 1) * size).toString('base64'));
@@ -101,12 +105,15 @@ test('variable frame rate: frames are sampled in time, and the decoder shows the
   expect(r.decoded).toEqual([0.233, 0.733, 1.2, 1.7, 2.2, 2.7].map((t) => expect.closeTo(t, 2)));
 });
 
-test("decoded frames match ffmpeg's (mean abs error < 4/255)", async ({ page }) => {
-  const cases: { name: string; width: number; height: number; indices: number[]; uploads: ('auto' | 'copy' | 'external' | 'cpu')[] }[] = [
+test("decoded frames match ffmpeg's (mean abs error < 4/255; 10-bit ones < 2/255)", async ({ page }) => {
+  const cases: { name: string; width: number; height: number; indices: number[]; uploads: ('auto' | 'copy' | 'external' | 'cpu')[]; tenBit?: boolean }[] = [
     { name: 'h264.mp4', width: 320, height: 240, indices: [0, 15, 47, 89], uploads: ['copy', 'cpu'] },
     { name: 'h264-bt709.mp4', width: 320, height: 240, indices: [3, 20], uploads: ['copy', 'external'] },
     { name: 'vp9.webm', width: 320, height: 240, indices: [1, 30], uploads: ['copy'] },
     { name: 'av1.mp4', width: 320, height: 240, indices: [2, 40], uploads: ['copy'] },
+    // 10-bit frames, converted to 8-bit sRGB by the browser (copyTo RGBA, sRGB) and by ffmpeg: within 2/255.
+    { name: 'vp9-10bit.webm', width: 160, height: 120, indices: [1, 20], uploads: ['copy', 'cpu'], tenBit: true },
+    { name: 'av1-10bit.mp4', width: 160, height: 120, indices: [2, 20], uploads: ['copy', 'cpu'], tenBit: true },
     // Odd sizes put colour edges between chroma samples, where decoders upsample chroma differently: the
     // mean stays below 4, single pixels at edges differ by up to ~250.
     { name: 'odd-317x241.webm', width: 317, height: 241, indices: [5, 44], uploads: ['copy'] },
@@ -116,14 +123,14 @@ test("decoded frames match ffmpeg's (mean abs error < 4/255)", async ({ page }) 
   ];
   const report: string[] = [];
   for (const c of cases) {
-    const rgb = ffmpegFrames(c.name, c.indices, c.width, c.height);
+    const rgb = ffmpegFrames(c.name, c.indices, c.width, c.height, c.tenBit);
     for (const upload of c.uploads) {
       const r = await page.evaluate(([url, indices, frames, up]) => window.videoTest.compareWithFfmpeg(url, indices, frames, up), [clip(c.name), c.indices, rgb, upload] as const);
       expect([r.width, r.height]).toEqual([c.width, c.height]);
       expect(r.uploadPath).toBe(upload === 'auto' ? (r.cpuAdapter ? 'cpu' : 'copy') : upload);
       report.push(`${c.name} ${upload}→${r.uploadPath}: mean ${r.frames.map((f) => f.meanAbs.toFixed(2)).join(', ')} max ${r.frames.map((f) => f.maxAbs.toFixed(0)).join(', ')} (of 255)`);
       // A rotation the wrong way round would give mean errors near 100.
-      for (const f of r.frames) expect(f.meanAbs, `${c.name} via ${upload}`).toBeLessThan(4);
+      for (const f of r.frames) expect(f.meanAbs, `${c.name} via ${upload}`).toBeLessThan(c.tenBit ? 2 : 4);
     }
   }
   console.log(`decoded vs ffmpeg:\n  ${report.join('\n  ')}`);
@@ -205,6 +212,26 @@ test('a frame the decoder rejects is replaced by the nearest decodable one, and 
     kind: 'corrupt',
     message: 'damaged-frame.mp4: only 1 of the 5 frames needed could be decoded (none at 0.42, 0.48, 0.55, 0.62 s; the decoder said: Decoding error.): the file looks truncated or damaged',
   });
+});
+
+test("a phone's slow-motion file (VFR, recovery-point keyframes, a trailer after the media data) is sampled whole", async ({ page }) => {
+  const r = await page.evaluate((url) => window.videoTest.sample(url, { kind: 'segments', frames: 8 }), clip('slow-motion.mp4'));
+  // 5 s at 30 fps then 60 fps, cut at 3 s: 60 frames at 30 fps, 120 at 60 fps; keyframes at 0 and 2.5 s.
+  expect(r.info).toMatchObject({ codec: 'avc', width: 160, height: 120, startTime: 0, duration: expect.closeTo(3.97, 2), variableFrameRate: true, notes: [] });
+  expect(r.sampling.timestamps).toHaveLength(8);
+  // Every sampled frame decodes as itself, before and after the second keyframe.
+  expect(r.notes).toEqual([]);
+  expect(r.decoded.length).toBe(8);
+  expect(r.decoded.some((t) => t < 2.5) && r.decoded.some((t) => t > 2.5)).toBe(true);
+  for (const [k, t] of r.decoded.entries()) expect(t).toBeLessThanOrEqual(r.sampling.timestamps[k]);
+});
+
+test('frames before an edit list\'s start are not sampled: the video starts where players start it', async ({ page }) => {
+  const r = await page.evaluate((url) => window.videoTest.sample(url, { kind: 'segments', frames: 4 }), clip('trimmed.mp4'));
+  // Cut at 1.5 s from a file with keyframes at 0 and 4 s: the packets from 0 to 1.5 s are kept (the keyframe at 0 s
+  // opens the frames after 1.5 s) and listed before the edit list's start, at -1.5 s.
+  expect(r.info).toMatchObject({ origin: 0, startTime: 0, duration: expect.closeTo(3.5, 6), frameCount: 105, notes: [] });
+  expect(r.decoded).toEqual([13, 39, 65, 91].map((i) => expect.closeTo(i / 30, 4)));
 });
 
 test('a file that ends long before its index says is sampled over the part that is there', async ({ page }) => {

@@ -3,6 +3,7 @@
 import { ALL_FORMATS, BlobSource, EncodedPacketSink, Input, UrlSource, type InputVideoTrack } from 'mediabunny';
 import type { Rotation, Size } from '../preprocess/geometry';
 import { codecName, VideoError } from './errors';
+import { acceptRecoveryPointKeyframes } from './keyframes';
 import { decodableTiming, frameCount, type TrackSpan, type VideoTiming } from './sampling';
 
 /** Largest frame side we accept: the WebGPU texture limit on most GPUs (8K video is 7680 wide). */
@@ -88,13 +89,16 @@ async function probe(input: Input, name: string, signal?: AbortSignal): Promise<
     const what = codecName(codec, await step(track.getInternalCodecId()));
     throw new VideoError('undecodable-codec', `${name} is ${what} video, which this browser cannot decode. Convert it to H.264, VP9 or AV1 (e.g. ffmpeg -i in.mp4 -c:v libx264 out.mp4), or open it in a browser with ${what} support.`);
   }
+  await step(acceptRecoveryPointKeyframes(track));
   const stored = { width: await step(track.getCodedWidth()), height: await step(track.getCodedHeight()) };
   const rotation = (await step(track.getRotation())) as Rotation;
   if (Math.max(stored.width, stored.height) > MAX_FRAME_SIDE) {
     throw new VideoError('too-large', `${name} has ${stored.width}×${stored.height} frames; the largest this app handles is ${MAX_FRAME_SIDE} px a side. Scale it down first (e.g. ffmpeg -i in.mp4 -vf scale=-2:1080 out.mp4).`);
   }
-  const startTime = await step(track.getFirstTimestamp());
   const endTime = await step(track.computeDuration());
+  // Frames before 0 s are cut by an MP4 edit list (a clip trimmed without re-encoding): players do not show them.
+  const firstTimestamp = await step(track.getFirstTimestamp());
+  const startTime = firstTimestamp < 0 && endTime > 0 ? 0 : firstTimestamp;
   const rate = await step(track.computeFrameRateMetrics());
   if (rate.probedPacketCount === 0 || !(endTime > startTime)) throw new VideoError('empty', `${name} has a video track without frames`);
   const par = await step(track.getPixelAspectRatio());
@@ -129,9 +133,13 @@ async function probe(input: Input, name: string, signal?: AbortSignal): Promise<
 async function trackSpan(track: InputVideoTrack, name: string, firstTimestamp: number, indexedEnd: number, frameRate: number): Promise<TrackSpan> {
   const packets = new EncodedPacketSink(track);
   const verify = { verifyKeyPackets: true };
-  const first = await packets.getFirstPacket();
-  const key = (await packets.getKeyPacket(firstTimestamp, verify)) ?? (first && (await packets.getNextKeyPacket(first, verify)));
-  if (!key) throw new VideoError('corrupt', `${name} has no keyframe with its data in the file, so none of its frames can be decoded: the file looks truncated or damaged`);
+  // The first keyframe in decode order, the first packet included; if the first packet's data is missing, the next.
+  const first = await packets.getFirstPacket({ metadataOnly: true });
+  const key = (await packets.getFirstKeyPacket(verify)) ?? (first && (await packets.getNextKeyPacket(first, verify)));
+  if (!key) {
+    if (first && !(await packets.getFirstPacket())) throw new VideoError('corrupt', `${name} has no keyframe with its data in the file, so none of its frames can be decoded: the file looks truncated or damaged`);
+    throw new VideoError('corrupt', `${name} has no frame a decoder can start from (the keyframes its index lists are not keyframes in the video data), so none of its frames can be decoded: the file looks damaged`);
+  }
   let dataEnd = indexedEnd;
   if (!(await packets.getPacket(Infinity))) {
     // The last packet's data is missing: bisect for the last one whose data is there (the key one is).
