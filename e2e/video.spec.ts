@@ -171,6 +171,11 @@ test('bad input is refused with a specific message', async ({ page }) => {
     hevc: clip('hevc.mp4'),
     tooWide: clip('too-wide.webm'),
     truncated: clip('truncated.mp4'),
+    mpeg2Ts: clip('mpeg2.mpegts'),
+    mpeg2Ps: clip('mpeg2.mpg'),
+    mpeg4Ts: clip('mpeg4-part2.mpegts'),
+    avi: clip('xvid.avi'),
+    flv: clip('sorenson.flv'),
   });
   expect(r.notAVideo).toMatchObject({ kind: 'not-a-video', message: 'not-a-video.mp4 is not a video file this app can open (MP4, MOV, WebM or MKV)' });
   expect(r.zeroBytes).toMatchObject({ kind: 'empty', message: 'zero-bytes.mp4 is empty (0 bytes)' });
@@ -180,6 +185,13 @@ test('bad input is refused with a specific message', async ({ page }) => {
   expect(r.tooWide).toMatchObject({ kind: 'too-large' });
   expect(r.tooWide?.message).toMatch(/9000×64 frames; the largest this app handles is 8192 px a side/);
   expect(r.truncated).toBeUndefined();
+  // Streams mediabunny skips and containers it does not open are named, with the line that converts them.
+  const convert = 'Convert it to H.264 in MP4 (e.g. ffmpeg -i in.mp4 -c:v libx264 -c:a aac out.mp4).';
+  expect(r.mpeg2Ts).toEqual({ name: 'VideoError', kind: 'undecodable-codec', message: `mpeg2.mpegts holds MPEG-2 video, which this app cannot decode. ${convert}` });
+  expect(r.mpeg2Ps).toEqual({ name: 'VideoError', kind: 'undecodable-codec', message: `mpeg2.mpg holds MPEG-2 video in MPEG-PS, which this app cannot decode. ${convert}` });
+  expect(r.mpeg4Ts).toEqual({ name: 'VideoError', kind: 'undecodable-codec', message: `mpeg4-part2.mpegts holds MPEG-4 Part 2, which this app cannot decode. ${convert}` });
+  expect(r.avi).toEqual({ name: 'VideoError', kind: 'not-a-video', message: `xvid.avi is an AVI file, a container this app does not open. ${convert}` });
+  expect(r.flv).toEqual({ name: 'VideoError', kind: 'not-a-video', message: `sorenson.flv is a FLV file, a container this app does not open. ${convert}` });
 });
 
 // Files as people have them (e2e/clips/make-clips.sh makes look-alikes): what decodes is used, the notes

@@ -76,6 +76,13 @@ fi
 # Trimmed without re-encoding: the packets from the keyframe before the cut on are kept, and an edit list
 # starts the video at the cut (1.5 s in), so the first 45 packets sit before 0 s, flagged to discard.
 make trimmed.mp4 -ss 1.5 -i gop-keys-0-4s.mp4 -c copy
+# Video this app cannot decode, in containers mediabunny opens or skips: MPEG-2 in MPEG-TS and MPEG-PS (DVD,
+# broadcast), MPEG-4 Part 2 in MPEG-TS; AVI and FLV containers. Names end in .mpegts/.mpg: Vite would serve .ts as TypeScript.
+make mpeg2.mpegts -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg2video -f mpegts
+make mpeg2.mpg -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg2video -f vob
+make mpeg4-part2.mpegts -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg4 -f mpegts
+make xvid.avi -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg4
+make sorenson.flv -f lavfi -i "$(pattern 160x120 25 1)" -c:v flv1
 # 4K: decoded and downscaled on the GPU.
 make 4k.mp4 -f lavfi -i "$(pattern 3840x2160 5 1)" -c:v libx264 -pix_fmt yuv420p -preset ultrafast "${tags[@]}"
 

@@ -2,8 +2,9 @@
 // know about it. Every way a file can be unusable ends here as a VideoError with a specific message.
 import { ALL_FORMATS, BlobSource, EncodedPacketSink, Input, UrlSource, type InputVideoTrack } from 'mediabunny';
 import type { Rotation, Size } from '../preprocess/geometry';
-import { codecName, VideoError } from './errors';
+import { undecodableCodecError, unopenedVideoError, VideoError } from './errors';
 import { acceptRecoveryPointKeyframes } from './keyframes';
+import { SNIFF_BYTES, sniffVideo } from './sniff';
 import { decodableTiming, frameCount, type TrackSpan, type VideoTiming } from './sampling';
 
 /** Largest frame side we accept: the WebGPU texture limit on most GPUs (8K video is 7680 wide). */
@@ -55,7 +56,7 @@ export async function openVideo(source: VideoSource, options: { signal?: AbortSi
   if (typeof source !== 'string' && source.size === 0) throw new VideoError('empty', `${name} is empty (0 bytes)`);
   const input = new Input({ source: typeof source === 'string' ? new UrlSource(source) : new BlobSource(source), formats: ALL_FORMATS });
   try {
-    const info = await probe(input, name, options.signal);
+    const info = await probe(input, name, () => head(source), options.signal);
     return new VideoFile(info.info, info.track, input);
   } catch (e) {
     input.dispose();
@@ -64,7 +65,13 @@ export async function openVideo(source: VideoSource, options: { signal?: AbortSi
   }
 }
 
-async function probe(input: Input, name: string, signal?: AbortSignal): Promise<{ info: VideoInfo; track: InputVideoTrack }> {
+/** The first bytes of the file, for naming what it holds when mediabunny finds no video. */
+async function head(source: VideoSource): Promise<Uint8Array> {
+  const blob = typeof source === 'string' ? await (await fetch(source, { headers: { Range: `bytes=0-${SNIFF_BYTES - 1}` } })).blob() : source;
+  return new Uint8Array(await blob.slice(0, SNIFF_BYTES).arrayBuffer());
+}
+
+async function probe(input: Input, name: string, readHead: () => Promise<Uint8Array>, signal?: AbortSignal): Promise<{ info: VideoInfo; track: InputVideoTrack }> {
   const step = async <T>(p: Promise<T>): Promise<T> => {
     const value = await p;
     signal?.throwIfAborted();
@@ -77,18 +84,16 @@ async function probe(input: Input, name: string, signal?: AbortSignal): Promise<
     if (signal?.aborted) throw e;
     throw new VideoError('unreadable', `${name} could not be read: ${(e as Error).message}`, { cause: e });
   }
-  if (!readable) throw new VideoError('not-a-video', `${name} is not a video file this app can open (MP4, MOV, WebM or MKV)`);
+  const unopened = async () => unopenedVideoError(name, sniffVideo(await step(readHead())));
+  if (!readable) throw (await unopened()) ?? new VideoError('not-a-video', `${name} is not a video file this app can open (MP4, MOV, WebM or MKV)`);
   const container = (await step(input.getFormat())).name;
   const track = await step(input.getPrimaryVideoTrack());
   if (!track) {
     const audio = (await step(input.getAudioTracks())).length > 0;
-    throw new VideoError('no-video-track', `${name} has no video track${audio ? ' (it holds only audio)' : ''}`);
+    throw (await unopened()) ?? new VideoError('no-video-track', `${name} has no video track${audio ? ' (it holds only audio)' : ''}`);
   }
   const codec = await step(track.getCodec());
-  if (!codec || !(await step(track.canDecode()))) {
-    const what = codecName(codec, await step(track.getInternalCodecId()));
-    throw new VideoError('undecodable-codec', `${name} is ${what} video, which this browser cannot decode. Convert it to H.264, VP9 or AV1 (e.g. ffmpeg -i in.mp4 -c:v libx264 out.mp4), or open it in a browser with ${what} support.`);
-  }
+  if (!codec || !(await step(track.canDecode()))) throw undecodableCodecError(name, codec, await step(track.getInternalCodecId()));
   await step(acceptRecoveryPointKeyframes(track));
   const stored = { width: await step(track.getCodedWidth()), height: await step(track.getCodedHeight()) };
   const rotation = (await step(track.getRotation())) as Rotation;
