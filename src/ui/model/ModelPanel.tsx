@@ -13,7 +13,7 @@ import { OpenFolder } from './OpenFolder';
 
 /** The model manager: choose, download (with progress), cache, evict, open a local folder. */
 export function ModelPanel() {
-  const { status, progress } = useModelState();
+  const { status, progress, notice, currentId } = useModelState();
   const entry = useSelectedEntry();
   const actions = useActions();
   const [dragging, setDragging] = useState(false);
@@ -40,6 +40,11 @@ export function ModelPanel() {
         onDrop={onDrop}
       >
         <ModelSelect />
+        {notice && notice.id === currentId && (
+          <p className="notes" role="status" data-testid="model-notice">
+            {notice.message}
+          </p>
+        )}
         {entry && <ModelDetails entry={entry} />}
         {status === 'loading' && <ProgressView progress={progress} starting="Starting" onCancel={actions.modelLoadCancelled} testId="model-progress" />}
         <LoadedModel />
