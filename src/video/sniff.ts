@@ -36,9 +36,9 @@ export function sniffVideo(b: Uint8Array): Sniffed {
 
 /** The first video stream's codec in an MPEG-TS program map table; undefined if `b` is not MPEG-TS. */
 function tsVideoCodec(b: Uint8Array): string | undefined {
-  const start = [0, 4].find((o) => b[o] === 0x47 && b[o + 188] === 0x47); // 188-byte packets, or 192 (M2TS)
-  if (start === undefined) return undefined;
-  const size = start === 0 ? 188 : 192;
+  // 188-byte packets, or 192 with a 4-byte timecode before each (M2TS).
+  const [start, size] = b[0] === 0x47 && b[188] === 0x47 ? [0, 188] : b[4] === 0x47 && b[196] === 0x47 ? [4, 192] : [];
+  if (start === undefined || size === undefined) return undefined;
   const pmtPids = new Set<number>();
   for (let p = start; p + 188 <= b.length; p += size) {
     if (b[p] !== 0x47 || !(b[p + 1] & 0x40)) continue; // only packets that start a section
