@@ -49,16 +49,18 @@ test('a broadcast segment, a damaged frame and a file that ends early are classi
   }
 });
 
-test("a phone's slow-motion file and 10-bit VP9 and AV1 are classified, with nothing left out", async ({ page }) => {
+test("a phone's slow-motion file, 10-bit VP9 and AV1, HDR10 and 12-bit VP9 are classified, with nothing left out", async ({ page }) => {
   const notes = page.locator('.predictions-panel').getByRole('status').locator('li');
   const frameTimes = async () => (await page.getByTestId('frame-strip').locator('li').allTextContents()).map((t) => Number(/([\d.]+) s/.exec(t)![1]));
   // Each file's own result: its frames differ from the previous file's (the slow-motion file's lie past 1 s, the
-  // 10-bit clips are 1 s long, at 25 and 24 fps).
+  // others are 1 s long, each at another rate than the one before).
   let previous: number[] = [];
   for (const [name, inRange] of [
     ['slow-motion.mp4', (t: number) => t > 1],
     ['vp9-10bit.webm', (t: number) => t < 1],
     ['av1-10bit.mp4', (t: number) => t < 1],
+    ['vp9-hdr10.webm', (t: number) => t < 1],
+    ['vp9-12bit.webm', (t: number) => t < 1],
   ] as const) {
     await choose(page, name);
     await expect(page.locator('.video-panel')).toContainText(name);

@@ -29,6 +29,10 @@ make av1.mp4 -f lavfi -i "$(pattern 320x240 24 2)" -c:v libsvtav1 -pix_fmt yuv42
 # 10-bit (VP9 profile 2, AV1 Main 10-bit), as phones record: decoded to 10-bit frames, converted to 8-bit sRGB.
 make vp9-10bit.webm -f lavfi -i "$(pattern 160x120 25 1)" -c:v libvpx-vp9 -profile:v 2 -pix_fmt yuv420p10le -deadline realtime -b:v 500k "${tags[@]}"
 make av1-10bit.mp4 -f lavfi -i "$(pattern 160x120 24 1)" -c:v libsvtav1 -pix_fmt yuv420p10le -preset 12 "${tags[@]}"
+# HDR: 10-bit BT.2020 with the PQ transfer (HDR10), and 12-bit VP9 (still profile 2).
+make vp9-hdr10.webm -f lavfi -i "$(pattern 160x120 25 1)" -c:v libvpx-vp9 -profile:v 2 -pix_fmt yuv420p10le -deadline realtime -b:v 500k \
+  -colorspace bt2020nc -color_primaries bt2020 -color_trc smpte2084 -color_range tv
+make vp9-12bit.webm -f lavfi -i "$(pattern 160x120 30 1)" -c:v libvpx-vp9 -profile:v 2 -pix_fmt yuv420p12le -deadline realtime -b:v 500k "${tags[@]}"
 # Odd sizes: VP9 allows them in 4:2:0 (H.264 does not); testsrc2 itself only makes even sizes.
 make odd-317x241.webm -f lavfi -i "$(pattern 320x240 25 2)" -vf scale=317:241,setsar=1 -c:v libvpx-vp9 -pix_fmt yuv420p -deadline realtime -b:v 500k "${tags[@]}"
 # Variable frame rate: 1 s at 30 fps, then 2 s at 10 fps.
