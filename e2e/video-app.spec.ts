@@ -90,7 +90,7 @@ test('a file that cannot be used leaves the previous video, predictions and atte
     ['not-a-video.mp4', 'is not a video file'],
     ['mpeg2.mpegts', 'holds MPEG-2 video'],
     ['mpeg2.mpg', 'holds MPEG-2 video in MPEG-PS'],
-    ['mpeg4-part2.mpegts', 'holds MPEG-4 Part 2'],
+    ['mpeg4-part2.mpegts', 'holds MPEG-4 Part 2 video'],
     ['xvid.avi', 'is an AVI file'],
     ['sorenson.flv', 'is a FLV file'],
   ]) {

@@ -176,6 +176,10 @@ test('bad input is refused with a specific message', async ({ page }) => {
     mpeg4Ts: clip('mpeg4-part2.mpegts'),
     avi: clip('xvid.avi'),
     flv: clip('sorenson.flv'),
+    mpeg4Mp4: clip('mpeg4-part2.mp4'),
+    mpeg2Mp4: clip('mpeg2-in.mp4'),
+    mpeg2Mkv: clip('mpeg2.mkv'),
+    h263: clip('h263.3gp'),
   });
   expect(r.notAVideo).toMatchObject({ kind: 'not-a-video', message: 'not-a-video.mp4 is not a video file this app can open (MP4, MOV, WebM or MKV)' });
   expect(r.zeroBytes).toMatchObject({ kind: 'empty', message: 'zero-bytes.mp4 is empty (0 bytes)' });
@@ -189,8 +193,13 @@ test('bad input is refused with a specific message', async ({ page }) => {
   const convert = 'Convert it to H.264 in MP4 (e.g. ffmpeg -i in.mp4 -c:v libx264 -c:a aac out.mp4).';
   expect(r.mpeg2Ts).toEqual({ name: 'VideoError', kind: 'undecodable-codec', message: `mpeg2.mpegts holds MPEG-2 video, which this app cannot decode. ${convert}` });
   expect(r.mpeg2Ps).toEqual({ name: 'VideoError', kind: 'undecodable-codec', message: `mpeg2.mpg holds MPEG-2 video in MPEG-PS, which this app cannot decode. ${convert}` });
-  expect(r.mpeg4Ts).toEqual({ name: 'VideoError', kind: 'undecodable-codec', message: `mpeg4-part2.mpegts holds MPEG-4 Part 2, which this app cannot decode. ${convert}` });
+  expect(r.mpeg4Ts).toEqual({ name: 'VideoError', kind: 'undecodable-codec', message: `mpeg4-part2.mpegts holds MPEG-4 Part 2 video, which this app cannot decode. ${convert}` });
   expect(r.avi).toEqual({ name: 'VideoError', kind: 'not-a-video', message: `xvid.avi is an AVI file, a container this app does not open. ${convert}` });
+  const undecodable = (file: string, codec: string) => ({ name: 'VideoError', kind: 'undecodable-codec', message: `${file} is ${codec} video, which this browser cannot decode. Convert it to H.264, VP9 or AV1 (e.g. ffmpeg -i in.mp4 -c:v libx264 -c:a aac out.mp4), or open it in a browser that decodes ${codec}.` });
+  expect(r.mpeg4Mp4).toEqual(undecodable('mpeg4-part2.mp4', 'MPEG-4 Part 2'));
+  expect(r.mpeg2Mp4).toEqual(undecodable('mpeg2-in.mp4', 'MPEG-2'));
+  expect(r.mpeg2Mkv).toEqual(undecodable('mpeg2.mkv', 'MPEG-2'));
+  expect(r.h263).toEqual(undecodable('h263.3gp', 'H.263'));
   expect(r.flv).toEqual({ name: 'VideoError', kind: 'not-a-video', message: `sorenson.flv is a FLV file, a container this app does not open. ${convert}` });
 });
 

@@ -87,6 +87,12 @@ make mpeg2.mpg -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg2video -f vob
 make mpeg4-part2.mpegts -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg4 -f mpegts
 make xvid.avi -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg4
 make sorenson.flv -f lavfi -i "$(pattern 160x120 25 1)" -c:v flv1
+# Tracks mediabunny reads but cannot decode, named from the container's codec id (and, for MP4's 'mp4v', which
+# is MPEG-4 Part 2 or MPEG-2, from the first packet): an old phone's H.263 3GP, MPEG-2 in MP4 and in MKV.
+make mpeg4-part2.mp4 -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg4
+make mpeg2-in.mp4 -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg2video
+make mpeg2.mkv -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg2video
+make h263.3gp -f lavfi -i "$(pattern 176x144 25 1)" -c:v h263
 # 4K: decoded and downscaled on the GPU.
 make 4k.mp4 -f lavfi -i "$(pattern 3840x2160 5 1)" -c:v libx264 -pix_fmt yuv420p -preset ultrafast "${tags[@]}"
 

@@ -2,9 +2,9 @@
 // know about it. Every way a file can be unusable ends here as a VideoError with a specific message.
 import { ALL_FORMATS, BlobSource, EncodedPacketSink, Input, UrlSource, type InputVideoTrack } from 'mediabunny';
 import type { Rotation, Size } from '../preprocess/geometry';
-import { undecodableCodecError, unopenedVideoError, VideoError } from './errors';
+import { codecLabel, undecodableCodecError, unopenedVideoError, VideoError } from './errors';
 import { acceptRecoveryPointKeyframes } from './keyframes';
-import { SNIFF_BYTES, sniffVideo } from './sniff';
+import { mpegVideoCodec, SNIFF_BYTES, sniffVideo } from './sniff';
 import { decodableTiming, frameCount, type TrackSpan, type VideoTiming } from './sampling';
 
 /** Largest frame side we accept: the WebGPU texture limit on most GPUs (8K video is 7680 wide). */
@@ -93,7 +93,12 @@ async function probe(input: Input, name: string, readHead: () => Promise<Uint8Ar
     throw (await unopened()) ?? new VideoError('no-video-track', `${name} has no video track${audio ? ' (it holds only audio)' : ''}`);
   }
   const codec = await step(track.getCodec());
-  if (!codec || !(await step(track.canDecode()))) throw undecodableCodecError(name, codec, await step(track.getInternalCodecId()));
+  if (!codec || !(await step(track.canDecode()))) {
+    const id = await step(track.getInternalCodecId());
+    // An MP4 'mp4v' track is MPEG-4 Part 2 or MPEG-1/2 (its esds says which; mediabunny does not): its first packet tells.
+    const packet = id === 'mp4v' ? await step(new EncodedPacketSink(track).getFirstPacket()) : null;
+    throw undecodableCodecError(name, (packet && mpegVideoCodec(packet.data)) ?? codecLabel(codec, id), id);
+  }
   await step(acceptRecoveryPointKeyframes(track));
   const stored = { width: await step(track.getCodedWidth()), height: await step(track.getCodedHeight()) };
   const rotation = (await step(track.getRotation())) as Rotation;

@@ -14,8 +14,8 @@ export interface Sniffed {
 
 /** MPEG-TS stream_type → video codec (ISO/IEC 13818-1 table 2-34 and its amendments). */
 const TS_VIDEO: Record<number, string> = {
-  0x01: 'MPEG-1 video',
-  0x02: 'MPEG-2 video',
+  0x01: 'MPEG-1',
+  0x02: 'MPEG-2',
   0x10: 'MPEG-4 Part 2',
   0x1b: 'H.264 (AVC)',
   0x24: 'HEVC (H.265)',
@@ -29,7 +29,7 @@ const ascii = (b: Uint8Array, at: number, n: number) => String.fromCharCode(...b
 export function sniffVideo(b: Uint8Array): Sniffed {
   if (ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'AVI ') return { container: 'AVI' };
   if (ascii(b, 0, 3) === 'FLV') return { container: 'FLV' };
-  if (b[0] === 0 && b[1] === 0 && b[2] === 1 && b[3] === 0xba) return { container: 'MPEG-PS', codec: psVideoCodec(b) };
+  if (b[0] === 0 && b[1] === 0 && b[2] === 1 && b[3] === 0xba) return { container: 'MPEG-PS', codec: mpegVideoCodec(b) };
   const codec = tsVideoCodec(b);
   return codec ? { codec } : {};
 }
@@ -59,11 +59,16 @@ function tsVideoCodec(b: Uint8Array): string | undefined {
   return undefined;
 }
 
-/** MPEG-PS: MPEG-1/2 video starts with a sequence header (00 00 01 B3), MPEG-2 adds an extension (B5). */
-function psVideoCodec(b: Uint8Array): string | undefined {
-  const at = startCode(b, 0xb3);
-  if (at < 0) return startCode(b, 0xb0) >= 0 ? 'MPEG-4 Part 2' : undefined;
-  return startCode(b, 0xb5, at) >= 0 ? 'MPEG-2 video' : 'MPEG-1 video';
+/**
+ * MPEG-1/2 or MPEG-4 Part 2, from an elementary stream's start codes (an MPEG-PS, or an MP4 'mp4v' track's
+ * packet): MPEG-4 has VOPs (00 00 01 B6) or a visual object sequence (B0); MPEG-1/2 a sequence header (B3), to
+ * which MPEG-2 adds an extension (B5). Undefined if neither.
+ */
+export function mpegVideoCodec(b: Uint8Array): string | undefined {
+  if (startCode(b, 0xb6) >= 0 || startCode(b, 0xb0) >= 0) return 'MPEG-4 Part 2';
+  const sequence = startCode(b, 0xb3);
+  if (sequence < 0) return undefined;
+  return startCode(b, 0xb5, sequence) >= 0 ? 'MPEG-2' : 'MPEG-1';
 }
 
 function startCode(b: Uint8Array, code: number, from = 0): number {

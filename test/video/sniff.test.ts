@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hasRecoveryPoint } from '../../src/video/keyframes';
-import { sniffVideo } from '../../src/video/sniff';
+import { mpegVideoCodec, sniffVideo } from '../../src/video/sniff';
 
 const bytes = (...parts: (string | number[])[]) => Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...p].map((c) => c.charCodeAt(0)) : p)));
 
@@ -27,7 +27,7 @@ describe('sniffVideo', () => {
   });
 
   it("reads the video codec from an MPEG-TS program map, after audio streams, in 188- and 192-byte packets", () => {
-    expect(sniffVideo(transportStream([0x0f, 0x02]))).toEqual({ codec: 'MPEG-2 video' });
+    expect(sniffVideo(transportStream([0x0f, 0x02]))).toEqual({ codec: 'MPEG-2' });
     expect(sniffVideo(transportStream([0x10]))).toEqual({ codec: 'MPEG-4 Part 2' });
     expect(sniffVideo(transportStream([0x33], 192))).toEqual({ codec: 'VVC (H.266)' });
     // Audio only: nothing to name.
@@ -37,8 +37,15 @@ describe('sniffVideo', () => {
   it('tells MPEG-2 from MPEG-1 video in an MPEG-PS by the sequence extension', () => {
     const pack = [0, 0, 1, 0xba, 0x44, 0, 4, 0, 4, 1];
     const sequence = [0, 0, 1, 0xb3, 0x0a, 0x00, 0x78, 0x13];
-    expect(sniffVideo(Uint8Array.from([...pack, 0, 0, 1, 0xe0, 0, 20, ...sequence, 0, 0, 1, 0xb5, 0x14]))).toEqual({ container: 'MPEG-PS', codec: 'MPEG-2 video' });
-    expect(sniffVideo(Uint8Array.from([...pack, 0, 0, 1, 0xe0, 0, 20, ...sequence, 0, 0, 1, 0xb8]))).toEqual({ container: 'MPEG-PS', codec: 'MPEG-1 video' });
+    expect(sniffVideo(Uint8Array.from([...pack, 0, 0, 1, 0xe0, 0, 20, ...sequence, 0, 0, 1, 0xb5, 0x14]))).toEqual({ container: 'MPEG-PS', codec: 'MPEG-2' });
+    expect(sniffVideo(Uint8Array.from([...pack, 0, 0, 1, 0xe0, 0, 20, ...sequence, 0, 0, 1, 0xb8]))).toEqual({ container: 'MPEG-PS', codec: 'MPEG-1' });
+  });
+
+  it('tells MPEG-4 Part 2 from MPEG-1/2 by its start codes (a VOP, even after a group-of-VOP header that looks like a sequence header)', () => {
+    expect(mpegVideoCodec(Uint8Array.from([0, 0, 1, 0xb3, 0x00, 0x10, 0, 0, 1, 0xb6, 0x10]))).toBe('MPEG-4 Part 2');
+    expect(mpegVideoCodec(Uint8Array.from([0, 0, 1, 0xb0, 0x01]))).toBe('MPEG-4 Part 2');
+    expect(mpegVideoCodec(Uint8Array.from([0, 0, 1, 0xb3, 0x0a, 0, 0, 1, 0xb5, 0x14, 0, 0, 1, 0x00]))).toBe('MPEG-2');
+    expect(mpegVideoCodec(Uint8Array.from([0, 0, 1, 0x00, 0x00]))).toBeUndefined();
   });
 
   it('knows nothing of other bytes', () => {
