@@ -93,6 +93,9 @@ make mpeg4-part2.mp4 -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg4
 make mpeg2-in.mp4 -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg2video
 make mpeg2.mkv -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg2video
 make h263.3gp -f lavfi -i "$(pattern 176x144 25 1)" -c:v h263
+# No keyframe at all, its data all there: 1 s to 3 s of a GOP that starts at 0 s, cut with stream copy from
+# the frame at 1 s on (-copyinkf: the frames before the next keyframe are kept).
+make no-keyframe.mp4 -i gop-keys-0-4s.mp4 -ss 1 -t 2 -c copy -copyinkf
 # 4K: decoded and downscaled on the GPU.
 make 4k.mp4 -f lavfi -i "$(pattern 3840x2160 5 1)" -c:v libx264 -pix_fmt yuv420p -preset ultrafast "${tags[@]}"
 

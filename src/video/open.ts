@@ -148,7 +148,7 @@ async function trackSpan(track: InputVideoTrack, name: string, firstTimestamp: n
   const key = (await packets.getFirstKeyPacket(verify)) ?? (first && (await packets.getNextKeyPacket(first, verify)));
   if (!key) {
     if (first && !(await packets.getFirstPacket())) throw new VideoError('corrupt', `${name} has no keyframe with its data in the file, so none of its frames can be decoded: the file looks truncated or damaged`);
-    throw new VideoError('corrupt', `${name} has no frame a decoder can start from (the keyframes its index lists are not keyframes in the video data), so none of its frames can be decoded: the file looks damaged`);
+    throw new VideoError('corrupt', `${name} has no keyframe a decoder can start from, though its data is in the file (a cut that kept no keyframe, or an index that names the wrong frames), so none of its frames can be decoded: the file looks damaged`);
   }
   let dataEnd = indexedEnd;
   if (!(await packets.getPacket(Infinity))) {
