@@ -181,6 +181,7 @@ test('bad input is refused with a specific message', async ({ page }) => {
     mpeg2Mkv: clip('mpeg2.mkv'),
     h263: clip('h263.3gp'),
     noKeyframe: clip('no-keyframe.mp4'),
+    cutInFirstFrame: clip('cut-in-first-frame.mp4'),
   });
   expect(r.notAVideo).toMatchObject({ kind: 'not-a-video', message: 'not-a-video.mp4 is not a video file this app can open (MP4, MOV, WebM or MKV)' });
   expect(r.zeroBytes).toMatchObject({ kind: 'empty', message: 'zero-bytes.mp4 is empty (0 bytes)' });
@@ -201,6 +202,7 @@ test('bad input is refused with a specific message', async ({ page }) => {
   expect(r.mpeg2Mp4).toEqual(undecodable('mpeg2-in.mp4', 'MPEG-2'));
   expect(r.mpeg2Mkv).toEqual(undecodable('mpeg2.mkv', 'MPEG-2'));
   expect(r.h263).toEqual(undecodable('h263.3gp', 'H.263'));
+  expect(r.cutInFirstFrame).toMatchObject({ kind: 'corrupt', message: 'cut-in-first-frame.mp4 has no keyframe with its data in the file, so none of its frames can be decoded: the file looks truncated or damaged' });
   // All the data is there: the file is damaged, not truncated.
   expect(r.noKeyframe).toMatchObject({ kind: 'corrupt', message: 'no-keyframe.mp4 has no keyframe a decoder can start from, though its data is in the file (a cut that kept no keyframe, or an index that names the wrong frames), so none of its frames can be decoded: the file looks damaged' });
   expect(r.flv).toEqual({ name: 'VideoError', kind: 'not-a-video', message: `sorenson.flv is a FLV file, a container this app does not open. ${convert}` });

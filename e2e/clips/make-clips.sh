@@ -43,6 +43,8 @@ make audio-only.mp4 -f lavfi -i "sine=frequency=440:duration=1" -c:a aac
 # Truncated: the index (moov) comes first, the media data is cut after 40% of the file.
 make faststart.mp4 -f lavfi -i "$(pattern 320x240 30 2)" -c:v libx264 -pix_fmt yuv420p "${tags[@]}" -movflags +faststart
 [[ -s truncated.mp4 ]] || head -c $(($(stat -c %s faststart.mp4) * 4 / 10)) faststart.mp4 > truncated.mp4
+# Cut inside the first frame's data: nothing can be decoded.
+[[ -s cut-in-first-frame.mp4 ]] || head -c "$(($(ffprobe -v error -select_streams v -show_entries packet=pos -of csv=p=0 faststart.mp4 | head -1) + 100))" faststart.mp4 > cut-in-first-frame.mp4
 # Rotation metadata: coded 320×240, displayed 240×320 (a display matrix; ffmpeg 5 writes it on stream copy).
 make rotated-90.mp4 -i faststart.mp4 -c copy -metadata:s:v:0 rotate=90
 [[ -e zero-bytes.mp4 ]] || : > zero-bytes.mp4

@@ -147,7 +147,9 @@ async function trackSpan(track: InputVideoTrack, name: string, firstTimestamp: n
   const first = await packets.getFirstPacket({ metadataOnly: true });
   const key = (await packets.getFirstKeyPacket(verify)) ?? (first && (await packets.getNextKeyPacket(first, verify)));
   if (!key) {
-    if (first && !(await packets.getFirstPacket())) throw new VideoError('corrupt', `${name} has no keyframe with its data in the file, so none of its frames can be decoded: the file looks truncated or damaged`);
+    // Truncated if the first keyframe the index lists has no data; else the data is there and holds no keyframe.
+    const listed = await packets.getFirstKeyPacket({ metadataOnly: true });
+    if (listed && !(await packets.getPacket(listed.timestamp))) throw new VideoError('corrupt', `${name} has no keyframe with its data in the file, so none of its frames can be decoded: the file looks truncated or damaged`);
     throw new VideoError('corrupt', `${name} has no keyframe a decoder can start from, though its data is in the file (a cut that kept no keyframe, or an index that names the wrong frames), so none of its frames can be decoded: the file looks damaged`);
   }
   let dataEnd = indexedEnd;
