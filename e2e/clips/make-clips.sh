@@ -84,9 +84,11 @@ fi
 make trimmed.mp4 -ss 1.5 -i gop-keys-0-4s.mp4 -c copy
 # Video this app cannot decode, in containers mediabunny opens or skips: MPEG-2 in MPEG-TS and MPEG-PS (DVD,
 # broadcast), MPEG-4 Part 2 in MPEG-TS; AVI and FLV containers. Names end in .mpegts/.mpg: Vite would serve .ts as TypeScript.
-make mpeg2.mpegts -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg2video -f mpegts
-make mpeg2.mpg -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg2video -f vob
-make mpeg4-part2.mpegts -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg4 -f mpegts
+# With MP2 audio beside the video, as broadcasts and DVDs have it (mediabunny sees only the audio).
+sine=(-f lavfi -i "sine=frequency=440:duration=1" -c:a mp2)
+make mpeg2.mpegts -f lavfi -i "$(pattern 160x120 25 1)" "${sine[@]}" -c:v mpeg2video -f mpegts
+make mpeg2.mpg -f lavfi -i "$(pattern 160x120 25 1)" "${sine[@]}" -c:v mpeg2video -f vob
+make mpeg4-part2.mpegts -f lavfi -i "$(pattern 160x120 25 1)" "${sine[@]}" -c:v mpeg4 -f mpegts
 make xvid.avi -f lavfi -i "$(pattern 160x120 25 1)" -c:v mpeg4
 make sorenson.flv -f lavfi -i "$(pattern 160x120 25 1)" -c:v flv1
 # Tracks mediabunny reads but cannot decode, named from the container's codec id (and, for MP4's 'mp4v', which
