@@ -18,10 +18,14 @@ async function openPage(page: Page) {
   await page.waitForFunction(() => window.videoTest !== undefined);
 }
 
-/** ffmpeg's rgb24 frames `indices` of a clip (rotation applied, as a player shows them), base64 each. */
-function ffmpegFrames(name: string, indices: number[], width: number, height: number): string[] {
+/**
+ * ffmpeg's rgb24 frames `indices` of a clip (rotation applied, as a player shows them), base64 each. `eightBit`:
+ * through ffmpeg's 8-bit YUV first, so that chroma is upsampled as for 8-bit video (ffmpeg's direct 10-bit → RGB
+ * path interpolates chroma where its 8-bit path and Chromium repeat each sample: up to 77/255 apart at edges).
+ */
+function ffmpegFrames(name: string, indices: number[], width: number, height: number, eightBit = false): string[] {
   const select = indices.map((i) => `eq(n\\,${i})`).join('+');
-  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', `e2e/clips/out/${name}`, '-vf', `select='${select}'`, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 28 });
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', `e2e/clips/out/${name}`, '-vf', `select='${select}'${eightBit ? ',format=yuv420p' : ''}`, '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { maxBuffer: 1 << 28 });
   const size = width * height * 3;
   expect(raw.length).toBe(size * indices.length);
   return indices.map((_, k) => raw.subarray(k * size, (k + 1) * size).toString('base64'));
@@ -101,12 +105,15 @@ test('variable frame rate: frames are sampled in time, and the decoder shows the
   expect(r.decoded).toEqual([0.233, 0.733, 1.2, 1.7, 2.2, 2.7].map((t) => expect.closeTo(t, 2)));
 });
 
-test("decoded frames match ffmpeg's (mean abs error < 4/255)", async ({ page }) => {
-  const cases: { name: string; width: number; height: number; indices: number[]; uploads: ('auto' | 'copy' | 'external' | 'cpu')[] }[] = [
+test("decoded frames match ffmpeg's (mean abs error < 4/255; 10-bit ones < 2/255)", async ({ page }) => {
+  const cases: { name: string; width: number; height: number; indices: number[]; uploads: ('auto' | 'copy' | 'external' | 'cpu')[]; tenBit?: boolean }[] = [
     { name: 'h264.mp4', width: 320, height: 240, indices: [0, 15, 47, 89], uploads: ['copy', 'cpu'] },
     { name: 'h264-bt709.mp4', width: 320, height: 240, indices: [3, 20], uploads: ['copy', 'external'] },
     { name: 'vp9.webm', width: 320, height: 240, indices: [1, 30], uploads: ['copy'] },
     { name: 'av1.mp4', width: 320, height: 240, indices: [2, 40], uploads: ['copy'] },
+    // 10-bit frames, converted to 8-bit sRGB by the browser (copyTo RGBA, sRGB) and by ffmpeg: within 2/255.
+    { name: 'vp9-10bit.webm', width: 160, height: 120, indices: [1, 20], uploads: ['copy', 'cpu'], tenBit: true },
+    { name: 'av1-10bit.mp4', width: 160, height: 120, indices: [2, 20], uploads: ['copy', 'cpu'], tenBit: true },
     // Odd sizes put colour edges between chroma samples, where decoders upsample chroma differently: the
     // mean stays below 4, single pixels at edges differ by up to ~250.
     { name: 'odd-317x241.webm', width: 317, height: 241, indices: [5, 44], uploads: ['copy'] },
@@ -116,14 +123,16 @@ test("decoded frames match ffmpeg's (mean abs error < 4/255)", async ({ page }) 
   ];
   const report: string[] = [];
   for (const c of cases) {
-    const rgb = ffmpegFrames(c.name, c.indices, c.width, c.height);
-    for (const upload of c.uploads) {
-      const r = await page.evaluate(([url, indices, frames, up]) => window.videoTest.compareWithFfmpeg(url, indices, frames, up), [clip(c.name), c.indices, rgb, upload] as const);
+    const rgb = ffmpegFrames(c.name, c.indices, c.width, c.height, c.tenBit);
+    // 10-bit frames also through our own conversion (yuv.ts: the GPU kernel for 'copy', the CPU for 'cpu'), as
+    // browsers that cannot convert them get.
+    for (const [upload, convert] of c.uploads.flatMap((u) => (c.tenBit ? (['browser', 'own'] as const) : (['browser'] as const)).map((v) => [u, v] as const))) {
+      const r = await page.evaluate(([url, indices, frames, up, conv]) => window.videoTest.compareWithFfmpeg(url, indices, frames, up, conv), [clip(c.name), c.indices, rgb, upload, convert] as const);
       expect([r.width, r.height]).toEqual([c.width, c.height]);
       expect(r.uploadPath).toBe(upload === 'auto' ? (r.cpuAdapter ? 'cpu' : 'copy') : upload);
-      report.push(`${c.name} ${upload}→${r.uploadPath}: mean ${r.frames.map((f) => f.meanAbs.toFixed(2)).join(', ')} max ${r.frames.map((f) => f.maxAbs.toFixed(0)).join(', ')} (of 255)`);
+      report.push(`${c.name} ${upload}→${r.uploadPath}${convert === 'own' ? ' (own conversion)' : ''}: mean ${r.frames.map((f) => f.meanAbs.toFixed(2)).join(', ')} max ${r.frames.map((f) => f.maxAbs.toFixed(0)).join(', ')} (of 255)`);
       // A rotation the wrong way round would give mean errors near 100.
-      for (const f of r.frames) expect(f.meanAbs, `${c.name} via ${upload}`).toBeLessThan(4);
+      for (const f of r.frames) expect(f.meanAbs, `${c.name} via ${upload}, ${convert}`).toBeLessThan(c.tenBit ? 2 : 4);
     }
   }
   console.log(`decoded vs ffmpeg:\n  ${report.join('\n  ')}`);
@@ -164,6 +173,17 @@ test('bad input is refused with a specific message', async ({ page }) => {
     hevc: clip('hevc.mp4'),
     tooWide: clip('too-wide.webm'),
     truncated: clip('truncated.mp4'),
+    mpeg2Ts: clip('mpeg2.mpegts'),
+    mpeg2Ps: clip('mpeg2.mpg'),
+    mpeg4Ts: clip('mpeg4-part2.mpegts'),
+    avi: clip('xvid.avi'),
+    flv: clip('sorenson.flv'),
+    mpeg4Mp4: clip('mpeg4-part2.mp4'),
+    mpeg2Mp4: clip('mpeg2-in.mp4'),
+    mpeg2Mkv: clip('mpeg2.mkv'),
+    h263: clip('h263.3gp'),
+    noKeyframe: clip('no-keyframe.mp4'),
+    cutInFirstFrame: clip('cut-in-first-frame.mp4'),
   });
   expect(r.notAVideo).toMatchObject({ kind: 'not-a-video', message: 'not-a-video.mp4 is not a video file this app can open (MP4, MOV, WebM or MKV)' });
   expect(r.zeroBytes).toMatchObject({ kind: 'empty', message: 'zero-bytes.mp4 is empty (0 bytes)' });
@@ -173,6 +193,21 @@ test('bad input is refused with a specific message', async ({ page }) => {
   expect(r.tooWide).toMatchObject({ kind: 'too-large' });
   expect(r.tooWide?.message).toMatch(/9000×64 frames; the largest this app handles is 8192 px a side/);
   expect(r.truncated).toBeUndefined();
+  // Streams mediabunny skips and containers it does not open are named, with the line that converts them.
+  const convert = 'Convert it to H.264 in MP4 (e.g. ffmpeg -i in.mp4 -c:v libx264 -c:a aac out.mp4).';
+  expect(r.mpeg2Ts).toEqual({ name: 'VideoError', kind: 'undecodable-codec', message: `mpeg2.mpegts holds MPEG-2 video, which this app cannot decode. ${convert}` });
+  expect(r.mpeg2Ps).toEqual({ name: 'VideoError', kind: 'undecodable-codec', message: `mpeg2.mpg holds MPEG-2 video in MPEG-PS, which this app cannot decode. ${convert}` });
+  expect(r.mpeg4Ts).toEqual({ name: 'VideoError', kind: 'undecodable-codec', message: `mpeg4-part2.mpegts holds MPEG-4 Part 2 video, which this app cannot decode. ${convert}` });
+  expect(r.avi).toEqual({ name: 'VideoError', kind: 'not-a-video', message: `xvid.avi is an AVI file, a container this app does not open. ${convert}` });
+  const undecodable = (file: string, codec: string) => ({ name: 'VideoError', kind: 'undecodable-codec', message: `${file} is ${codec} video, which this browser cannot decode. Convert it to H.264, VP9 or AV1 (e.g. ffmpeg -i in.mp4 -c:v libx264 -c:a aac out.mp4), or open it in a browser that decodes ${codec}.` });
+  expect(r.mpeg4Mp4).toEqual(undecodable('mpeg4-part2.mp4', 'MPEG-4 Part 2'));
+  expect(r.mpeg2Mp4).toEqual(undecodable('mpeg2-in.mp4', 'MPEG-2'));
+  expect(r.mpeg2Mkv).toEqual(undecodable('mpeg2.mkv', 'MPEG-2'));
+  expect(r.h263).toEqual(undecodable('h263.3gp', 'H.263'));
+  expect(r.cutInFirstFrame).toMatchObject({ kind: 'corrupt', message: 'cut-in-first-frame.mp4 has no keyframe with its data in the file, so none of its frames can be decoded: the file looks truncated or damaged' });
+  // All the data is there: the file is damaged, not truncated.
+  expect(r.noKeyframe).toMatchObject({ kind: 'corrupt', message: 'no-keyframe.mp4 has no keyframe a decoder can start from, though its data is in the file (a cut that kept no keyframe, or an index that names the wrong frames), so none of its frames can be decoded: the file looks damaged' });
+  expect(r.flv).toEqual({ name: 'VideoError', kind: 'not-a-video', message: `sorenson.flv is a FLV file, a container this app does not open. ${convert}` });
 });
 
 // Files as people have them (e2e/clips/make-clips.sh makes look-alikes): what decodes is used, the notes
@@ -205,6 +240,26 @@ test('a frame the decoder rejects is replaced by the nearest decodable one, and 
     kind: 'corrupt',
     message: 'damaged-frame.mp4: only 1 of the 5 frames needed could be decoded (none at 0.42, 0.48, 0.55, 0.62 s; the decoder said: Decoding error.): the file looks truncated or damaged',
   });
+});
+
+test("a phone's slow-motion file (VFR, recovery-point keyframes, a trailer after the media data) is sampled whole", async ({ page }) => {
+  const r = await page.evaluate((url) => window.videoTest.sample(url, { kind: 'segments', frames: 8 }), clip('slow-motion.mp4'));
+  // 5 s at 30 fps then 60 fps, cut at 3 s: 60 frames at 30 fps, 120 at 60 fps; keyframes at 0 and 2.5 s.
+  expect(r.info).toMatchObject({ codec: 'avc', width: 160, height: 120, startTime: 0, duration: expect.closeTo(3.97, 2), variableFrameRate: true, notes: [] });
+  expect(r.sampling.timestamps).toHaveLength(8);
+  // Every sampled frame decodes as itself, before and after the second keyframe.
+  expect(r.notes).toEqual([]);
+  expect(r.decoded.length).toBe(8);
+  expect(r.decoded.some((t) => t < 2.5) && r.decoded.some((t) => t > 2.5)).toBe(true);
+  for (const [k, t] of r.decoded.entries()) expect(t).toBeLessThanOrEqual(r.sampling.timestamps[k]);
+});
+
+test('frames before an edit list\'s start are not sampled: the video starts where players start it', async ({ page }) => {
+  const r = await page.evaluate((url) => window.videoTest.sample(url, { kind: 'segments', frames: 4 }), clip('trimmed.mp4'));
+  // Cut at 1.5 s from a file with keyframes at 0 and 4 s: the packets from 0 to 1.5 s are kept (the keyframe at 0 s
+  // opens the frames after 1.5 s) and listed before the edit list's start, at -1.5 s.
+  expect(r.info).toMatchObject({ origin: 0, startTime: 0, duration: expect.closeTo(3.5, 6), frameCount: 105, notes: [] });
+  expect(r.decoded).toEqual([13, 39, 65, 91].map((i) => expect.closeTo(i / 30, 4)));
 });
 
 test('a file that ends long before its index says is sampled over the part that is there', async ({ page }) => {

@@ -106,11 +106,11 @@ const api = {
    * Frames `indices` through the GPU path with nothing resized or normalized (the frames as displayed,
    * 0..255), against ffmpeg's rgb24 frames: mean and max absolute error per frame, in 0..255.
    */
-  async compareWithFfmpeg(url: string, indices: number[], ffmpegRgb: string[], upload: 'auto' | UploadPath) {
+  async compareWithFfmpeg(url: string, indices: number[], ffmpegRgb: string[], upload: 'auto' | UploadPath, convert: 'browser' | 'own' = 'browser') {
     const g = await gpu();
     return withVideo(url, async (video) => {
       const { width: W, height: H } = video.info;
-      const store = createFrameStore(g, video.info.stored, video.info.rotation, identityConfig(video), { slots: indices.length, crops: ['centre'], upload });
+      const store = createFrameStore(g, video.info.stored, video.info.rotation, identityConfig(video), { slots: indices.length, crops: ['centre'], upload, convert });
       try {
         await decodeFrames(video, indices.map((i) => frameTimestamp(video.info, i)), (frame, slot) => store.upload(slot, frame));
         const frames: { meanAbs: number; maxAbs: number }[] = [];

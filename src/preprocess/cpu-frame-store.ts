@@ -7,9 +7,10 @@
 // writeBuffer; a backend that takes CPU pixels reads them with no read-back.
 import type { PreprocessorConfig } from '../checkpoint/config';
 import type { Runtime } from '../engine/runtime';
-import { checkClipTarget, checkUpload, clipOrigin, copyFramePixels, type FrameStore, type PreprocessedClip, type StoreGeometry } from './frame-store';
+import { checkClipTarget, checkUpload, clipOrigin, framePixels, type FrameStore, type PreprocessedClip, type StoreGeometry } from './frame-store';
 import { displayToStored, type CropPosition, type Rect, type Size } from './geometry';
 import type { RgbaImage } from './reference';
+import { planarYuvToRgba } from './yuv';
 
 export class CpuFrameStore implements FrameStore {
   readonly uploadPath = 'cpu';
@@ -25,6 +26,7 @@ export class CpuFrameStore implements FrameStore {
     private readonly config: PreprocessorConfig,
     private readonly geometry: StoreGeometry,
     readonly slots: number,
+    private readonly convert: 'browser' | 'own',
   ) {
     const g = geometry.resize;
     this.frames = new Float32Array(slots * 3 * g.regionWidth * g.regionHeight);
@@ -38,7 +40,8 @@ export class CpuFrameStore implements FrameStore {
   async upload(slot: number, frame: VideoFrame | RgbaImage): Promise<void> {
     const checked = checkUpload(this, slot, frame);
     if ('rgba' in checked) return this.resize(slot, checked.rgba, checked.rect);
-    const copied = await copyFramePixels(checked.video, this.copyRect, this.bytes);
+    const copied = await framePixels(checked.video, this.copyRect, this.bytes, this.convert);
+    if ('yuv' in copied) return this.resize(slot, planarYuvToRgba(copied.yuv), { x: 0, y: 0, ...this.stored });
     this.bytes = copied.bytes;
     this.resize(slot, copied.bytes, copied.rect);
   }

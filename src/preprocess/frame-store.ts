@@ -18,6 +18,7 @@ import { bilinearTaps, cropOrigin, displaySize, resizedSize, storedRect, type Cr
 import { GpuFrameStore } from './gpu-frame-store';
 import type { RgbaImage } from './reference';
 import type { ResizeGeometry } from './resize-kernel';
+import { copyPlanarYuv, type PlanarYuv } from './yuv';
 
 /**
  * How a VideoFrame reaches the model's input. 'external': `importExternalTexture` (no copy through the CPU).
@@ -41,6 +42,28 @@ export interface FrameStoreOptions {
    * 'copy'). 'external' falls back to 'copy' when the browser cannot import the frame.
    */
   upload?: 'auto' | UploadPath;
+  /**
+   * Who converts 10/12-bit frames to 8-bit RGB for 'copy' and 'cpu': 'browser' (default: copyTo RGBA, sRGB,
+   * where the browser can; else our own), or 'own' (yuv.ts: on the GPU for 'copy', on the CPU for 'cpu').
+   */
+  convert?: 'browser' | 'own';
+}
+
+/** A frame's pixels as the stores take them: RGBA bytes of a rectangle, or 10/12-bit planes for our own conversion. */
+export type FramePixels = { bytes: Uint8Array<ArrayBuffer>; rect: Rect } | { yuv: PlanarYuv };
+
+/** The pixels of `rect` of a VideoFrame (see copyFramePixels), or its planes where we convert it ourselves. */
+export async function framePixels(frame: VideoFrame, rect: Rect, bytes: Uint8Array<ArrayBuffer> | undefined, convert: 'browser' | 'own'): Promise<FramePixels> {
+  const ours = convert === 'own' ? await copyPlanarYuv(frame) : undefined;
+  if (ours) return { yuv: ours };
+  try {
+    return await copyFramePixels(frame, rect, bytes);
+  } catch (e) {
+    // A browser that cannot convert this format to RGBA: convert it ourselves if we can.
+    const planes = await copyPlanarYuv(frame);
+    if (!planes) throw e;
+    return { yuv: planes };
+  }
 }
 
 /** A clip of the store's frames: implements the engine's GpuClip, with its tensor shape. */
@@ -84,8 +107,9 @@ export function createFrameStore(gpu: Runtime | EngineDevice, stored: Size, rota
   const geometry = storeGeometry(stored, rotation, config, options.crops);
   const rt = gpu instanceof Runtime ? gpu.scope() : new Runtime(gpu);
   const requested = options.upload ?? 'auto';
-  if (requested === 'cpu' || (requested === 'auto' && rt.gpu.adapter.isFallback)) return new CpuFrameStore(rt, stored, config, geometry, options.slots);
-  return new GpuFrameStore(rt, stored, config, geometry, options.slots, requested);
+  const convert = options.convert ?? 'browser';
+  if (requested === 'cpu' || (requested === 'auto' && rt.gpu.adapter.isFallback)) return new CpuFrameStore(rt, stored, config, geometry, options.slots, convert);
+  return new GpuFrameStore(rt, stored, config, geometry, options.slots, requested, convert);
 }
 
 export function storeGeometry(stored: Size, rotation: Rotation, config: PreprocessorConfig, crops: CropPosition[]): StoreGeometry {

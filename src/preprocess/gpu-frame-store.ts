@@ -4,11 +4,13 @@
 import type { PreprocessorConfig } from '../checkpoint/config';
 import { GpuError } from '../engine/device';
 import type { Runtime, Step } from '../engine/runtime';
-import { checkClipTarget, checkUpload, clipOrigin, copyFramePixels, type FrameStore, type PreprocessedClip, type StoreGeometry, type UploadPath } from './frame-store';
+import { checkClipTarget, checkUpload, clipOrigin, framePixels, type FrameStore, type PreprocessedClip, type StoreGeometry, type UploadPath } from './frame-store';
 import type { CropPosition, Rect, Size } from './geometry';
 import { normalize, prepareNormalize } from './normalize-kernel';
 import type { RgbaImage } from './reference';
 import { encodeResize, RESIZE_PARAMS_BYTES, resizeParams, resizePipelines, resizeScratchBytes, type FrameSource, type ResizeGeometry } from './resize-kernel';
+import type { PlanarYuv } from './yuv';
+import { encodeYuvToRgba, YUV_PARAMS_BYTES, yuvSampleBytes } from './yuv-kernel';
 
 export class GpuFrameStore implements FrameStore {
   uploadPath: UploadPath | undefined;
@@ -26,6 +28,8 @@ export class GpuFrameStore implements FrameStore {
   /** The 'rgba' frame: one frame's RGBA bytes (reused, as uploads are queued in order). */
   private pixels?: GPUBuffer;
   private bytes?: Uint8Array<ArrayBuffer>;
+  /** Our own conversion of 10/12-bit frames: its params and the frame's samples (reused, as uploads are queued in order). */
+  private yuv?: { params: GPUBuffer; samples?: GPUBuffer };
   /** Set once an imported frame went through without errors: later imports are not checked. */
   private externalWorks = false;
 
@@ -39,6 +43,7 @@ export class GpuFrameStore implements FrameStore {
     { resize: geometry, taps, origins }: StoreGeometry,
     readonly slots: number,
     private readonly requested: 'auto' | UploadPath,
+    private readonly convert: 'browser' | 'own',
   ) {
     this.geometry = geometry;
     this.origins = origins;
@@ -69,7 +74,8 @@ export class GpuFrameStore implements FrameStore {
     if (this.uploadPath === 'external' && (await this.resizeExternal(slot, video, { x: 0, y: 0, ...this.stored }))) return;
     this.uploadPath = 'copy';
     // Only the pixels the resize reads: less colour conversion, copying and uploading (a 16:9 centre crop: 56%).
-    const copied = await copyFramePixels(video, this.copyRect, this.bytes);
+    const copied = await framePixels(video, this.copyRect, this.bytes, this.convert);
+    if ('yuv' in copied) return this.resizeFromYuv(slot, copied.yuv);
     this.bytes = copied.bytes;
     this.resizeFromBytes(slot, copied.bytes, copied.rect);
   }
@@ -111,8 +117,19 @@ export class GpuFrameStore implements FrameStore {
     for (const b of this.owned) b.destroy();
     this.owned.length = 0;
     this.params.destroy();
+    this.yuv?.params.destroy();
     this.rt.destroy();
     this.bytes = undefined;
+  }
+
+  /** `buffer`, or a new one of `bytes` where it is smaller: sized for the largest seen (whole frames and copied rectangles). */
+  private grown(buffer: GPUBuffer | undefined, label: string, bytes: number): GPUBuffer {
+    if (buffer && buffer.size >= bytes) return buffer;
+    if (buffer) {
+      buffer.destroy();
+      this.owned.splice(this.owned.indexOf(buffer), 1);
+    }
+    return this.buffer(label, bytes);
   }
 
   /** A storage buffer of `contents` bytes, or holding `contents`. */
@@ -129,16 +146,21 @@ export class GpuFrameStore implements FrameStore {
   /** Resize RGBA bytes holding `rect` of the stored frame (the whole frame, or a part covering copyRect). */
   private resizeFromBytes(slot: number, data: RgbaImage['data'], rect: Rect) {
     const { device } = this.rt;
-    // Sized for the largest seen (a store given whole RGBA images and copied rectangles keeps the larger).
-    if (!this.pixels || this.pixels.size < data.length) {
-      if (this.pixels) {
-        this.pixels.destroy();
-        this.owned.splice(this.owned.indexOf(this.pixels), 1);
-      }
-      this.pixels = this.buffer('frame pixels', data.length);
-    }
+    this.pixels = this.grown(this.pixels, 'frame pixels', data.length);
     device.queue.writeBuffer(this.pixels, 0, data);
     this.submitResize(slot, rect, 'rgba', { buffer: this.pixels });
+  }
+
+  /** Convert 10/12-bit planes to RGBA in the 'rgba' frame buffer (yuv-kernel.ts), and resize that. */
+  private resizeFromYuv(slot: number, yuv: PlanarYuv) {
+    const { device } = this.rt;
+    this.pixels = this.grown(this.pixels, 'frame pixels', yuv.width * yuv.height * 4);
+    this.yuv ??= { params: this.rt.device.createBuffer({ label: 'yuv params', size: YUV_PARAMS_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST }) };
+    this.yuv.samples = this.grown(this.yuv.samples, 'yuv samples', yuvSampleBytes(yuv));
+    const encoder = device.createCommandEncoder({ label: 'yuv to rgba' });
+    encodeYuvToRgba(this.rt, encoder, yuv, { params: this.yuv.params, samples: this.yuv.samples, rgba: this.pixels });
+    device.queue.submit([encoder.finish()]);
+    this.submitResize(slot, { x: 0, y: 0, ...this.stored }, 'rgba', { buffer: this.pixels });
   }
 
   /** Resize an imported frame; false if the browser could not import it (the caller copies instead). */

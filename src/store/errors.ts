@@ -26,14 +26,18 @@ export function isCancel(e: unknown): boolean {
   return kindOf(e) === 'cancelled' || (e instanceof DOMException && e.name === 'AbortError');
 }
 
+/** A model's files could not be downloaded (offline, or the server unreachable): the model itself may be fine. */
+export function isDownloadFailure(e: unknown): boolean {
+  return kindOf(e) === 'model' && /fetch|network|offline|HTTP|resolve/i.test(messageOf(e));
+}
+
 export function modelLoadError(e: unknown, modelName: string): AppError {
   const kind = kindOf(e);
   const message = messageOf(e);
   const title = `Could not load the model ${modelName}`;
   if (kind === 'gpu') return { kind, title, message, advice: `WebGPU failed while setting up the model. Try again, close other GPU-heavy tabs, or use a browser with WebGPU (Chrome or Edge 113+). ${PICK_ANOTHER_MODEL}` };
   if (kind === 'internal') return { kind, title, message, advice: 'The inference worker failed. Reload the page; if it happens again, please report it with this message.' };
-  const network = /fetch|network|offline|HTTP|resolve/i.test(message);
-  const advice = network
+  const advice = isDownloadFailure(e)
     ? `Its files could not be downloaded: you may be offline, or the server is unreachable. ${PICK_ANOTHER_MODEL}`
     : `The files do not look like a TimeSformer checkpoint (a config.json with model.safetensors or pytorch_model.bin). ${PICK_ANOTHER_MODEL}`;
   return { kind, title, message, advice };

@@ -4,7 +4,7 @@
 import { isBackendChoice, type BackendChoice } from '../backends/choose';
 import type { ModelInfo } from '../worker/protocol';
 import { buildCatalog, cacheKeys, folderEntry, modelRef, readParams, resolveModelParam, type ModelEntry } from './catalog';
-import { deviceLostError, gpuError, isCancel, modelLoadError, unknownModelError, type AppError } from './errors';
+import { deviceLostError, gpuError, isCancel, isDownloadFailure, modelLoadError, unknownModelError, type AppError } from './errors';
 import { progressed, type Progress, type ProgressEvent } from './progress';
 import { patch, type SliceContext } from './types';
 
@@ -27,14 +27,19 @@ export interface ModelState {
   copies: Record<string, boolean>;
   /** The backend asked for ('auto' by default, or ?backend=); which one runs is `info.backend`. */
   backend: BackendChoice;
+  /** Why the app started on entry `id` rather than the default model (shown while that entry is current). */
+  notice: { id: string; message: string } | null;
 }
 
 export interface ModelActions {
   /** The page opened with `search` (?model=, ?hub=): build the catalog and load the model it names. */
   appStarted(search: string): Promise<void>;
   modelSelected(id: string): void;
-  /** Load an entry (the selected one by default), cancelling a load in progress. */
-  modelRequested(id?: string): Promise<void>;
+  /**
+   * Load an entry (the selected one by default), cancelling a load in progress. `fallback`: a served entry to
+   * load instead, quietly, if this one's files cannot be downloaded (a first visit offline).
+   */
+  modelRequested(id?: string, fallback?: string): Promise<void>;
   modelFolderOpened(name: string, files: File[]): void;
   modelLoadProgressed(event: ProgressEvent): void;
   modelLoaded(info: ModelInfo, loadMs: number): void;
@@ -66,6 +71,7 @@ export const initialModelState: ModelState = {
   cached: {},
   copies: {},
   backend: 'auto',
+  notice: null,
 };
 
 export function modelActions(ctx: SliceContext): ModelActions {
@@ -88,14 +94,17 @@ export function modelActions(ctx: SliceContext): ModelActions {
       }
       model({ catalog: catalog.includes(entry) ? catalog : [...catalog, entry], selectedId: entry.id });
       void actions().cacheChanged();
-      await actions().modelRequested(entry.id);
+      // The default model comes from the hub: offline, start on a served one rather than with an error.
+      const chosen = new URLSearchParams(search).has('model');
+      const served = catalog.find((e) => e.origin === 'app');
+      await actions().modelRequested(entry.id, !chosen && entry.origin === 'hub' ? served?.id : undefined);
     },
 
     modelSelected(id) {
       model({ selectedId: id });
     },
 
-    async modelRequested(id = get().model.selectedId ?? undefined) {
+    async modelRequested(id = get().model.selectedId ?? undefined, fallback) {
       const entry = get().model.catalog.find((e) => e.id === id);
       if (!entry) return;
       ctx.running.model?.abort();
@@ -112,7 +121,12 @@ export function modelActions(ctx: SliceContext): ModelActions {
         const info = await ctx.client().loadModel(modelRef(entry, ctx.folders.get(entry.id)), onProgress, abort.signal, get().model.backend);
         if (current()) actions().modelLoaded(info, deps.now() - started);
       } catch (e) {
-        if (current() && !isCancel(e)) actions().modelLoadFailed(modelLoadError(e, entry.name));
+        if (!current() || isCancel(e)) return;
+        const instead = fallback === undefined ? undefined : get().model.catalog.find((f) => f.id === fallback);
+        if (!instead || !isDownloadFailure(e)) return actions().modelLoadFailed(modelLoadError(e, entry.name));
+        ctx.running.model = undefined;
+        model({ notice: { id: instead.id, message: `Started on ${instead.name}, served by this app: ${entry.name} could not be downloaded (you may be offline). Load it from the list once you are online.` } });
+        return actions().modelRequested(instead.id);
       } finally {
         if (current()) ctx.running.model = undefined;
       }

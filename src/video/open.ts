@@ -2,7 +2,9 @@
 // know about it. Every way a file can be unusable ends here as a VideoError with a specific message.
 import { ALL_FORMATS, BlobSource, EncodedPacketSink, Input, UrlSource, type InputVideoTrack } from 'mediabunny';
 import type { Rotation, Size } from '../preprocess/geometry';
-import { codecName, VideoError } from './errors';
+import { codecLabel, undecodableCodecError, unopenedVideoError, VideoError } from './errors';
+import { acceptRecoveryPointKeyframes } from './keyframes';
+import { mpegVideoCodec, SNIFF_BYTES, sniffVideo } from './sniff';
 import { decodableTiming, frameCount, type TrackSpan, type VideoTiming } from './sampling';
 
 /** Largest frame side we accept: the WebGPU texture limit on most GPUs (8K video is 7680 wide). */
@@ -54,7 +56,7 @@ export async function openVideo(source: VideoSource, options: { signal?: AbortSi
   if (typeof source !== 'string' && source.size === 0) throw new VideoError('empty', `${name} is empty (0 bytes)`);
   const input = new Input({ source: typeof source === 'string' ? new UrlSource(source) : new BlobSource(source), formats: ALL_FORMATS });
   try {
-    const info = await probe(input, name, options.signal);
+    const info = await probe(input, name, () => head(source), options.signal);
     return new VideoFile(info.info, info.track, input);
   } catch (e) {
     input.dispose();
@@ -63,7 +65,13 @@ export async function openVideo(source: VideoSource, options: { signal?: AbortSi
   }
 }
 
-async function probe(input: Input, name: string, signal?: AbortSignal): Promise<{ info: VideoInfo; track: InputVideoTrack }> {
+/** The first bytes of the file, for naming what it holds when mediabunny finds no video. */
+async function head(source: VideoSource): Promise<Uint8Array> {
+  const blob = typeof source === 'string' ? await (await fetch(source, { headers: { Range: `bytes=0-${SNIFF_BYTES - 1}` } })).blob() : source;
+  return new Uint8Array(await blob.slice(0, SNIFF_BYTES).arrayBuffer());
+}
+
+async function probe(input: Input, name: string, readHead: () => Promise<Uint8Array>, signal?: AbortSignal): Promise<{ info: VideoInfo; track: InputVideoTrack }> {
   const step = async <T>(p: Promise<T>): Promise<T> => {
     const value = await p;
     signal?.throwIfAborted();
@@ -76,25 +84,31 @@ async function probe(input: Input, name: string, signal?: AbortSignal): Promise<
     if (signal?.aborted) throw e;
     throw new VideoError('unreadable', `${name} could not be read: ${(e as Error).message}`, { cause: e });
   }
-  if (!readable) throw new VideoError('not-a-video', `${name} is not a video file this app can open (MP4, MOV, WebM or MKV)`);
+  const unopened = async () => unopenedVideoError(name, sniffVideo(await step(readHead())));
+  if (!readable) throw (await unopened()) ?? new VideoError('not-a-video', `${name} is not a video file this app can open (MP4, MOV, WebM or MKV)`);
   const container = (await step(input.getFormat())).name;
   const track = await step(input.getPrimaryVideoTrack());
   if (!track) {
     const audio = (await step(input.getAudioTracks())).length > 0;
-    throw new VideoError('no-video-track', `${name} has no video track${audio ? ' (it holds only audio)' : ''}`);
+    throw (await unopened()) ?? new VideoError('no-video-track', `${name} has no video track${audio ? ' (it holds only audio)' : ''}`);
   }
   const codec = await step(track.getCodec());
   if (!codec || !(await step(track.canDecode()))) {
-    const what = codecName(codec, await step(track.getInternalCodecId()));
-    throw new VideoError('undecodable-codec', `${name} is ${what} video, which this browser cannot decode. Convert it to H.264, VP9 or AV1 (e.g. ffmpeg -i in.mp4 -c:v libx264 out.mp4), or open it in a browser with ${what} support.`);
+    const id = await step(track.getInternalCodecId());
+    // An MP4 'mp4v' track is MPEG-4 Part 2 or MPEG-1/2 (its esds says which; mediabunny does not): its first packet tells.
+    const packet = id === 'mp4v' ? await step(new EncodedPacketSink(track).getFirstPacket()) : null;
+    throw undecodableCodecError(name, (packet && mpegVideoCodec(packet.data)) ?? codecLabel(codec, id), id);
   }
+  await step(acceptRecoveryPointKeyframes(track));
   const stored = { width: await step(track.getCodedWidth()), height: await step(track.getCodedHeight()) };
   const rotation = (await step(track.getRotation())) as Rotation;
   if (Math.max(stored.width, stored.height) > MAX_FRAME_SIDE) {
     throw new VideoError('too-large', `${name} has ${stored.width}×${stored.height} frames; the largest this app handles is ${MAX_FRAME_SIDE} px a side. Scale it down first (e.g. ffmpeg -i in.mp4 -vf scale=-2:1080 out.mp4).`);
   }
-  const startTime = await step(track.getFirstTimestamp());
   const endTime = await step(track.computeDuration());
+  // Frames before 0 s are cut by an MP4 edit list (a clip trimmed without re-encoding): players do not show them.
+  const firstTimestamp = await step(track.getFirstTimestamp());
+  const startTime = firstTimestamp < 0 && endTime > 0 ? 0 : firstTimestamp;
   const rate = await step(track.computeFrameRateMetrics());
   if (rate.probedPacketCount === 0 || !(endTime > startTime)) throw new VideoError('empty', `${name} has a video track without frames`);
   const par = await step(track.getPixelAspectRatio());
@@ -129,9 +143,15 @@ async function probe(input: Input, name: string, signal?: AbortSignal): Promise<
 async function trackSpan(track: InputVideoTrack, name: string, firstTimestamp: number, indexedEnd: number, frameRate: number): Promise<TrackSpan> {
   const packets = new EncodedPacketSink(track);
   const verify = { verifyKeyPackets: true };
-  const first = await packets.getFirstPacket();
-  const key = (await packets.getKeyPacket(firstTimestamp, verify)) ?? (first && (await packets.getNextKeyPacket(first, verify)));
-  if (!key) throw new VideoError('corrupt', `${name} has no keyframe with its data in the file, so none of its frames can be decoded: the file looks truncated or damaged`);
+  // The first keyframe in decode order, the first packet included; if the first packet's data is missing, the next.
+  const first = await packets.getFirstPacket({ metadataOnly: true });
+  const key = (await packets.getFirstKeyPacket(verify)) ?? (first && (await packets.getNextKeyPacket(first, verify)));
+  if (!key) {
+    // Truncated if the first keyframe the index lists has no data; else the data is there and holds no keyframe.
+    const listed = await packets.getFirstKeyPacket({ metadataOnly: true });
+    if (listed && !(await packets.getPacket(listed.timestamp))) throw new VideoError('corrupt', `${name} has no keyframe with its data in the file, so none of its frames can be decoded: the file looks truncated or damaged`);
+    throw new VideoError('corrupt', `${name} has no keyframe a decoder can start from, though its data is in the file (a cut that kept no keyframe, or an index that names the wrong frames), so none of its frames can be decoded: the file looks damaged`);
+  }
   let dataEnd = indexedEnd;
   if (!(await packets.getPacket(Infinity))) {
     // The last packet's data is missing: bisect for the last one whose data is there (the key one is).

@@ -112,7 +112,7 @@ export function sampleViews(timing: VideoTiming, policy: SamplingPolicy, plan: V
 
 /** Where a track's frames are and where its decodable ones are (seconds, on the track's own clock). */
 export interface TrackSpan {
-  /** The first packet's timestamp: the video's start, which a player shows as 0 s. */
+  /** The video's start, which a player shows as 0 s: the first packet's timestamp, or 0 where an edit list cuts the packets before it. */
   firstTimestamp: number;
   /** The end the container's index gives. */
   indexedEnd: number;
@@ -131,7 +131,9 @@ export const formatSeconds = (seconds: number) => `${seconds.toFixed(2)} s`;
  * was left out, with times from the video's start (a broadcast segment's first timestamp can be 112.7 s).
  */
 export function decodableTiming(span: TrackSpan, name: string): { timing: VideoTiming; notes: string[] } {
-  const { firstTimestamp: origin, firstKeyTimestamp: start, dataEnd: end } = span;
+  const { firstTimestamp: origin, dataEnd: end } = span;
+  // A keyframe before the first frame shown (an edit list cuts the frames before it) opens the first frame.
+  const start = Math.max(span.firstKeyTimestamp, origin);
   const notes: string[] = [];
   // Less than a frame apart: the same instant (container clocks round).
   const halfFrame = 0.5 / span.frameRate;

@@ -119,9 +119,36 @@ describe('the app store', () => {
     expect(s.explorer.layer).toBe(1);
   });
 
-  it('says what to do when the default model cannot be downloaded, and keeps working', async () => {
+  it('offline on a first visit, starts quietly on a served model and says why', async () => {
     const w = fakeWorld();
     void w.actions.appStarted('');
+    await tick();
+    expect(w.loads[0].ref).toMatchObject({ id: 'facebook/timesformer-base-finetuned-k400', base: 'https://huggingface.co/facebook/timesformer-base-finetuned-k400/resolve/main' });
+    w.loads[0].reply.reject(new InferenceError('model', 'could not fetch https://huggingface.co/…/config.json: Failed to fetch (offline?)'));
+    await tick();
+    expect(w.loads[1].ref).toEqual({ kind: 'url', id: 'tiny-divided', base: '/models/tiny-divided' });
+    let { model } = w.store.getState();
+    expect(model).toMatchObject({ status: 'loading', error: null, currentId: 'tiny-divided', selectedId: 'tiny-divided' });
+    expect(model.notice).toEqual({ id: 'tiny-divided', message: expect.stringMatching(/^Started on tiny, served by this app: .* could not be downloaded \(you may be offline\)/) });
+    w.loads[1].reply.resolve(info);
+    await tick();
+    ({ model } = w.store.getState());
+    expect(model).toMatchObject({ status: 'ready', error: null });
+  });
+
+  it('a default model that fails for another reason than the network is reported', async () => {
+    const w = fakeWorld();
+    void w.actions.appStarted('');
+    await tick();
+    w.loads[0].reply.reject(new InferenceError('model', 'config.json has no num_frames'));
+    await tick();
+    expect(w.loads).toHaveLength(1);
+    expect(w.store.getState().model).toMatchObject({ status: 'failed', notice: null });
+  });
+
+  it('says what to do when a hub model asked for cannot be downloaded, and keeps working', async () => {
+    const w = fakeWorld();
+    void w.actions.appStarted('?model=facebook/timesformer-base-finetuned-k400');
     await tick();
     expect(w.loads[0].ref).toMatchObject({ id: 'facebook/timesformer-base-finetuned-k400', base: 'https://huggingface.co/facebook/timesformer-base-finetuned-k400/resolve/main' });
     w.loads[0].reply.reject(new InferenceError('model', 'could not fetch https://huggingface.co/…/config.json: Failed to fetch (offline?)'));

@@ -20,7 +20,7 @@ function LoadProgress() {
 
 /** The model manager: choose, download (with progress), cache, evict, open a local folder. */
 export function ModelPanel() {
-  const { status } = useModelState('status');
+  const { status, notice, currentId } = useModelState('status', 'notice', 'currentId');
   const entry = useSelectedEntry();
   const actions = useActions();
   const [dragging, setDragging] = useState(false);
@@ -47,6 +47,11 @@ export function ModelPanel() {
         onDrop={onDrop}
       >
         <ModelSelect />
+        {notice && notice.id === currentId && (
+          <p className="notes" role="status" data-testid="model-notice">
+            {notice.message}
+          </p>
+        )}
         {entry && <ModelDetails entry={entry} />}
         <LoadProgress />
         <LoadedModel />
