@@ -5,7 +5,8 @@ import type { LoadedModel } from '../checkpoint/load';
 import type { EngineDevice } from '../engine/device';
 import { nodeEngineDevice } from '../engine/node-gpu';
 import { TimesformerEngine } from '../engine/timesformer';
-import { rolloutGeometry, rolloutOutputs } from '../reference/rollout';
+import { attentionGeometry } from '../model/geometry';
+import { rolloutOutputs } from '../reference/rollout';
 import { forwardReference } from '../reference/timesformer';
 import type { NamedTensors, Tensor } from '../tensor';
 import { CPU_TOLERANCES, WGSL_TOLERANCES, type Tolerances } from '../verify/compare';
@@ -80,7 +81,7 @@ export const nodeBackends: Record<string, NodeBackend> = {
     tolerances: CPU_TOLERANCES,
     async run(model, pixels, options) {
       const outputs = forwardReference(model, pixels);
-      if (options?.rollout) for (const [name, t] of rolloutOutputs(outputs, rolloutGeometry(model.config, pixels.shape))) outputs.set(name, t);
+      if (options?.rollout) for (const [name, t] of rolloutOutputs(outputs, attentionGeometry(model.config, pixels.shape))) outputs.set(name, t);
       return outputs;
     },
   },

@@ -5,7 +5,7 @@
 // visits as a small JSON keyed by the adapter, which the caller stores where it likes (the engine has no DOM).
 import { floatToHalf, halfToFloat } from '../checkpoint/tensor';
 import * as cpu from '../reference/ops';
-import type { TimesformerConfig } from '../checkpoint/config';
+import type { ModelShapes } from '../model/kernel-shapes';
 import type { EngineDevice } from './device';
 import { ATTENTION_VARIANTS, attention, type AttentionVariant } from './kernels/attention';
 import { gemm, gemmVariantsFor, packLinear, type GemmVariant, type WeightDType } from './kernels/gemm';
@@ -375,12 +375,6 @@ function nearest<V extends string>(rt: Runtime, kind: string, cls: string, candi
   return (tuned[0]?.[1] as V | undefined) ?? candidates[0];
 }
 
-export interface ModelShapes {
-  gemm: GemmShape[];
-  attention: AttentionShape[];
-  layerNorm: LayerNormShape[];
-}
-
 /** How a caller shares the GPU with the tuner: each class is tuned inside one `turn` (e.g. a scheduler's GPU turn). */
 export type GpuTurn = <T>(work: () => Promise<T>) => Promise<T>;
 
@@ -406,25 +400,5 @@ export async function tuneKernels(rt: Runtime, shapes: ModelShapes, forced: Forc
     gemm: (s) => forced.gemm ?? nearest(rt, 'gemm ', gemmClass(s), gemmCandidates(rt.gpu, s)),
     attention: (s) => forced.attention ?? nearest(rt, 'attention ', attentionClass(s), attentionCandidates(rt.gpu, s)),
     layerNorm: (s) => forced.layerNorm ?? nearest(rt, 'layernorm ', layerNormClass(s), layerNormCandidates(rt.gpu)),
-  };
-}
-
-/** The shapes a model runs at its configured input (frames, image size): what the engine tunes at load. */
-export function modelShapes(c: TimesformerConfig, dtype: WeightDType): ModelShapes {
-  const D = c.hiddenSize, F = c.intermediateSize, heads = c.numHeads, T = c.numFrames, P = c.patchSize;
-  const N = Math.floor(c.imageSize / P) ** 2;
-  const spaceOnly = c.attentionType === 'space_only';
-  const S = spaceOnly ? T * (1 + N) : 1 + N * T;
-  const attn = (seqs: number, len: number) => ({ seqs, len, heads, D });
-  return {
-    gemm: [
-      { M: T * N, N: D, K: 3 * P * P, dtype },
-      { M: S, N: 3 * D, K: D, dtype },
-      { M: S, N: D, K: D, dtype },
-      { M: S, N: F, K: D, dtype },
-      { M: S, N: D, K: F, dtype },
-    ],
-    attention: c.attentionType === 'divided_space_time' ? [attn(N, T), attn(T, 1 + N)] : spaceOnly ? [attn(T, 1 + N)] : [attn(1, S)],
-    layerNorm: [{ rows: S, D }],
   };
 }

@@ -6,7 +6,8 @@ import type { AttentionSlice } from '../engine/timesformer';
 import { createBrowserBackend, wasmThreads } from '../backends/browser';
 import { wgslBackend, type WgslBackend } from '../backends/wgsl';
 import type { BackendName } from '../backends/backend';
-import { exportPicks, modelShapes, rememberPicks, tuneShapes, type GpuTurn } from '../engine/autotune';
+import { exportPicks, rememberPicks, tuneShapes, type GpuTurn } from '../engine/autotune';
+import { modelShapes } from '../model/kernel-shapes';
 import { copyTail, CopyError, declaredWeightDType, openCopy, packedBytes, weightDType, type ByteSource } from '../engine/engine-weights';
 import { engineReadyStore, type EngineReadyStore } from '../hub/engine-ready-store';
 import { chooseBackend, type BackendChoice } from '../backends/choose';
@@ -18,6 +19,7 @@ import { GpuError, requestEngineDevice, type EngineDevice } from '../engine/devi
 import { Runtime } from '../engine/runtime';
 import { TimesformerEngine, type GpuClip } from '../engine/timesformer';
 import { cachedSource } from '../hub/cached-source';
+import { patchGrid } from '../model/geometry';
 import { attentionMaps } from '../predictions/attention-maps';
 import { averageProbabilities, viewProbabilities } from '../predictions/scores';
 import type { NamedTensors } from '../tensor';
@@ -304,7 +306,7 @@ export class InferenceService {
         }
         progress('inference', prepared.views.length, prepared.views.length);
         const [T, , H, W] = prepared.views[0].clip.shape;
-        const grid: [number, number] = [Math.floor(H / c.patchSize), Math.floor(W / c.patchSize)];
+        const grid = patchGrid(c, H, W);
         const maps = attention ? attentionMaps(first!, c.numLayers, T, c.numHeads, grid) : undefined;
         const token = this.keptAttentionToken(backend);
         // Something stayed on the GPU when a head's temporal maps (divided) or full spatial rows were not read back.

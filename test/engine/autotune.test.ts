@@ -2,7 +2,8 @@
 // kept per device and carried across visits by a JSON keyed by the adapter.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CPU_ADAPTER_COMPILE_LIMIT_MS, exportPicks, gemmClass, rememberPicks, tuneAttention, tuneCandidates, tuneGemm, tuneKernels, tuneLayerNorm, tuneReport, tuneShapes, type Measurement, type ModelShapes } from '../../src/engine/autotune';
+import { CPU_ADAPTER_COMPILE_LIMIT_MS, exportPicks, gemmClass, rememberPicks, tuneAttention, tuneCandidates, tuneGemm, tuneKernels, tuneLayerNorm, tuneReport, tuneShapes, type Measurement } from '../../src/engine/autotune';
+import type { ModelShapes } from '../../src/model/kernel-shapes';
 import { declaredWeightDType } from '../../src/engine/engine-weights';
 import { attention } from '../../src/engine/kernels/attention';
 import { gemmVariantsFor } from '../../src/engine/kernels/gemm';

@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createWgslBackend } from '../../src/backends/wgsl';
 import { nodeEngineDevice } from '../../src/engine/node-gpu';
 import { parseConfig } from '../../src/checkpoint/config';
-import { attentionClass, gemmClass, layerNormClass, modelShapes, tuneReport } from '../../src/engine/autotune';
+import { attentionClass, gemmClass, layerNormClass, tuneReport } from '../../src/engine/autotune';
+import { modelShapes } from '../../src/model/kernel-shapes';
 import { InferenceService, NoModelError } from '../../src/worker/service';
 import { loadFixture } from '../fixtures';
 

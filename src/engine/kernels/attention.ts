@@ -29,6 +29,15 @@ export interface TokenMap {
   tokenStride: number;
 }
 
+/** `seqs` sequences of `len` consecutive rows from row 0, no CLS (e.g. a trial's qkv). */
+export const consecutiveTokens = (len: number): TokenMap => ({ hasCls: false, clsBase: 0, clsStride: 0, rowBase: 0, seqStride: len, tokenStride: 1 });
+/** Sequences of `len` consecutive rows, each starting with its CLS (joint: one sequence; space-only: one per frame). */
+export const wholeSequences = (len: number): TokenMap => ({ hasCls: true, clsBase: 0, clsStride: len, rowBase: 1, seqStride: len, tokenStride: 1 });
+/** Divided temporal: patch p's T tokens, rows 1 + p·T + t; the CLS takes no part. */
+export const temporalTokens = (T: number): TokenMap => ({ hasCls: false, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: T, tokenStride: 1 });
+/** Divided spatial: frame t's [CLS, its N patches] read in place, rows 0 and 1 + p·T + t; the CLS (row 0) shared by every frame. */
+export const spatialTokens = (T: number): TokenMap => ({ hasCls: true, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: 1, tokenStride: T });
+
 export type ProbsMode = 'none' | 'all' | 'cls';
 
 export const ATTENTION_VARIANTS = ['global', 'kv-tiles'] as const;

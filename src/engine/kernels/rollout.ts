@@ -16,11 +16,12 @@
 //           sub-layer's CLS is shared by every frame (clsStride 0), so its row is the mean over frames
 //           of each frame's CLS row, and the thread of sequence 0 sums its column over every frame.
 // The rollout through layer l is r_l = e₀ · A'_l · … · A'_1, computed from the last of those layers down.
-import type { HeadFusion, RolloutAttentionType } from '../../reference/rollout';
-import { discardCount, HEAD_FUSIONS } from '../../reference/rollout';
+import type { AttentionType } from '../../checkpoint/config';
+import { tokenLayout } from '../../model/geometry';
+import { discardCount, HEAD_FUSIONS, type HeadFusion } from '../../model/head-fusions';
 import { GpuError } from '../device';
 import { grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
-import type { TokenMap } from './attention';
+import { spatialTokens, temporalTokens, wholeSequences, type TokenMap } from './attention';
 
 const FUSE: KernelSource = {
   key: 'rollout-fuse',
@@ -206,18 +207,11 @@ export interface RolloutVector {
  * they run: the same token rows the forward pass uses (divided and joint: CLS, then (p, t) at
  * 1 + p·T + t; space-only: frame t's CLS at t·(1+N), its patches after it).
  */
-export function rolloutLayout(attentionType: RolloutAttentionType, layers: number, heads: number, T: number, N: number): { vector: RolloutVector; subLayers: SubLayerLayout[] } {
-  if (attentionType === 'divided_space_time') {
-    const S = 1 + N * T;
-    const temporal: SubLayerLayout = { seqs: N, len: T, map: { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: T, tokenStride: 1 }, passThrough: 0 };
-    const spatial: SubLayerLayout = { seqs: T, len: 1 + N, map: { hasCls: true, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: 1, tokenStride: T } };
-    return { vector: { layers, heads, size: S, starts: [0], shape: [S] }, subLayers: [temporal, spatial] };
-  }
-  const perFrame = attentionType === 'space_only';
-  const seqs = perFrame ? T : 1, len = perFrame ? 1 + N : 1 + N * T;
-  const whole: SubLayerLayout = { seqs, len, map: { hasCls: true, clsBase: 0, clsStride: len, rowBase: 1, seqStride: len, tokenStride: 1 } };
-  const starts = Array.from({ length: seqs }, (_, s) => s * len);
-  return { vector: { layers, heads, size: seqs * len, starts, shape: perFrame ? [T, len] : [len] }, subLayers: [whole] };
+export function rolloutLayout(attentionType: AttentionType, layers: number, heads: number, T: number, N: number): { vector: RolloutVector; subLayers: SubLayerLayout[] } {
+  const { B, S, temporal, spatial } = tokenLayout(attentionType, T, N);
+  if (temporal) return { vector: { layers, heads, size: S, starts: [0], shape: [S] }, subLayers: [{ ...temporal, map: temporalTokens(T), passThrough: 0 }, { ...spatial, map: spatialTokens(T) }] };
+  const starts = Array.from({ length: B }, (_, s) => s * S);
+  return { vector: { layers, heads, size: B * S, starts, shape: attentionType === 'space_only' ? [T, S] : [S] }, subLayers: [{ ...spatial, map: wholeSequences(S) }] };
 }
 
 interface Prepared {
