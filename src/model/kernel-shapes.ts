@@ -1,15 +1,9 @@
 // The kernel shapes a model runs at its configured input (frames, image size): what the engine tunes at
 // load, and what the worker tunes ahead from the config alone while the weights download.
 import type { TimesformerConfig } from '../checkpoint/config';
-import type { AttentionShape, GemmShape, LayerNormShape } from '../engine/autotune';
+import type { ModelShapes } from '../engine/autotune';
 import type { WeightDType } from '../engine/kernels/gemm';
 import { configuredGeometry } from './geometry';
-
-export interface ModelShapes {
-  gemm: GemmShape[];
-  attention: AttentionShape[];
-  layerNorm: LayerNormShape[];
-}
 
 export function modelShapes(c: TimesformerConfig, dtype: WeightDType): ModelShapes {
   const D = c.hiddenSize, F = c.intermediateSize, heads = c.numHeads, P = c.patchSize;

@@ -20,21 +20,23 @@ import type { AttentionType } from '../../checkpoint/config';
 import { tokenLayout } from '../../model/geometry';
 import { discardCount, HEAD_FUSIONS, type HeadFusion } from '../../model/head-fusions';
 import { GpuError } from '../device';
-import { grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
+import { ELEMENT_CONSTANTS, elementGrid, grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
 import { spatialTokens, temporalTokens, wholeSequences, type TokenMap } from './attention';
 
 const FUSE: KernelSource = {
   key: 'rollout-fuse',
   bindings: ['uniform', 'read', 'write'],
+  constants: ELEMENT_CONSTANTS,
   code: /* wgsl */ `
+override WORKGROUP_SIZE: u32;
 // One thread per entry (s, i, j) of the fused matrices: a loop over the H heads.
 struct Params { count: u32, heads: u32, area: u32, fusion: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
 @group(0) @binding(2) var<storage, read_write> fused: array<f32>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let id = (wg.x + wg.y * nwg.x) * 64u + li;
+  let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
   if (id >= p.count) { return; }
   let base = (id / p.area) * p.heads * p.area + id % p.area;
   var v = probs[base];
@@ -122,7 +124,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 const STEP: KernelSource = {
   key: 'rollout-step',
   bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+  constants: ELEMENT_CONSTANTS,
   code: /* wgsl */ `
+override WORKGROUP_SIZE: u32;
 // One thread per output token (s, j): r_out[tok(s, j)] = Σ_i r_in[tok(s, i)] · A'(s)[i, j]; for the shared
 // CLS (j = 0, clsStride 0) the thread of s = 0 sums over every sequence. One more thread copies the
 // entry no sequence holds (the CLS of a temporal sub-layer), when there is one.
@@ -141,9 +145,9 @@ fn tok(s: u32, j: u32) -> u32 {
   if (p.hasCls == 1u && j == 0u) { return p.clsBase + s * p.clsStride; }
   return p.rowBase + s * p.seqStride + (j - p.hasCls) * p.tokenStride;
 }
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let id = (wg.x + wg.y * nwg.x) * 64u + li;
+  let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
   let total = p.seqs * p.len;
   if (id == total && p.passThrough != 0xffffffffu) { rOut[p.passThrough] = rIn[p.passThrough]; }
   if (id >= total) { return; }
@@ -259,7 +263,7 @@ export class RolloutRecorder {
     this.fusions.forEach((fusion, f) => {
       const fused = this.buffer(`${label} fused ${fusion}`, sub.seqs * block);
       const count = sub.seqs * block;
-      steps.push(rt.dispatch(`${label} fuse ${fusion}`, FUSE, params([count, H, block, HEAD_FUSIONS.indexOf(fusion)]), [sub.probs, fused], grid(Math.ceil(count / 64))));
+      steps.push(rt.dispatch(`${label} fuse ${fusion}`, FUSE, params([count, H, block, HEAD_FUSIONS.indexOf(fusion)]), [sub.probs, fused], elementGrid(count)));
       fusedBy.set(fusion, fused);
       this.discards.forEach((discard, d) => {
         const drop = discardCount(sub.len, discard);
@@ -308,6 +312,6 @@ export class RolloutRecorder {
     const { sub } = pre;
     const m = sub.map;
     const words = params([sub.seqs, sub.len, pre.drop, m.hasCls ? 1 : 0, sub.passThrough ?? 0xffffffff, m.hasCls ? 1 : 0, m.clsBase, m.clsStride, m.rowBase, m.seqStride, m.tokenStride]);
-    return this.rt.dispatch(label, STEP, words, [pre.fused, pre.cut, pre.rowSum, rIn, rOut], grid(Math.ceil((sub.seqs * sub.len + 1) / 64)));
+    return this.rt.dispatch(label, STEP, words, [pre.fused, pre.cut, pre.rowSum, rIn, rOut], elementGrid(sub.seqs * sub.len + 1));
   }
 }
