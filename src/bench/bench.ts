@@ -8,7 +8,7 @@
 import type { BackendName, InferenceBackend } from '../backends/backend';
 import type { EngineDevice } from '../engine/device';
 import { tuneReport, type TuneReport } from '../engine/autotune';
-import { ATTENTION_VARIANTS, attention } from '../engine/kernels/attention';
+import { ATTENTION_VARIANTS, attention, spatialTokens, temporalTokens } from '../engine/kernels/attention';
 import { gemm, GEMM_TUNING, packLinear, type GemmVariant } from '../engine/kernels/gemm';
 import { LAYER_NORM_TUNING, layerNorm } from '../engine/kernels/layernorm';
 import { Runtime, type Step } from '../engine/runtime';
@@ -227,8 +227,7 @@ async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: B
   // Attention at base shapes (T=8, 14×14 grid, D=768, 12 heads), and LayerNorm over 1569 rows.
   const T = 8, P = 196, D = 768, H = 12, S = 1 + P * T;
   const qkv = rt.buffer('qkv', S * 3 * D * 4), ctx = rt.buffer('ctx', (S + T) * D * 4);
-  const temporal = { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: T, tokenStride: 1 };
-  const spatial = { hasCls: true, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: 1, tokenStride: T };
+  const temporal = temporalTokens(T), spatial = spatialTokens(T);
   const attnCases = [
     { name: 'attention temporal 196×[8 tokens]', seqs: P, len: T, map: temporal },
     { name: 'attention spatial 8×[197 tokens]', seqs: T, len: 1 + P, map: spatial },
