@@ -7,7 +7,8 @@
 // last layer is done: all three head fusions while they fit FUSED_BYTES, else the mean only.
 //
 // Dimension key: L layers, T frames, N patches, H heads; divided and joint: 1 + N·T tokens.
-import { HEAD_FUSIONS, type HeadFusion, type RolloutAttentionType } from '../reference/rollout';
+import { tokenLayout, type AttentionGeometry } from '../model/geometry';
+import { HEAD_FUSIONS, type HeadFusion } from '../model/head-fusions';
 
 export const DEFAULT_ATTENTION_BUDGET_BYTES = 64 * 2 ** 20;
 /** GPU memory the full per-head probabilities not read back may keep for on-demand reads. */
@@ -19,14 +20,6 @@ export const MAPS_DISCARDS = [0, 0.5, 0.9] as const;
 
 /** Every head ('heads'), the head mean ('mean'), or nothing ('none': kept on the GPU at most). */
 export type ReadBack = 'heads' | 'mean' | 'none';
-
-export interface AttentionGeometry {
-  attentionType: RolloutAttentionType;
-  layers: number;
-  frames: number;
-  patches: number;
-  heads: number;
-}
 
 export interface AttentionReadPlan {
   /** Divided only. */
@@ -43,16 +36,12 @@ export interface AttentionReadPlan {
 
 const F32 = 4;
 
-/** The sequences of the spatial (or full) attention of one layer: count and length. */
-function spatialSequences(g: AttentionGeometry): { seqs: number; len: number } {
-  return g.attentionType === 'joint_space_time' ? { seqs: 1, len: 1 + g.patches * g.frames } : { seqs: g.frames, len: 1 + g.patches };
-}
-
 /** Plan the read-back of one run; `otherBytes` is what the run reads besides attention (logits, the input frames). */
 export function planAttentionReadBack(g: AttentionGeometry, budgetBytes = DEFAULT_ATTENTION_BUDGET_BYTES, keptBytes = DEFAULT_KEPT_ATTENTION_BYTES, otherBytes = 0): AttentionReadPlan {
   const { layers: L, frames: T, patches: N, heads: H } = g;
-  const { seqs, len } = spatialSequences(g);
-  const rolloutSize = g.attentionType === 'space_only' ? T * (1 + N) : 1 + N * T;
+  const tokens = tokenLayout(g.attentionType, T, N);
+  const { seqs, len } = tokens.spatial;
+  const rolloutSize = tokens.B * tokens.S;
   const fusedPerFusion = L * (seqs * len * len + (g.attentionType === 'divided_space_time' ? N * T * T : 0)) * F32;
   const fusions = HEAD_FUSIONS.length * fusedPerFusion <= FUSED_BYTES ? HEAD_FUSIONS : (['mean'] as const);
   let bytes = L * seqs * H * len * F32 + fusions.length * MAPS_DISCARDS.length * (L + 1) * rolloutSize * F32;

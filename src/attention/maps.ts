@@ -9,7 +9,7 @@
 // Long clips keep what is over the read-back budget on the GPU (`maps.kept`): the rows of a picked patch are
 // read on demand (`keptSlices`) into a FetchedAttention, which the functions here draw from like the rest.
 import type { AttentionSlice } from '../engine/timesformer';
-import type { AttentionMaps } from '../worker/protocol';
+import type { AttentionMaps } from '../model/attention-maps';
 
 /** One head, or the mean over heads (what the paper's figures show). */
 export type HeadChoice = number | 'mean';

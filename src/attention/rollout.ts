@@ -4,8 +4,8 @@
 //
 // Dimension key: L layers, T frames, N patches; engine layout [L, 1+N·T] (CLS, then (p, t) at 1 + p·T + t)
 // or [L, T, 1+N] for space-only (one rollout per frame's CLS).
-import type { HeadFusion } from '../reference/rollout';
-import type { AttentionMaps } from '../worker/protocol';
+import type { HeadFusion } from '../model/head-fusions';
+import type { AttentionMaps } from '../model/attention-maps';
 import { patchCount } from './maps';
 
 export interface RolloutFrames {

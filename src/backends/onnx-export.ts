@@ -9,7 +9,8 @@
 import type { TimesformerConfig } from '../checkpoint/config';
 import { toFloat32, type RawTensor } from '../checkpoint/tensor';
 import type { Linear, Norm, TimesformerWeights } from '../checkpoint/weights';
-import { positionEmbeddings, timeEmbeddings } from '../reference/timesformer';
+import { positionEmbeddings, timeEmbeddings } from '../model/embeddings';
+import { clipGeometry } from '../model/geometry';
 
 // --- protobuf: a message is a list of byte chunks, so 500 MB of weights are copied once, at the end.
 
@@ -144,7 +145,7 @@ export function exportTimesformerOnnx(config: TimesformerConfig, weights: Timesf
   const c = config, w = weights;
   const [T, C, Hpx, Wpx] = options.clip ?? [c.numFrames, c.numChannels, c.imageSize, c.imageSize];
   const D = c.hiddenSize, H = c.numHeads, d = D / H, P = c.patchSize;
-  const gh = Math.floor(Hpx / P), gw = Math.floor(Wpx / P), N = gh * gw;
+  const { Gh: gh, Gw: gw, N } = clipGeometry(c, T, Hpx, Wpx);
   const g = new GraphBuilder();
   const f32 = (t: RawTensor) => g.constant(toFloat32(t), t.shape);
 

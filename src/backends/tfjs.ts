@@ -14,7 +14,8 @@ import type * as TF from '@tensorflow/tfjs-core';
 import type { TimesformerConfig } from '../checkpoint/config';
 import { toFloat32 } from '../checkpoint/tensor';
 import type { Linear, Norm, TimesformerWeights } from '../checkpoint/weights';
-import { positionEmbeddings, timeEmbeddings } from '../reference/timesformer';
+import { positionEmbeddings, timeEmbeddings } from '../model/embeddings';
+import { clipGeometry } from '../model/geometry';
 import type { NamedTensors } from '../tensor';
 import { BackendError, checkClip, errorMessage, SerialQueue, type BackendName, type ClipInput, type ClipShape, type InferenceBackend, type RunOptions } from './backend';
 
@@ -126,7 +127,7 @@ function forward(
 ): Record<string, TF.Tensor> {
   const [T, C, Hpx, Wpx] = pixels.shape;
   const D = c.hiddenSize, H = c.numHeads, P = c.patchSize, eps = c.layerNormEps;
-  const gh = Math.floor(Hpx / P), gw = Math.floor(Wpx / P), N = gh * gw;
+  const { Gh: gh, Gw: gw, N } = clipGeometry(c, T, Hpx, Wpx);
   const out: Record<string, TF.Tensor> = {};
 
   const lin = (x: T2, l: TfLinear): T2 => (l.b ? tf.add(tf.matMul(x, l.w), l.b) : tf.matMul(x, l.w));

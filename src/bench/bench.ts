@@ -8,10 +8,10 @@
 import type { InferenceBackend } from '../backends/backend';
 import { OUR_ENGINE, type BackendName } from '../backends/registry';
 import type { EngineDevice } from '../engine/device';
-import { gemmCandidates, layerNormCandidates, tuneReport, type TuneReport } from '../engine/autotune';
-import { ATTENTION_VARIANTS, attention } from '../engine/kernels/attention';
-import { gemm, packLinear, type GemmVariant } from '../engine/kernels/gemm';
-import { layerNorm } from '../engine/kernels/layernorm';
+import { tuneReport, type TuneReport } from '../engine/autotune';
+import { ATTENTION_VARIANTS, attention, spatialTokens, temporalTokens } from '../engine/kernels/attention';
+import { gemm, GEMM_TUNING, packLinear, type GemmVariant } from '../engine/kernels/gemm';
+import { LAYER_NORM_TUNING, layerNorm } from '../engine/kernels/layernorm';
 import { Runtime, type Step } from '../engine/runtime';
 import { TimesformerEngine, type GpuClip } from '../engine/timesformer';
 import { BENCH_MODELS, randomModel } from './random-model';
@@ -218,7 +218,7 @@ async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: B
   const a = rt.buffer('A', M * K * 4), y = rt.buffer('Y', M * N * 4);
   const linear32 = packLinear(rt, 'W', new Float32Array(N * K).fill(0.01), N, K, new Float32Array(N));
   const linear16 = packLinear(rt, 'W f16', new Uint16Array(N * K).fill(0x211f), N, K, new Float32Array(N));
-  for (const variant of gemmCandidates(gpu, { M, N, K, dtype: 'f16' })) {
+  for (const variant of GEMM_TUNING.candidates(gpu, { M, N, K, dtype: 'f16' })) {
     const linear = variant === 'registers-f16' ? linear16 : linear32;
     const steps = [gemm(rt, variant, variant, { a, M, linear, y })];
     const ms = await timeKernel(steps);
@@ -228,8 +228,7 @@ async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: B
   // Attention at base shapes (T=8, 14×14 grid, D=768, 12 heads), and LayerNorm over 1569 rows.
   const T = 8, P = 196, D = 768, H = 12, S = 1 + P * T;
   const qkv = rt.buffer('qkv', S * 3 * D * 4), ctx = rt.buffer('ctx', (S + T) * D * 4);
-  const temporal = { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: T, tokenStride: 1 };
-  const spatial = { hasCls: true, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: 1, tokenStride: T };
+  const temporal = temporalTokens(T), spatial = spatialTokens(T);
   const attnCases = [
     { name: 'attention temporal 196×[8 tokens]', seqs: P, len: T, map: temporal },
     { name: 'attention spatial 8×[197 tokens]', seqs: T, len: 1 + P, map: spatial },
@@ -242,7 +241,7 @@ async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: B
     }
   }
   const gamma = rt.buffer('gamma', D * 4), beta = rt.buffer('beta', D * 4);
-  for (const variant of layerNormCandidates(gpu)) {
+  for (const variant of LAYER_NORM_TUNING.candidates(gpu, { rows: S, D })) {
     const lnSteps = [layerNorm(rt, 'ln', { x: ctx, y: qkv, gamma, beta, rows: S, D, eps: 1e-6 }, variant)];
     record({ name: `layernorm ${S}×${D} ${variant}`, ms: await timeKernel(lnSteps) });
   }

@@ -5,8 +5,9 @@ import type { LoadedModel } from '../checkpoint/load';
 import type { EngineDevice } from '../engine/device';
 import { nodeEngineDevice } from '../engine/node-gpu';
 import { TimesformerEngine } from '../engine/timesformer';
+import { attentionGeometry } from '../model/geometry';
 import { explanationOutputs } from '../reference/relevance';
-import { rolloutGeometry, rolloutOutputs } from '../reference/rollout';
+import { rolloutOutputs } from '../reference/rollout';
 import { forwardReference } from '../reference/timesformer';
 import type { NamedTensors, Tensor } from '../tensor';
 import { CPU_TOLERANCES, WGSL_TOLERANCES, type Tolerances } from '../verify/compare';
@@ -67,7 +68,7 @@ export const nodeBackends: Record<string, NodeBackend> = {
     tolerances: CPU_TOLERANCES,
     async run(model, pixels, options) {
       const outputs = forwardReference(model, pixels);
-      const geometry = rolloutGeometry(model.config, pixels.shape);
+      const geometry = attentionGeometry(model.config, pixels.shape);
       if (options?.rollout) for (const [name, t] of rolloutOutputs(outputs, geometry)) outputs.set(name, t);
       if (options?.explain?.length) for (const [name, t] of explanationOutputs(model, pixels, options.explain, geometry)) outputs.set(name, t);
       return outputs;

@@ -1,103 +1,14 @@
-// The engine's weights as its GPU buffers hold them: Linear weights transposed to [K, N] (N padded to whole
-// vec4s) in f32 or f16, biases padded, norms and the CLS token in f32. The layout — every buffer's label and
-// size, in order — follows from the config alone, so an engine-ready copy of the packed bytes (written once,
-// as the first load packs them) can be streamed straight back into GPU buffers on the next visit: no parse,
-// no transposes, memory bounded by one chunk. The copy is checked against the layout its own config implies.
+// The engine's weights on their way into GPU buffers (laid out by weight-layout.ts, from the config alone):
+// packed from a checkpoint buffer by buffer, or streamed from an engine-ready copy of the packed bytes,
+// written once as the first load packs them: no parse, no transposes on the next visit, memory bounded by
+// one chunk. The copy is checked against the layout its own config implies.
 //
 // A copy's bytes: [buffer 0][buffer 1]…[buffer n-1][manifest JSON][u32 manifest bytes][8-byte magic].
 // The manifest is written last, so a copy cut short (a full disk, a closed tab) has no magic and is refused.
 import { parseConfig, parsePreprocessorConfig, type PreprocessorConfig, type TimesformerConfig } from '../checkpoint/config';
-import { toFloat16Bits, toFloat32 } from '../checkpoint/tensor';
-import type { Linear, Norm, TimesformerWeights } from '../checkpoint/weights';
-import { packLinearData, type WeightDType } from './kernels/gemm';
-
-/** Where the layout's buffers go to live: on the GPU, or (the embeddings plans interpolate) on the CPU. */
-type Home = 'gpu' | 'cpu';
-
-interface BufferSpec {
-  label: string;
-  bytes: number;
-  home: Home;
-  /** Its bytes from a checkpoint's weights. */
-  pack(w: TimesformerWeights): Uint8Array;
-}
-
-/** A Linear's shape in the engine: y[M, N] = x[M, K] · Wᵀ. */
-export interface LinearShape {
-  N: number;
-  K: number;
-  nPad: number;
-}
-
-const bytesOf = (a: Float32Array | Uint16Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-
-/** Every buffer the engine uploads (and the CPU tensors plans read), in order, for `c` with weights in `dtype`. */
-export function engineLayout(c: TimesformerConfig, dtype: WeightDType): { buffers: BufferSpec[]; linears: Map<string, LinearShape> } {
-  const D = c.hiddenSize, F = c.intermediateSize, P = c.patchSize;
-  const N = (c.imageSize / P) ** 2;
-  const buffers: BufferSpec[] = [];
-  const linears = new Map<string, LinearShape>();
-  const linear = (label: string, outputs: number, inputs: number, of: (w: TimesformerWeights) => Linear) => {
-    const nPad = Math.ceil(outputs / 4) * 4;
-    linears.set(label, { N: outputs, K: inputs, nPad });
-    // One pack serves both buffers: the weight's is made when the bias's is asked for, in order.
-    let packed: ReturnType<typeof packLinearData> | undefined;
-    const make = (w: TimesformerWeights) => {
-      const l = of(w);
-      const weight = dtype === 'f16' ? toFloat16Bits(l.weight) : toFloat32(l.weight);
-      return packLinearData(weight, outputs, inputs, l.bias && toFloat32(l.bias));
-    };
-    buffers.push({ label: `${label}.weight`, bytes: inputs * nPad * (dtype === 'f16' ? 2 : 4), home: 'gpu', pack: (w) => bytesOf((packed = make(w)).wt) });
-    buffers.push({
-      label: `${label}.bias`,
-      bytes: nPad * 4,
-      home: 'gpu',
-      pack: (w) => {
-        const { bias } = packed ?? make(w);
-        packed = undefined; // only one Linear's pack alive at a time
-        return bytesOf(bias);
-      },
-    });
-  };
-  const f32 = (label: string, elements: number, home: Home, of: (w: TimesformerWeights) => Parameters<typeof toFloat32>[0]) =>
-    buffers.push({ label, bytes: elements * 4, home, pack: (w) => bytesOf(toFloat32(of(w))) });
-  const norm = (label: string, of: (w: TimesformerWeights) => Norm) => {
-    f32(`${label}.weight`, D, 'gpu', (w) => of(w).weight);
-    f32(`${label}.bias`, D, 'gpu', (w) => of(w).bias);
-  };
-
-  linear('patch_embed', D, c.numChannels * P * P, (w) => w.patchEmbed);
-  f32('cls_token', D, 'gpu', (w) => w.clsToken);
-  f32('position_embeddings', (1 + N) * D, 'cpu', (w) => w.posEmbed);
-  if (c.attentionType !== 'space_only') f32('time_embeddings', c.numFrames * D, 'cpu', (w) => w.timeEmbed!);
-  for (let i = 0; i < c.numLayers; i++) {
-    const layer = (w: TimesformerWeights) => w.layers[i];
-    if (c.attentionType === 'divided_space_time') {
-      norm(`layer${i}.temporal_norm`, (w) => layer(w).temporal!.norm);
-      linear(`layer${i}.temporal_qkv`, 3 * D, D, (w) => layer(w).temporal!.qkv);
-      linear(`layer${i}.temporal_proj`, D, D, (w) => layer(w).temporal!.proj);
-      linear(`layer${i}.temporal_dense`, D, D, (w) => layer(w).temporal!.dense);
-    }
-    norm(`layer${i}.norm1`, (w) => layer(w).norm1);
-    linear(`layer${i}.qkv`, 3 * D, D, (w) => layer(w).qkv);
-    linear(`layer${i}.proj`, D, D, (w) => layer(w).proj);
-    norm(`layer${i}.norm2`, (w) => layer(w).norm2);
-    linear(`layer${i}.fc1`, F, D, (w) => layer(w).fc1);
-    linear(`layer${i}.fc2`, D, F, (w) => layer(w).fc2);
-  }
-  norm('final_norm', (w) => w.norm);
-  linear('classifier', c.labels.length, D, (w) => w.head);
-  return { buffers, linears };
-}
-
-/** What the engine holds once its weights are in: GPU buffers by label, and the CPU tensors plans read. */
-export interface EngineWeights {
-  dtype: WeightDType;
-  gpu: Map<string, GPUBuffer>;
-  /** position_embeddings, time_embeddings (f32). */
-  cpu: Map<string, Float32Array>;
-  linears: Map<string, LinearShape>;
-}
+import type { TimesformerWeights } from '../checkpoint/weights';
+import type { WeightDType } from './kernels/gemm';
+import { bytesOf, engineLayout, type EngineWeights, type Made } from './weight-layout';
 
 /** Where an engine-ready copy is written: appended to in order. */
 export interface ByteSink {
@@ -190,26 +101,19 @@ export function allocatePacked(
   dtype: WeightDType,
   sink?: ByteSink,
 ): AllocatedWeights {
-  const { buffers, linears } = engineLayout(c, dtype);
-  const weights: EngineWeights = { dtype, gpu: new Map(), cpu: new Map(), linears };
-  const onCpu = new Map<string, Uint8Array>();
-  for (const spec of buffers) {
-    if (spec.home === 'cpu') {
-      const bytes = spec.pack(w);
-      onCpu.set(spec.label, bytes);
-      weights.cpu.set(spec.label, new Float32Array(bytes.slice().buffer));
-    } else weights.gpu.set(spec.label, makeBuffer(spec.label, spec.bytes));
-  }
+  const { buffers, bind } = engineLayout(c, dtype);
+  const made: Made = buffers.map((spec) => (spec.home === 'cpu' ? new Float32Array(spec.pack(w).slice().buffer) : makeBuffer(spec.label, spec.bytes)));
   return {
-    weights,
+    weights: bind(made),
     async fill(onProgress, signal) {
       const total = buffers.reduce((n, b) => n + b.bytes, 0);
       const write = stagedWriter(device);
       let done = 0;
-      for (const spec of buffers) {
+      for (const [i, spec] of buffers.entries()) {
         signal?.throwIfAborted();
-        const bytes = onCpu.get(spec.label) ?? spec.pack(w);
-        if (spec.home !== 'cpu') await write(weights.gpu.get(spec.label)!, 0, bytes);
+        const m = made[i];
+        const bytes = m instanceof Float32Array ? bytesOf(m) : spec.pack(w);
+        if (!(m instanceof Float32Array)) await write(m, 0, bytes);
         await sink?.write(bytes);
         onProgress?.((done += spec.bytes), total);
       }
@@ -288,8 +192,8 @@ export async function allocateCopy(
   source: ByteSource,
   opened: OpenedCopy,
 ): Promise<AllocatedWeights> {
-  const { buffers, linears } = engineLayout(opened.config, opened.manifest.dtype);
-  const weights: EngineWeights = { dtype: opened.manifest.dtype, gpu: new Map(), cpu: new Map(), linears };
+  const { buffers, bind } = engineLayout(opened.config, opened.manifest.dtype);
+  const made: Made = [];
   const changed = () => new CopyError('the engine-ready copy is unusable: it changed while it was read');
   // Where each GPU buffer's bytes are in the file.
   const placed: { buffer: GPUBuffer; from: number; bytes: number }[] = [];
@@ -298,17 +202,17 @@ export async function allocateCopy(
     if (spec.home === 'cpu') {
       const bytes = await source.read(from, spec.bytes);
       if (bytes.byteLength !== spec.bytes) throw changed();
-      weights.cpu.set(spec.label, new Float32Array(bytes.slice().buffer));
+      made.push(new Float32Array(bytes.slice().buffer));
     } else {
       const buffer = makeBuffer(spec.label, spec.bytes);
-      weights.gpu.set(spec.label, buffer);
+      made.push(buffer);
       placed.push({ buffer, from, bytes: spec.bytes });
     }
     from += spec.bytes;
   }
   const end = from;
   return {
-    weights,
+    weights: bind(made),
     async fill(onProgress, signal) {
       const write = stagedWriter(device);
       // Two windows, read into in turn (writeBuffer copies at the call): no garbage for the collector to find late.

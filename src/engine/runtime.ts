@@ -6,15 +6,27 @@
 // with it), while compiled pipelines and per-adapter measurements (`memo`) are kept once per device.
 import { GpuError, type EngineDevice } from './device';
 
-export type BindingKind = 'uniform' | 'read' | 'write';
+/** A binding: a uniform or storage buffer, or an external texture (a video frame imported as it is). */
+export type BindingKind = 'uniform' | 'read' | 'write' | 'external';
 
-/** One compute kernel: its WGSL and its bindings in order (binding i = kinds[i]). */
+/**
+ * Threads per workgroup of the kernels that give each thread one element (WGSL `override WORKGROUP_SIZE`,
+ * set from here): written once for the WGSL and the dispatches that cover `count` elements (`elementGrid`).
+ */
+export const WORKGROUP_SIZE = 64;
+
+/** One compute kernel: its WGSL, its bindings in order (binding i = kinds[i]) and its override constants. */
 export interface KernelSource {
-  /** Cache key: name and everything rendered into the code (never shapes, which go in uniforms). */
+  /** Cache key: name and everything rendered into the code (never shapes, which go in uniforms); the constants are added to it. */
   key: string;
   code: string;
   bindings: BindingKind[];
+  /** Values of the WGSL `override` constants the code declares (numbers shared by the WGSL and the host code). */
+  constants?: Record<string, number>;
 }
+
+const bindingLayout = (kind: BindingKind): Omit<GPUBindGroupLayoutEntry, 'binding' | 'visibility'> =>
+  kind === 'external' ? { externalTexture: {} } : { buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' } };
 
 /** A recorded step: a dispatch, or a buffer copy (which must sit outside a compute pass). */
 export type Step =
@@ -28,7 +40,8 @@ export type Step =
 export interface CachedPipeline {
   layout: GPUBindGroupLayout;
   pipelineLayout: GPUPipelineLayout;
-  module: GPUShaderModule;
+  /** The module, entry point and override constants it compiles. */
+  compute: GPUProgrammableStage;
   key: string;
   /** Set once compiled. */
   pipeline?: GPUComputePipeline;
@@ -70,31 +83,36 @@ export class Runtime {
   /** The kernel's layout now, its pipeline compiling in the background (once per device). */
   pipeline(source: KernelSource): CachedPipeline {
     const pipelines = this.caches.pipelines;
-    let cached = pipelines.get(source.key);
+    const constants = source.constants ?? {};
+    const names = Object.keys(constants).sort();
+    const key = names.length ? `${source.key}|${names.map((n) => `${n}=${constants[n]}`).join(',')}` : source.key;
+    let cached = pipelines.get(key);
     if (!cached) {
       const layout = this.device.createBindGroupLayout({
-        label: source.key,
-        entries: source.bindings.map((kind, binding) => ({
-          binding,
-          visibility: GPUShaderStage.COMPUTE,
-          buffer: { type: kind === 'uniform' ? 'uniform' : kind === 'read' ? 'read-only-storage' : 'storage' },
-        })),
+        label: key,
+        entries: source.bindings.map((kind, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, ...bindingLayout(kind) })),
       });
       const pipelineLayout = this.device.createPipelineLayout({ bindGroupLayouts: [layout] });
-      const module = this.device.createShaderModule({ label: source.key, code: source.code });
-      const entry: CachedPipeline = { layout, pipelineLayout, module, key: source.key, compiling: undefined! };
-      entry.compiling = this.device.createComputePipelineAsync({ label: source.key, layout: pipelineLayout, compute: { module, entryPoint: 'main' } }).then(
+      const module = this.device.createShaderModule({ label: key, code: source.code });
+      const compute = { module, entryPoint: 'main', constants };
+      const entry: CachedPipeline = { layout, pipelineLayout, compute, key, compiling: undefined! };
+      entry.compiling = this.device.createComputePipelineAsync({ label: key, layout: pipelineLayout, compute }).then(
         (pipeline) => (entry.pipeline ??= pipeline),
         (e: Error) => {
-          pipelines.delete(source.key); // a later recording tries again and sees the error again
-          throw new GpuError(`compiling ${source.key} failed: ${e.message}`);
+          pipelines.delete(key); // a later recording tries again and sees the error again
+          throw new GpuError(`compiling ${key} failed: ${e.message}`);
         },
       );
       entry.compiling.catch(() => {}); // reported to whoever awaits compiled()
       cached = entry;
-      pipelines.set(source.key, cached);
+      pipelines.set(key, cached);
     }
     return cached;
+  }
+
+  /** The kernel's pipeline now: compiled in the foreground when the background compile has not finished. */
+  ready(kernel: CachedPipeline): GPUComputePipeline {
+    return (kernel.pipeline ??= this.device.createComputePipeline({ label: kernel.key, layout: kernel.pipelineLayout, compute: kernel.compute }));
   }
 
   /** Wait until every kernel these steps dispatch is compiled (rejects with the compiler's error). */
@@ -168,8 +186,7 @@ export class Runtime {
       if (step.kind === 'dispatch') {
         pass ??= encoder.beginComputePass();
         // Not compiled yet (a step encoded without awaiting compiled()): compile it now, in the foreground.
-        step.kernel.pipeline ??= this.device.createComputePipeline({ label: step.kernel.key, layout: step.kernel.pipelineLayout, compute: { module: step.kernel.module, entryPoint: 'main' } });
-        pass.setPipeline(step.kernel.pipeline);
+        pass.setPipeline(this.ready(step.kernel));
         pass.setBindGroup(0, step.bindGroup);
         pass.dispatchWorkgroups(...step.workgroups);
       } else {
@@ -262,3 +279,9 @@ export function grid(workgroups: number, max = 65535): [number, number, number] 
   const y = Math.ceil(workgroups / max);
   return [Math.ceil(workgroups / y), y, 1];
 }
+
+/** Workgroups of WORKGROUP_SIZE threads covering `count` elements, one per thread. */
+export const elementGrid = (count: number) => grid(Math.ceil(count / WORKGROUP_SIZE));
+
+/** The constants of a kernel that gives each thread one element. */
+export const ELEMENT_CONSTANTS = { WORKGROUP_SIZE } as const;

@@ -1,8 +1,8 @@
 // The engine's attention outputs (named as the reference's) → the explorer's arrays.
 import { DEFAULT_ATTENTION_BUDGET_BYTES } from '../attention/budget';
-import { HEAD_FUSIONS } from '../reference/rollout';
+import { HEAD_FUSIONS } from '../model/head-fusions';
 import type { NamedTensors } from '../tensor';
-import type { AttentionMaps } from '../worker/protocol';
+import type { AttentionMaps } from '../model/attention-maps';
 
 const ROLLOUT_LAYERS = /^rollout\.(mean|max|min)(?:\.discard=([\d.]+))?\.layers$/;
 

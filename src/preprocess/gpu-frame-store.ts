@@ -3,7 +3,7 @@
 // into the engine's input buffer inside the engine's own submission.
 import type { PreprocessorConfig } from '../checkpoint/config';
 import { GpuError } from '../engine/device';
-import type { Runtime, Step } from '../engine/runtime';
+import type { CachedPipeline, Runtime, Step } from '../engine/runtime';
 import { checkClipTarget, checkUpload, clipOrigin, framePixels, type FrameStore, type PreprocessedClip, type StoreGeometry, type UploadPath } from './frame-store';
 import type { CropPosition, Rect, Size } from './geometry';
 import { normalize, prepareNormalize } from './normalize-kernel';
@@ -193,10 +193,10 @@ export class GpuFrameStore implements FrameStore {
     const { device } = this.rt;
     device.queue.writeBuffer(this.params, 0, resizeParams(this.geometry, slot, bound));
     const pipelines = resizePipelines(this.rt, source);
-    const bind = (pipeline: GPUComputePipeline, label: string, input: GPUExternalTexture | GPUBufferBinding, output: GPUBuffer) =>
+    const bind = (kernel: CachedPipeline, label: string, input: GPUExternalTexture | GPUBufferBinding, output: GPUBuffer) =>
       device.createBindGroup({
         label,
-        layout: pipeline.getBindGroupLayout(0),
+        layout: kernel.layout,
         entries: [
           { binding: 0, resource: { buffer: this.params } },
           { binding: 1, resource: input },
@@ -207,7 +207,7 @@ export class GpuFrameStore implements FrameStore {
       });
     this.columns ??= bind(pipelines.columns, 'resize columns', { buffer: this.scratch }, this.frames);
     const encoder = device.createCommandEncoder({ label: 'resize frame' });
-    encodeResize(encoder, pipelines, { rows: bind(pipelines.rows, `resize rows ${source}`, resource, this.scratch), columns: this.columns }, this.geometry);
+    encodeResize(this.rt, encoder, pipelines, { rows: bind(pipelines.rows, `resize rows ${source}`, resource, this.scratch), columns: this.columns }, this.geometry);
     device.queue.submit([encoder.finish()]);
   }
 }

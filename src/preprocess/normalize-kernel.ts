@@ -5,13 +5,15 @@
 // the division folded into a scale and shift (v · rescale/std − mean/std): few invocations and no dynamic
 // indexing or division, which is what CPU adapters such as SwiftShader run fastest (measured in Node on
 // SwiftShader: 8 frames of 224² took 100–150 ms with a per-channel loop and division, 25–50 ms so);
-// workgroups of 64 along x.
-import { params, type KernelSource, type Runtime, type Step } from '../engine/runtime';
+// workgroups of WORKGROUP_SIZE along x.
+import { ELEMENT_CONSTANTS, params, WORKGROUP_SIZE, type KernelSource, type Runtime, type Step } from '../engine/runtime';
 
 const SOURCE: KernelSource = {
   key: 'preprocess-normalize',
   bindings: ['uniform', 'read', 'read', 'write'],
+  constants: ELEMENT_CONSTANTS,
   code: /* wgsl */ `
+override WORKGROUP_SIZE: u32;
 struct Params {
   T: u32, cropW: u32, cropH: u32, regionW: u32, regionH: u32, x0: u32, y0: u32, rescale: f32,
   mean: vec4f,
@@ -21,7 +23,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> frames: array<f32>;
 @group(0) @binding(2) var<storage, read> slots: array<u32>;
 @group(0) @binding(3) var<storage, read_write> pixels: array<f32>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let x = gid.x;
   let y = gid.y;
@@ -63,5 +65,5 @@ export function normalize(rt: Runtime, label: string, a: NormalizeArgs): Step {
   const f = (v: number) => ({ f32: v });
   // mean and std are vec4s (16-byte aligned: words 8 and 12); their 4th lanes are unused.
   const words = params([a.T, a.crop.width, a.crop.height, a.region.width, a.region.height, a.crop.x, a.crop.y, f(a.rescale), ...[...a.mean, 0].map(f), ...[...a.std, 1].map(f)]);
-  return rt.dispatch(label, SOURCE, words, [a.frames, a.slots, a.pixels], [Math.ceil(a.crop.width / 64), a.crop.height, 1]);
+  return rt.dispatch(label, SOURCE, words, [a.frames, a.slots, a.pixels], [Math.ceil(a.crop.width / WORKGROUP_SIZE), a.crop.height, 1]);
 }

@@ -15,7 +15,7 @@
 // texture load); RGBA bytes may hold only the rectangle of the stored frame that the taps read (`copyRect`:
 // a centre crop of 16:9 video reads 56% of its columns), so the origin is shifted by the rectangle's corner
 // and rows are `frameW` pixels long.
-import type { Runtime } from '../engine/runtime';
+import type { CachedPipeline, Runtime } from '../engine/runtime';
 import { displayToStored, type Rect, type Rotation, type Size } from './geometry';
 
 export type FrameSource = 'external' | 'rgba';
@@ -83,14 +83,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 `;
 
 export interface ResizePipelines {
-  rows: GPUComputePipeline;
-  columns: GPUComputePipeline;
+  rows: CachedPipeline;
+  columns: CachedPipeline;
 }
 
-/** The two passes for `source`, compiled once per device (kept by the device's Runtime). */
+/** The two passes for `source`, compiled once per device (the device's Runtime keeps them; bind groups use their `layout`). */
 export function resizePipelines(rt: Runtime, source: FrameSource): ResizePipelines {
-  const make = (label: string, code: string) => rt.memo(label, () => rt.device.createComputePipeline({ label, layout: 'auto', compute: { module: rt.device.createShaderModule({ label, code }), entryPoint: 'main' } }));
-  return { rows: make(`resize-rows-${source}`, rowsCode(source)), columns: make('resize-columns', columnsCode) };
+  return {
+    rows: rt.pipeline({ key: `resize-rows-${source}`, code: rowsCode(source), bindings: ['uniform', source === 'external' ? 'external' : 'read', 'read', 'read', 'write'] }),
+    columns: rt.pipeline({ key: 'resize-columns', code: columnsCode, bindings: ['uniform', 'read', 'read', 'read', 'write'] }),
+  };
 }
 
 export interface ResizeGeometry {
@@ -126,12 +128,12 @@ export function resizeParams(g: ResizeGeometry, slot: number, bound: Rect = { x:
  * Record the resize of one frame: the 'rows' pass (params, the frame, spans, weights, the scratch) then the
  * 'columns' pass (params, the scratch, spans, weights, the store), binding order as above.
  */
-export function encodeResize(encoder: GPUCommandEncoder, pipelines: ResizePipelines, bindGroups: { rows: GPUBindGroup; columns: GPUBindGroup }, g: ResizeGeometry) {
+export function encodeResize(rt: Runtime, encoder: GPUCommandEncoder, pipelines: ResizePipelines, bindGroups: { rows: GPUBindGroup; columns: GPUBindGroup }, g: ResizeGeometry) {
   const pass = encoder.beginComputePass({ label: 'resize frame' });
-  pass.setPipeline(pipelines.rows);
+  pass.setPipeline(rt.ready(pipelines.rows));
   pass.setBindGroup(0, bindGroups.rows);
   pass.dispatchWorkgroups(Math.ceil(g.regionWidth / 8), Math.ceil(g.rowCount / 8));
-  pass.setPipeline(pipelines.columns);
+  pass.setPipeline(rt.ready(pipelines.columns));
   pass.setBindGroup(0, bindGroups.columns);
   pass.dispatchWorkgroups(Math.ceil(g.regionWidth / 8), Math.ceil(g.regionHeight / 8));
   pass.end();

@@ -17,7 +17,7 @@
 import type { NamedTensors, Tensor } from '../tensor';
 import { backwardReference } from './backward';
 import type { ReferenceModel } from './timesformer';
-import type { RolloutGeometry } from './rollout';
+import type { AttentionGeometry } from '../model/geometry';
 
 /** Ā = mean over heads of max(0, G ⊙ A): [seqs, H, len, len] → [seqs, len, len]. */
 export function gradientWeightedMean(probs: Float32Array, grads: Float32Array, seqs: number, heads: number, len: number): Float64Array {
@@ -58,7 +58,7 @@ function applyRow(v: Float64Array, fused: Float64Array, kind: string, T: number,
  * The relevance of a backward pass: [1 + N·T] (divided, joint) or [T, 1 + N] (space_only).
  * `probs` holds the forward's `attn.l.*`, `grads` their gradients, under the same names.
  */
-export function relevance(probs: NamedTensors, grads: NamedTensors, g: RolloutGeometry): Tensor {
+export function relevance(probs: NamedTensors, grads: NamedTensors, g: AttentionGeometry): Tensor {
   const { layers: L, frames: T, patches: N, heads: H } = g;
   const kinds = g.attentionType === 'divided_space_time' ? ['temporal', 'spatial'] : ['full'];
   const fused: { kind: string; data: Float64Array }[] = [];
@@ -97,7 +97,7 @@ export function inputTimesGradient(pixels: Tensor, grad: Tensor): Tensor {
 }
 
 /** Per-frame importance: the relevance summed over each frame's patches → [T]. */
-export function frameImportance(rel: Tensor, g: RolloutGeometry): Float32Array {
+export function frameImportance(rel: Tensor, g: AttentionGeometry): Float32Array {
   const { frames: T, patches: N } = g;
   const out = new Float32Array(T);
   for (let t = 0; t < T; t++)
@@ -106,7 +106,7 @@ export function frameImportance(rel: Tensor, g: RolloutGeometry): Float32Array {
 }
 
 /** `grad_pixels.class.<c>` [1, T, 3, H, W] and `relevance.class.<c>` for each class, named as the expected files. */
-export function explanationOutputs(model: ReferenceModel, pixels: Tensor, classes: number[], g: RolloutGeometry): NamedTensors {
+export function explanationOutputs(model: ReferenceModel, pixels: Tensor, classes: number[], g: AttentionGeometry): NamedTensors {
   const out: NamedTensors = new Map();
   for (const c of classes) {
     const back = backwardReference(model, pixels, c);

@@ -19,19 +19,9 @@
 //          (p, t') by its patch's matrix), then spatial (patch (p, t) attends within frame t and to the
 //          shared CLS; the CLS row of F is the mean over frames of each frame's CLS row);
 //   rollout through layer l: r_l = e₀ · A'_l · … · A'_1, a divided layer's A' being A'_spatial · A'_temporal.
+import { tokenLayout, type AttentionGeometry } from '../model/geometry';
+import { discardCount, HEAD_FUSIONS, type HeadFusion } from '../model/head-fusions';
 import type { NamedTensors } from '../tensor';
-
-export type HeadFusion = 'mean' | 'max' | 'min';
-export const HEAD_FUSIONS: readonly HeadFusion[] = ['mean', 'max', 'min'];
-export type RolloutAttentionType = 'divided_space_time' | 'joint_space_time' | 'space_only';
-
-export interface RolloutGeometry {
-  attentionType: RolloutAttentionType;
-  layers: number;
-  frames: number;
-  patches: number;
-  heads: number;
-}
 
 export interface RolloutOptions {
   fusion: HeadFusion;
@@ -61,12 +51,6 @@ export function fuseHeads(probs: Float32Array, seqs: number, heads: number, len:
     }
   }
   return out;
-}
-
-/** How many entries of a len × len matrix `discard` drops (before sparing the CLS→CLS entry). */
-export function discardCount(len: number, discard: number): number {
-  if (!(discard >= 0 && discard < 1)) throw new RangeError(`discard ratio ${discard} is outside [0, 1)`);
-  return Math.floor(discard * len * len);
 }
 
 /** Drop the lowest entries of each fused matrix in place (see the definition above). */
@@ -122,11 +106,10 @@ const tensor = (outputs: NamedTensors, name: string, shape: number[]) => {
  * The sub-layers of layer l as fused, discarded matrices over the S tokens of one sequence
  * (`seq`: the frame, for space-only), in the order they run.
  */
-function layerMatrices(outputs: NamedTensors, g: RolloutGeometry, l: number, seq: number, o: RolloutOptions): Float64Array[] {
+function layerMatrices(outputs: NamedTensors, g: AttentionGeometry, l: number, seq: number, o: RolloutOptions): Float64Array[] {
   const { frames: T, patches: N, heads: H } = g;
   if (g.attentionType !== 'divided_space_time') {
-    const seqs = g.attentionType === 'space_only' ? T : 1;
-    const S = g.attentionType === 'space_only' ? 1 + N : 1 + N * T;
+    const { B: seqs, S } = tokenLayout(g.attentionType, T, N);
     const full = tensor(outputs, `attn.${l}.full`, [seqs, H, S, S]);
     const f = fuseHeads(full.subarray(seq * H * S * S, (seq + 1) * H * S * S), 1, H, S, o.fusion);
     discardLowest(f, 1, S, o.discard, true);
@@ -161,10 +144,9 @@ function layerMatrices(outputs: NamedTensors, g: RolloutGeometry, l: number, seq
  * The rollout of a forward pass that recorded every attention probability (`attn.l.temporal` and
  * `attn.l.spatial`, or `attn.l.full`), by dense matrix products.
  */
-export function denseRollout(outputs: NamedTensors, g: RolloutGeometry, o: RolloutOptions): RolloutResult {
+export function denseRollout(outputs: NamedTensors, g: AttentionGeometry, o: RolloutOptions): RolloutResult {
   const { layers: L, frames: T, patches: N } = g;
-  const sequences = g.attentionType === 'space_only' ? T : 1;
-  const S = g.attentionType === 'space_only' ? 1 + N : 1 + N * T;
+  const { B: sequences, S } = tokenLayout(g.attentionType, T, N);
   const layers = new Float32Array(L * sequences * S);
   for (let seq = 0; seq < sequences; seq++) {
     let product: Float64Array = identity(S); // A'_l · … · A'_1
@@ -176,14 +158,8 @@ export function denseRollout(outputs: NamedTensors, g: RolloutGeometry, o: Rollo
   return { final: layers.slice((L - 1) * sequences * S), layers };
 }
 
-/** The geometry of a clip [T, 3, H, W] through a model. */
-export function rolloutGeometry(c: { attentionType: RolloutAttentionType; numLayers: number; numHeads: number; patchSize: number }, clipShape: number[]): RolloutGeometry {
-  const [T, , H, W] = clipShape;
-  return { attentionType: c.attentionType, layers: c.numLayers, frames: T, patches: Math.floor(H / c.patchSize) * Math.floor(W / c.patchSize), heads: c.numHeads };
-}
-
 /** `rollout.<fusion>` (no discard) for every fusion, named and shaped as the engine returns them. */
-export function rolloutOutputs(outputs: NamedTensors, g: RolloutGeometry): NamedTensors {
+export function rolloutOutputs(outputs: NamedTensors, g: AttentionGeometry): NamedTensors {
   const shape = g.attentionType === 'space_only' ? [g.frames, 1 + g.patches] : [1 + g.patches * g.frames];
   return new Map(HEAD_FUSIONS.map((fusion) => [`rollout.${fusion}`, { shape, data: denseRollout(outputs, g, { fusion, discard: 0 }).final }]));
 }

@@ -3,12 +3,15 @@
 //
 // Dimension key:
 //   T frames   Gh×Gw patch grid   N = Gh·Gw patches   D hidden   H heads   d = D/H   F intermediate   L labels
+//   B sequences   S tokens per sequence (src/model/geometry.ts)
 // Token layout (divided, joint): [CLS] + patches in (p, t) order, token 1 + p·T + t, p = row·Gw + col.
 // space_only keeps frames apart: T sequences of [CLS] + N patches.
 import type { TimesformerConfig } from '../checkpoint/config';
 import { toFloat32, type RawTensor } from '../checkpoint/tensor';
 import type { Linear, Norm, TimesformerWeights } from '../checkpoint/weights';
 import type { NamedTensors, Tensor } from '../tensor';
+import { positionEmbeddings, timeEmbeddings } from '../model/embeddings';
+import { clipGeometry } from '../model/geometry';
 import { add, attention, gelu, layerNorm, linear } from './ops';
 
 export interface ReferenceModel {
@@ -27,48 +30,17 @@ const f32 = (t: RawTensor) => toFloat32(t);
 const lin = (x: Float32Array, rows: number, l: Linear) => linear(x, rows, l.weight.shape[1], f32(l.weight), l.bias && f32(l.bias), l.weight.shape[0]);
 const norm = (x: Float32Array, rows: number, n: Norm, eps: number) => layerNorm(x, rows, n.weight.shape[0], f32(n.weight), f32(n.bias), eps);
 
-/** Nearest-neighbour resize of a [srcLen, D] table to [dstLen, D], as torch's `interpolate(mode='nearest')`. */
-function nearest1d(table: Float32Array, srcLen: number, dstLen: number, dim: number): Float32Array {
-  const out = new Float32Array(dstLen * dim);
-  for (let i = 0; i < dstLen; i++) {
-    const s = Math.min(srcLen - 1, Math.floor((i * srcLen) / dstLen));
-    out.set(table.subarray(s * dim, (s + 1) * dim), i * dim);
-  }
-  return out;
-}
-
-/** Position embeddings [1+N, D] for a Gh×Gw grid: the checkpoint's, nearest-resized when the grid differs. */
-export function positionEmbeddings(c: TimesformerConfig, w: Pick<TimesformerWeights, 'posEmbed'>, gh: number, gw: number): Float32Array {
-  const D = c.hiddenSize, g0 = c.imageSize / c.patchSize;
-  const table = f32(w.posEmbed);
-  if (gh === g0 && gw === g0) return table;
-  const out = new Float32Array((1 + gh * gw) * D);
-  out.set(table.subarray(0, D));
-  for (let r = 0; r < gh; r++) {
-    const sr = Math.min(g0 - 1, Math.floor((r * g0) / gh));
-    for (let col = 0; col < gw; col++) {
-      const sc = Math.min(g0 - 1, Math.floor((col * g0) / gw));
-      out.set(table.subarray((1 + sr * g0 + sc) * D, (2 + sr * g0 + sc) * D), (1 + r * gw + col) * D);
-    }
-  }
-  return out;
-}
-
-/** Time embeddings [T, D]: the checkpoint's, nearest-resized when T differs. */
-export function timeEmbeddings(c: TimesformerConfig, w: Pick<TimesformerWeights, 'timeEmbed'>, T: number): Float32Array {
-  return nearest1d(f32(w.timeEmbed!), c.numFrames, T, c.hiddenSize);
-}
-
 /** Patch embedding: a stride-P convolution per frame. pixels [T, 3, Hpx, Wpx] → [T, N, D]. */
 function patchEmbed(c: TimesformerConfig, w: TimesformerWeights, pixels: Tensor): Float32Array {
   const [T, C, Hpx, Wpx] = pixels.shape;
-  const P = c.patchSize, gh = Math.floor(Hpx / P), gw = Math.floor(Wpx / P), N = gh * gw, K = C * P * P;
+  const P = c.patchSize, K = C * P * P;
+  const { Gh, Gw, N } = clipGeometry(c, T, Hpx, Wpx);
   // im2col: each patch becomes a row of K = 3·P·P values in the conv weight's (c, y, x) order.
   const patches = new Float32Array(T * N * K);
   for (let t = 0; t < T; t++)
-    for (let r = 0; r < gh; r++)
-      for (let col = 0; col < gw; col++) {
-        const row = (t * N + r * gw + col) * K;
+    for (let r = 0; r < Gh; r++)
+      for (let col = 0; col < Gw; col++) {
+        const row = (t * N + r * Gw + col) * K;
         for (let ch = 0; ch < C; ch++)
           for (let y = 0; y < P; y++)
             for (let x = 0; x < P; x++)
@@ -84,18 +56,16 @@ export function forwardReference({ config: c, weights: w }: ReferenceModel, pixe
   const recordActivations = options.activations ?? false;
   const [T, , Hpx, Wpx] = pixels.shape;
   const D = c.hiddenSize, H = c.numHeads, eps = c.layerNormEps;
-  const gh = Math.floor(Hpx / c.patchSize), gw = Math.floor(Wpx / c.patchSize), N = gh * gw;
+  const { Gh, Gw, N, B, S } = clipGeometry(c, T, Hpx, Wpx);
   const out: NamedTensors = new Map();
   const emit = (name: string, shape: number[], data: Float32Array) => out.set(name, { shape, data });
   const keep = (name: string, shape: number[], data: Float32Array) => recordActivations && emit(name, shape, data);
 
   // Embeddings: per frame [CLS, patches] + position; then time embeddings on the patches.
   const patches = patchEmbed(c, w, pixels); // [T, N, D]
-  const pos = positionEmbeddings(c, w, gh, gw); // [1+N, D]
+  const pos = positionEmbeddings(c, w, Gh, Gw); // [1+N, D]
   const cls = add(f32(w.clsToken), pos.subarray(0, D)); // [D]
   const spaceOnly = c.attentionType === 'space_only';
-  const S = spaceOnly ? 1 + N : 1 + N * T; // tokens per sequence
-  const B = spaceOnly ? T : 1; // sequences
   let h: Float32Array = new Float32Array(B * S * D);
   if (spaceOnly) {
     for (let t = 0; t < T; t++) {

@@ -4,8 +4,8 @@
 import type { ColormapName } from '../attention/colormap';
 import { keptSlices, type FetchedAttention } from '../attention/maps';
 import { InferenceError } from '../worker/client';
-import type { AttentionMaps } from '../worker/protocol';
-import type { HeadFusion } from '../reference/rollout';
+import type { AttentionMaps } from '../model/attention-maps';
+import type { HeadFusion } from '../model/head-fusions';
 import type { Query, Scheme } from '../attention/schemes';
 import { patch, type SliceContext } from './types';
 

@@ -2,6 +2,7 @@
 // each run on the loaded backend (our engine when the request asks for its attention maps), probabilities
 // averaged, and the first view's attention and frames as the model saw them, for the explorer.
 import { OUR_ENGINE } from '../backends/registry';
+import { patchGrid } from '../model/geometry';
 import { attentionMaps } from '../predictions/attention-maps';
 import { averageProbabilities, viewProbabilities } from '../predictions/scores';
 import { framesAsSeen } from '../preprocess/display';
@@ -48,7 +49,7 @@ export async function classifyVideo(service: ClassifyHost, task: Task, video: Bl
     }
     progress('inference', prepared.views.length, prepared.views.length);
     const [T, , H, W] = prepared.views[0].clip.shape;
-    const grid: [number, number] = [Math.floor(H / c.patchSize), Math.floor(W / c.patchSize)];
+    const grid = patchGrid(c, H, W);
     const maps = attention ? attentionMaps(first!, c.numLayers, T, c.numHeads, grid) : undefined;
     const token = service.keptAttentionToken(backend);
     // Something stayed on the GPU when a head's temporal maps (divided) or full spatial rows were not read back.

@@ -8,6 +8,7 @@
 // as it is in the ring (or replaced).
 import type { PreprocessorConfig, TimesformerConfig } from '../checkpoint/config';
 import { FrameRing } from '../preprocess/frame-ring';
+import { patchGrid } from '../model/geometry';
 import { attentionMaps } from '../predictions/attention-maps';
 import { viewProbabilities } from '../predictions/scores';
 import type { NamedTensors } from '../tensor';
@@ -191,7 +192,7 @@ class LiveClassifier {
 function newestFrameAttention(outputs: NamedTensors, model: LiveModel, shape: [number, number, number, number], layer: number): LiveAttention {
   const c = model.config;
   const [T, , Hpx, Wpx] = shape;
-  const grid: [number, number] = [Math.floor(Hpx / c.patchSize), Math.floor(Wpx / c.patchSize)];
+  const grid = patchGrid(c, Hpx, Wpx);
   const N = grid[0] * grid[1], H = c.numHeads;
   const maps = attentionMaps(outputs, c.numLayers, T, H, grid);
   // spatialCls [L, T, H, N]

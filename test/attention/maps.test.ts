@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkMaps, hasTemporal, keptSlices, spatialFrame, spatialQuery, temporalPatch, type FetchedAttention } from '../../src/attention/maps';
 import type { AttentionSlice } from '../../src/engine/timesformer';
-import type { AttentionMaps } from '../../src/worker/protocol';
+import type { AttentionMaps } from '../../src/model/attention-maps';
 import { randomMaps } from './maps';
 
 describe('attention map slices', () => {

@@ -1,5 +1,5 @@
 // Random attention maps with the protocol's layout, rows normalised like softmax outputs.
-import type { AttentionMaps } from '../../src/worker/protocol';
+import type { AttentionMaps } from '../../src/model/attention-maps';
 
 /** A small deterministic generator (mulberry32), so failures reproduce. */
 export function rng(seed: number): () => number {

@@ -3,7 +3,8 @@
 // discard ratios below. The engine reads back nothing but the rollout rows and the logits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TimesformerEngine } from '../../src/engine/timesformer';
-import { denseRollout, HEAD_FUSIONS } from '../../src/reference/rollout';
+import { HEAD_FUSIONS } from '../../src/model/head-fusions';
+import { denseRollout } from '../../src/reference/rollout';
 import { forwardReference } from '../../src/reference/timesformer';
 import type { NamedTensors } from '../../src/tensor';
 import { loadFixture, type Fixture, type FixtureName } from '../fixtures';

@@ -4,7 +4,8 @@
 // Regenerate: npx tsx test/attention/write-rollout-expected.ts
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rolloutGeometry, rolloutOutputs } from '../../src/reference/rollout';
+import { attentionGeometry } from '../../src/model/geometry';
+import { rolloutOutputs } from '../../src/reference/rollout';
 import { forwardReference } from '../../src/reference/timesformer';
 import type { Tensor } from '../../src/tensor';
 import { loadFixture, type FixtureName } from '../fixtures';
@@ -36,7 +37,7 @@ function safetensors(tensors: [string, Tensor][]): Uint8Array {
 async function main() {
   for (const name of ROLLOUT_FIXTURES) {
     const { model, pixels } = await loadFixture(name);
-    const rollouts = rolloutOutputs(forwardReference(model, pixels), rolloutGeometry(model.config, pixels.shape));
+    const rollouts = rolloutOutputs(forwardReference(model, pixels), attentionGeometry(model.config, pixels.shape));
     writeFileSync(rolloutExpectedPath(name), safetensors([['pixel_values', { shape: [1, ...pixels.shape], data: pixels.data }], ...rollouts]));
     console.log(`${rolloutExpectedPath(name)}: ${[...rollouts].map(([n, t]) => `${n} [${t.shape}]`).join(', ')}`);
   }

@@ -2,10 +2,11 @@
 // kept per device and carried across visits by a JSON keyed by the adapter.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CPU_ADAPTER_COMPILE_LIMIT_MS, exportPicks, gemmClass, rememberPicks, tuneAttention, tuneCandidates, tuneGemm, tuneKernels, tuneLayerNorm, tuneReport, tuneShapes, type Measurement, type ModelShapes } from '../../src/engine/autotune';
+import { CPU_ADAPTER_COMPILE_LIMIT_MS, exportPicks, rememberPicks, tune, tuneCandidates, tuneKernels, tuneReport, tuneShapes, type Measurement, type ModelShapes } from '../../src/engine/autotune';
 import { declaredWeightDType } from '../../src/engine/engine-weights';
-import { attention } from '../../src/engine/kernels/attention';
-import { gemmVariantsFor } from '../../src/engine/kernels/gemm';
+import { attention, ATTENTION_TUNING } from '../../src/engine/kernels/attention';
+import { GEMM_TUNING, gemmVariantsFor } from '../../src/engine/kernels/gemm';
+import { LAYER_NORM_TUNING } from '../../src/engine/kernels/layernorm';
 import { Runtime } from '../../src/engine/runtime';
 import { testDevice, testRuntime } from '../gpu';
 
@@ -19,8 +20,8 @@ describe('autotuner', () => {
   it('validates and times every candidate of a shape class, picks the fastest, and measures a class once per device', async () => {
     const rt = await testRuntime();
     const shape = { M: 70, N: 36, K: 52, dtype: 'f16' as const };
-    const pick = await tuneGemm(rt, shape);
-    const cls = gemmClass(shape);
+    const pick = await tune(rt, GEMM_TUNING, shape);
+    const cls = GEMM_TUNING.shapeClass(shape);
     const measured = tuneReport(rt).measurements[cls];
     // Every variant that can run, but the 128×128 tile only on hardware GPUs.
     expect(measured.map((m) => m.variant)).toEqual(gemmVariantsFor(rt.gpu, 'f16', 52).filter((v) => v !== 'tiled-128x128' || !rt.gpu.adapter.isFallback));
@@ -30,15 +31,15 @@ describe('autotuner', () => {
     for (const m of measured) expect(m.ms! > 0, m.variant).toBe(!untimedHere(rt, m));
     expect(pick).toBe(expectedPick(measured));
     // Another scope of the device, and another M in the same class: no new measurement.
-    expect(await tuneGemm(rt.scope(), { ...shape, M: 100 })).toBe(pick);
+    expect(await tune(rt.scope(), GEMM_TUNING, { ...shape, M: 100 })).toBe(pick);
     expect(tuneReport(rt).measurements[cls]).toBe(measured);
     rt.destroy();
   });
 
   it('tunes attention (both variants on long sequences) and LayerNorm', async () => {
     const rt = await testRuntime();
-    await tuneAttention(rt, { seqs: 2, len: 70, heads: 2, D: 16 });
-    await tuneLayerNorm(rt, { rows: 9, D: 40 });
+    await tune(rt, ATTENTION_TUNING, { seqs: 2, len: 70, heads: 2, D: 16 });
+    await tune(rt, LAYER_NORM_TUNING, { rows: 9, D: 40 });
     const { measurements } = tuneReport(rt);
     expect(measurements['attention len≤128 seqs·heads≤4 d=8'].map((m) => m.variant)).toEqual(['global', 'kv-tiles']);
     expect(measurements['layernorm rows≤16 D=40'].map((m) => m.variant)).toEqual(rt.gpu.features.subgroups ? ['workgroup', 'subgroups'] : ['workgroup']);
@@ -49,7 +50,7 @@ describe('autotuner', () => {
   it('on a CPU adapter, passes over a variant whose pipeline compiles too long to pay at every load there', async () => {
     const rt = await testRuntime();
     // Base's spatial attention (d = 64), on one sequence: kv-tiles compiles in seconds on SwiftShader.
-    const pick = await tuneAttention(rt, { seqs: 1, len: 197, heads: 12, D: 768 });
+    const pick = await tune(rt, ATTENTION_TUNING, { seqs: 1, len: 197, heads: 12, D: 768 });
     const measured = tuneReport(rt).measurements['attention len≤256 seqs·heads≤16 d=64'];
     expect(measured.map((m) => m.variant)).toEqual(['global', 'kv-tiles']);
     // Checked and timed only those that compiled within the limit (every one on a hardware GPU); the pick is one of those.
@@ -83,8 +84,8 @@ describe('autotuner', () => {
     // The FFN's second GEMM of a base model, at the rows a CPU adapter tunes on. Each candidate the tuner checked
     // passed (on SwiftShader the quick-compiling registers, the one every correct variant failed against before;
     // on lavapipe every variant).
-    const pick = await tuneGemm(rt, { M: 256, N: 768, K: 3072, dtype: 'f32' });
-    const measured = tuneReport(rt).measurements[gemmClass({ M: 256, N: 768, K: 3072, dtype: 'f32' })];
+    const pick = await tune(rt, GEMM_TUNING, { M: 256, N: 768, K: 3072, dtype: 'f32' });
+    const measured = tuneReport(rt).measurements[GEMM_TUNING.shapeClass({ M: 256, N: 768, K: 3072, dtype: 'f32' })];
     expect(measured.filter((m) => m.rejected)).toEqual([]);
     // Registers was checked: timed, or (compiled slowly on a busy machine) checked as the fallback and picked.
     expect(measured.find((m) => m.variant === 'registers')!.ms !== undefined || pick === 'registers').toBe(true);
@@ -109,14 +110,14 @@ describe('autotuner', () => {
     const gpu = await testDevice();
     const first = new Runtime(gpu);
     const shape = { M: 33, N: 20, K: 16, dtype: 'f32' as const };
-    const pick = await tuneGemm(first, shape);
+    const pick = await tune(first, GEMM_TUNING, shape);
     const stored = JSON.parse(JSON.stringify(exportPicks(first)));
-    expect(stored.picks[gemmClass(shape)]).toBe(pick);
+    expect(stored.picks[GEMM_TUNING.shapeClass(shape)]).toBe(pick);
 
     // A new visit (a fresh Runtime: nothing measured yet) given the stored JSON measures nothing.
     const second = new Runtime(gpu);
     expect(rememberPicks(second, stored)).toBe(true);
-    expect(await tuneGemm(second, shape)).toBe(pick);
+    expect(await tune(second, GEMM_TUNING, shape)).toBe(pick);
     expect(tuneReport(second).measurements).toEqual({});
 
     // Picks made on another adapter or by an older tuner, or naming no variant we have, are not taken.
@@ -125,9 +126,9 @@ describe('autotuner', () => {
     const { tuner: _, ...unversioned } = stored; // as an older tuner stored them
     expect(rememberPicks(third, unversioned)).toBe(false);
     expect(rememberPicks(third, { ...stored, tuner: stored.tuner - 1 })).toBe(false);
-    expect(rememberPicks(third, { ...stored, picks: { [gemmClass(shape)]: 'no-such-kernel' } })).toBe(true);
-    await tuneGemm(third, shape);
-    expect(tuneReport(third).measurements[gemmClass(shape)]).toBeDefined();
+    expect(rememberPicks(third, { ...stored, picks: { [GEMM_TUNING.shapeClass(shape)]: 'no-such-kernel' } })).toBe(true);
+    await tune(third, GEMM_TUNING, shape);
+    expect(tuneReport(third).measurements[GEMM_TUNING.shapeClass(shape)]).toBeDefined();
     for (const rt of [first, second, third]) rt.destroy();
   });
 
@@ -153,7 +154,7 @@ describe('autotuner', () => {
     const measured = tuneReport(rt).measurements;
     const picks = await tuneKernels(rt.scope(), shapes);
     expect(tuneReport(rt).measurements).toEqual(measured);
-    expect(picks.gemm(shapes.gemm[0])).toBe(tuneReport(rt).picks[gemmClass(shapes.gemm[0])]);
+    expect(picks.gemm(shapes.gemm[0])).toBe(tuneReport(rt).picks[GEMM_TUNING.shapeClass(shapes.gemm[0])]);
 
     // A turn that refuses (the load ended) stops it: the classes after it are left to the engine.
     const fresh = await testRuntime();

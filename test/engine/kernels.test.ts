@@ -1,8 +1,7 @@
 // Each WGSL kernel against the CPU reference ops, on awkward shapes (not multiples of any tile).
 import { describe, expect, it } from 'vitest';
-import { gemmTolerance } from '../../src/engine/autotune';
 import { ATTENTION_VARIANTS, attention, type TokenMap } from '../../src/engine/kernels/attention';
-import { gemm, packLinear, type GemmVariant } from '../../src/engine/kernels/gemm';
+import { F16_ARITHMETIC_GEMMS, gemm, GEMM_VARIANTS, gemmTolerance, packLinear } from '../../src/engine/kernels/gemm';
 import { LAYER_NORM_VARIANTS, layerNorm } from '../../src/engine/kernels/layernorm';
 import { embed, im2col } from '../../src/engine/kernels/patch-embed';
 import { rowMean } from '../../src/engine/kernels/row-mean';
@@ -12,8 +11,8 @@ import { maxAbsDiff, random, runAndRead, testDevice, testRuntime } from '../gpu'
 
 // Variants that need a feature run where the adapter has it (lavapipe 25 has both; SwiftShader has no shader-f16).
 const { features } = await testDevice();
-/** Variants with f32 arithmetic, for f32 and f16 weights alike. */
-const F32_GEMMS: GemmVariant[] = ['registers', 'tiled', 'tiled-128x64', 'tiled-128x128'];
+/** Variants with f32 arithmetic, for f32 and f16 weights alike: every variant the GEMM has but those with f16 arithmetic. */
+const F32_GEMMS = GEMM_VARIANTS.filter((v) => !F16_ARITHMETIC_GEMMS.includes(v));
 
 describe('gemm', () => {
   // K = 8 and 96 with lda = K + 4 take the vec4 path of the register kernel; the others the scalar one.
@@ -66,7 +65,7 @@ describe('gemm with f16 weights', () => {
   }
 });
 
-describe.skipIf(!features.shaderF16)('gemm with f16 arithmetic (registers-f16, shader-f16)', () => {
+describe.skipIf(!features.shaderF16).each(F16_ARITHMETIC_GEMMS)('gemm with f16 arithmetic (%s, shader-f16)', (variant) => {
   // K multiple of 4 (vec4 A); awkward M and N; offsets in whole vec4s.
   const shapes: [number, number, number][] = [[1, 1, 4], [5, 3, 8], [65, 64, 12], [197, 13, 96], [70, 130, 256], [129, 66, 20]];
   for (const [M, N, K] of shapes) {
@@ -85,14 +84,14 @@ describe.skipIf(!features.shaderF16)('gemm with f16 arithmetic (registers-f16, s
       const absDot = cpu.linear(rows.map(Math.abs), M, K, w.map(Math.abs), undefined, N);
       let worst = 0;
       for (const mode of ['plain', 'gelu', 'residual'] as const) {
-        const step = gemm(rt, 'gemm f16', 'registers-f16', { a: aBuf, M, aOffset, lda, linear, y, yOffset, ldy, gelu: mode === 'gelu', residual: mode === 'residual' ? { buffer: rBuf, offset: rOffset, ld: ldy } : undefined });
+        const step = gemm(rt, 'gemm f16', variant, { a: aBuf, M, aOffset, lda, linear, y, yOffset, ldy, gelu: mode === 'gelu', residual: mode === 'residual' ? { buffer: rBuf, offset: rOffset, ld: ldy } : undefined });
         const out = await runAndRead(rt, [step], y, yOffset + M * ldy);
         const want = mode === 'gelu' ? cpu.gelu(ref) : ref.slice();
         for (let m = 0; m < M; m++) {
           for (let n = 0; n < N; n++) {
             if (mode === 'residual') want[m * N + n] += r[rOffset + m * ldy + n];
             // GELU's slope is at most 1.13: the bound carries through it.
-            const err = Math.abs(out[yOffset + m * ldy + n] - want[m * N + n]) / gemmTolerance('registers-f16', K, 1.13 * absDot[m * N + n]);
+            const err = Math.abs(out[yOffset + m * ldy + n] - want[m * N + n]) / gemmTolerance(variant, K, 1.13 * absDot[m * N + n]);
             worst = Math.max(worst, Number.isNaN(err) ? Infinity : err);
           }
         }
@@ -106,8 +105,8 @@ describe.skipIf(!features.shaderF16)('gemm with f16 arithmetic (registers-f16, s
   it('refuses f32 weights and unaligned A (f16 arithmetic needs f16 weights and vec4 A)', async () => {
     const rt = await testRuntime();
     const a = rt.buffer('a', 64), y = rt.buffer('y', 64);
-    expect(() => gemm(rt, 'f32 weights', 'registers-f16', { a, M: 1, linear: packLinear(rt, 'w', random(8, 1), 2, 4), y })).toThrow(/cannot run/);
-    expect(() => gemm(rt, 'odd K', 'registers-f16', { a, M: 1, linear: packLinear(rt, 'w', Uint16Array.from(random(6, 1), floatToHalf), 2, 3), y })).toThrow(/cannot run/);
+    expect(() => gemm(rt, 'f32 weights', variant, { a, M: 1, linear: packLinear(rt, 'w', random(8, 1), 2, 4), y })).toThrow(/cannot run/);
+    expect(() => gemm(rt, 'odd K', variant, { a, M: 1, linear: packLinear(rt, 'w', Uint16Array.from(random(6, 1), floatToHalf), 2, 3), y })).toThrow(/cannot run/);
     rt.destroy();
   });
 });

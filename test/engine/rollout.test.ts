@@ -1,7 +1,9 @@
 // The rollout kernels against the dense CPU reference, on random attention probabilities of awkward
 // shapes (sequences longer than a workgroup, odd head counts, ties at the discard cut).
 import { describe, expect, it } from 'vitest';
-import { HEAD_FUSIONS, denseRollout, type RolloutAttentionType } from '../../src/reference/rollout';
+import type { AttentionType } from '../../src/checkpoint/config';
+import { HEAD_FUSIONS } from '../../src/model/head-fusions';
+import { denseRollout } from '../../src/reference/rollout';
 import { RolloutRecorder, rolloutLayout, rolloutName } from '../../src/engine/kernels/rollout';
 import type { Step } from '../../src/engine/runtime';
 import type { NamedTensors } from '../../src/tensor';
@@ -23,7 +25,7 @@ function probabilityRows(count: number, n: number, seed: number, levels = 0): Fl
 }
 
 interface Case {
-  type: RolloutAttentionType;
+  type: AttentionType;
   L: number;
   T: number;
   N: number;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/checkpoint/safetensors';
 import { backwardReference } from '../../src/reference/backward';
 import { explanationOutputs, frameImportance, inputTimesGradient, relevance } from '../../src/reference/relevance';
-import { rolloutGeometry } from '../../src/reference/rollout';
+import { attentionGeometry } from '../../src/model/geometry';
 import { forwardReference } from '../../src/reference/timesformer';
 import { compareOutputs, CPU_TOLERANCES, EXPLANATION } from '../../src/verify/compare';
 import { explanationsPath, FIXTURE_NAMES, loadFixture, type FixtureName } from '../fixtures';
@@ -22,7 +22,7 @@ describe('CPU reference backward matches PyTorch autograd', () => {
       const expected = explanations(name);
       const classes = classesOf(expected.keys());
       expect(classes).toHaveLength(2);
-      const outputs = explanationOutputs(model, pixels, classes, rolloutGeometry(model.config, pixels.shape));
+      const outputs = explanationOutputs(model, pixels, classes, attentionGeometry(model.config, pixels.shape));
       const results = compareOutputs(outputs, new Map([...expected].filter(([n]) => EXPLANATION.test(n))), CPU_TOLERANCES);
       expect(results).toHaveLength(4);
       expect(results.filter((r) => !r.pass)).toEqual([]);
@@ -66,7 +66,7 @@ describe('relevance, saliency, frame importance', () => {
       const expected = explanations(name);
       const [a, b] = classesOf(expected.keys());
       const { model, pixels } = await loadFixture(name);
-      const g = rolloutGeometry(model.config, pixels.shape);
+      const g = attentionGeometry(model.config, pixels.shape);
       const [ra, rb] = [a, b].map((c) => {
         const back = backwardReference(model, pixels, c);
         return relevance(back.forward, back.attention, g).data;
@@ -80,7 +80,7 @@ describe('relevance, saliency, frame importance', () => {
 
   it('input × gradient sums the channels; frame importance sums each frame’s patches', async () => {
     const { model, pixels } = await loadFixture('tiny-divided');
-    const g = rolloutGeometry(model.config, pixels.shape);
+    const g = attentionGeometry(model.config, pixels.shape);
     const back = backwardReference(model, pixels, 0);
     const saliency = inputTimesGradient(pixels, back.pixels);
     const [T, , H, W] = pixels.shape;

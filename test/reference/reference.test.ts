@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { forwardReference, positionEmbeddings, timeEmbeddings } from '../../src/reference/timesformer';
+import { positionEmbeddings, timeEmbeddings } from '../../src/model/embeddings';
+import { forwardReference } from '../../src/reference/timesformer';
 import { erf } from '../../src/reference/ops';
 import { compareOutputs, CPU_TOLERANCES } from '../../src/verify/compare';
 import { FIXTURE_NAMES, loadFixture } from '../fixtures';

@@ -7,7 +7,11 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createWgslBackend } from '../../src/backends/wgsl';
 import { nodeEngineDevice } from '../../src/engine/node-gpu';
 import { parseConfig } from '../../src/checkpoint/config';
-import { attentionClass, gemmClass, layerNormClass, modelShapes, tuneReport } from '../../src/engine/autotune';
+import { tuneReport } from '../../src/engine/autotune';
+import { ATTENTION_TUNING } from '../../src/engine/kernels/attention';
+import { GEMM_TUNING } from '../../src/engine/kernels/gemm';
+import { LAYER_NORM_TUNING } from '../../src/engine/kernels/layernorm';
+import { modelShapes } from '../../src/model/kernel-shapes';
 import { InferenceService, NoModelError } from '../../src/worker/service';
 import { loadFixture } from '../fixtures';
 
@@ -81,7 +85,7 @@ describe('InferenceService', () => {
     const loader = new InferenceService({ gpuError: () => {}, deviceLost: () => {} });
     const { runtime } = await loader.device();
     const shapes = modelShapes(parseConfig(readFileSync(`${dir}/config.json`, 'utf8')), 'f32');
-    const classes = [...shapes.gemm.map(gemmClass), ...shapes.attention.map(attentionClass), ...shapes.layerNorm.map(layerNormClass)];
+    const classes = [...shapes.gemm.map(GEMM_TUNING.shapeClass), ...shapes.attention.map(ATTENTION_TUNING.shapeClass), ...shapes.layerNorm.map(LAYER_NORM_TUNING.shapeClass)];
     // A slow disk (injected: the read waits): the weights arrive only once the tuner has picked every class, which
     // it can only have done from config.json.
     class SlowFile extends File {

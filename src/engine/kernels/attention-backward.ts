@@ -10,7 +10,7 @@
 //   CLS, shared by the T frames in the forward (clsStride 0), needs one row per frame here, summed after.
 // Head dimension in vec4s, as the forward. rowSums: scratch [seqs, heads, len] f32 for r.
 import { GpuError } from '../device';
-import { grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
+import { ELEMENT_CONSTANTS, elementGrid, params, type KernelSource, type Runtime, type Step } from '../runtime';
 import { mapWords, TOKEN_MAP_WGSL, type TokenMap } from './attention';
 
 export interface AttentionBackwardArgs {
@@ -65,9 +65,9 @@ const QUERIES = /* wgsl */ `
 @group(0) @binding(4) var<storage, read_write> dQkv: array<vec4f>;
 @group(0) @binding(5) var<storage, read_write> dProbs: array<f32>;
 @group(0) @binding(6) var<storage, read_write> rowSums: array<f32>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let id = (wg.x + wg.y * nwg.x) * 64u + li;
+  let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
   if (id >= p.seqs * p.heads * p.len) { return; }
   let i = id % p.len;
   let h = (id / p.len) % p.heads;
@@ -96,9 +96,9 @@ const KEYS = /* wgsl */ `
 @group(0) @binding(4) var<storage, read> dProbs: array<f32>;
 @group(0) @binding(5) var<storage, read> rowSums: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dQkv: array<vec4f>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let id = (wg.x + wg.y * nwg.x) * 64u + li;
+  let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
   if (id >= p.seqs * p.heads * p.len) { return; }
   let j = id % p.len;
   let sh = id / p.len;   // s·heads + h
@@ -129,7 +129,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 const source = (pass: 'queries' | 'keys', headDim: number): KernelSource => ({
   key: `attention-backward/${pass}/d=${headDim}`,
   bindings: ['uniform', 'read', 'read', 'read', ...(pass === 'queries' ? (['write', 'write', 'write'] as const) : (['read', 'read', 'write'] as const))],
-  code: header(headDim) + (pass === 'queries' ? QUERIES : KEYS),
+  constants: ELEMENT_CONSTANTS,
+  code: 'override WORKGROUP_SIZE: u32;\n' + header(headDim) + (pass === 'queries' ? QUERIES : KEYS),
 });
 
 /** The two dispatches, in order: 'queries' writes dP, r and dQ; 'keys' reads them and writes dK and dV. */
@@ -137,7 +138,7 @@ export function attentionBackward(rt: Runtime, label: string, a: AttentionBackwa
   const headDim = a.D / a.heads;
   if (headDim % 4 !== 0) throw new GpuError(`attention's backward needs a head dimension divisible by 4 (vec4 loads); this model has ${headDim}`);
   const words = params([a.seqs, a.len, a.heads, a.D, { f32: 1 / Math.sqrt(headDim) }, ...mapWords(a.input), ...mapWords(a.context), ...mapWords(a.grad)]);
-  const workgroups = grid(Math.ceil((a.seqs * a.heads * a.len) / 64));
+  const workgroups = elementGrid(a.seqs * a.heads * a.len);
   return [
     rt.dispatch(`${label} queries`, source('queries', headDim), words, [a.qkv, a.probs, a.dContext, a.dQkv, a.dProbs, a.rowSums], workgroups),
     rt.dispatch(`${label} keys`, source('keys', headDim), words, [a.qkv, a.probs, a.dContext, a.dProbs, a.rowSums, a.dQkv], workgroups),

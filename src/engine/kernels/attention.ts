@@ -17,8 +17,10 @@
 // temporal attention, and on CPU adapters) and 'kv-tiles' (a workgroup of 64 queries of one (s, h) loads
 // 32 keys and values at a time into workgroup memory and all 64 read them there: one load per key per
 // workgroup instead of per query, which real GPUs reward on spatial and joint attention).
+import * as cpu from '../../reference/ops';
 import { GpuError } from '../device';
-import { grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
+import { grid, params, WORKGROUP_SIZE, type KernelSource, type Runtime, type Step } from '../runtime';
+import { once, random, sampleRows, sizeClass, trialRows, type KernelTuning } from '../trial';
 
 export interface TokenMap {
   hasCls: boolean;
@@ -29,12 +31,21 @@ export interface TokenMap {
   tokenStride: number;
 }
 
+/** `seqs` sequences of `len` consecutive rows from row 0, no CLS (e.g. a trial's qkv). */
+export const consecutiveTokens = (len: number): TokenMap => ({ hasCls: false, clsBase: 0, clsStride: 0, rowBase: 0, seqStride: len, tokenStride: 1 });
+/** Sequences of `len` consecutive rows, each starting with its CLS (joint: one sequence; space-only: one per frame). */
+export const wholeSequences = (len: number): TokenMap => ({ hasCls: true, clsBase: 0, clsStride: len, rowBase: 1, seqStride: len, tokenStride: 1 });
+/** Divided temporal: patch p's T tokens, rows 1 + p·T + t; the CLS takes no part. */
+export const temporalTokens = (T: number): TokenMap => ({ hasCls: false, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: T, tokenStride: 1 });
+/** Divided spatial: frame t's [CLS, its N patches] read in place, rows 0 and 1 + p·T + t; the CLS (row 0) shared by every frame. */
+export const spatialTokens = (T: number): TokenMap => ({ hasCls: true, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: 1, tokenStride: T });
+
 export type ProbsMode = 'none' | 'all' | 'cls';
 
 export const ATTENTION_VARIANTS = ['global', 'kv-tiles'] as const;
 export type AttentionVariant = (typeof ATTENTION_VARIANTS)[number];
-/** Keys (and values) per workgroup-memory tile in 'kv-tiles'. */
-const KV_TILE = 32;
+/** Keys (and values) per workgroup-memory tile in 'kv-tiles': half a workgroup loads keys, half values. */
+const KV_TILE = WORKGROUP_SIZE / 2;
 
 export interface AttentionArgs {
   qkv: GPUBuffer;
@@ -58,7 +69,9 @@ fn row(m: Map, s: u32, j: u32) -> u32 {
 }
 `;
 
-const header = (headDim: number) => /* wgsl */ `${TOKEN_MAP_WGSL}
+const header = (headDim: number) => /* wgsl */ `
+override WORKGROUP_SIZE: u32;
+${TOKEN_MAP_WGSL}
 struct Params {
   seqs: u32, len: u32, heads: u32, D: u32, probsMode: u32, scale: f32,
   inHasCls: u32, inClsBase: u32, inClsStride: u32, inRowBase: u32, inSeqStride: u32, inTokenStride: u32,
@@ -118,9 +131,9 @@ const ONLINE_STEP = (k: string, v: string) => /* wgsl */ `
     }`;
 
 const GLOBAL = /* wgsl */ `
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let id = (wg.x + wg.y * nwg.x) * 64u + li;
+  let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
   if (id >= p.seqs * p.heads * p.len) { return; }
   let i = id % p.len;
   let h = (id / p.len) % p.heads;
@@ -145,19 +158,20 @@ ${ONLINE_STEP('qkv[kRow + c]', 'qkv[vRow + c]')}
 }
 `;
 
-// Workgroup w: (s, h) = w / blocks, queries (w % blocks)·64 + li. Threads past the sequence still load
-// tiles and meet the barriers (uniform control flow), then write nothing.
+// Workgroup w: (s, h) = w / blocks, queries (w % blocks)·WORKGROUP_SIZE + li. Threads past the sequence still
+// load tiles and meet the barriers (uniform control flow), then write nothing.
 const KV_TILES = /* wgsl */ `
-var<workgroup> Ks: array<array<vec4f, HD4>, ${KV_TILE}>;
-var<workgroup> Vs: array<array<vec4f, HD4>, ${KV_TILE}>;
-@compute @workgroup_size(64)
+override KV_TILE: u32;
+var<workgroup> Ks: array<array<vec4f, HD4>, KV_TILE>;
+var<workgroup> Vs: array<array<vec4f, HD4>, KV_TILE>;
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let blocks = (p.len + 63u) / 64u;
+  let blocks = (p.len + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
   let w = wg.x + wg.y * nwg.x;
   let sh = w / blocks;
   let s = sh / p.heads;
   let h = sh % p.heads;
-  let i = (w % blocks) * 64u + li;
+  let i = (w % blocks) * WORKGROUP_SIZE + li;
   let isQuery = s < p.seqs && i < p.len;
   let D4 = p.D / 4u;
 
@@ -169,16 +183,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   var acc: array<vec4f, HD4>;
   var m = -3.0e38;
   var l = 0.0;
-  for (var j0 = 0u; j0 < p.len; j0 += ${KV_TILE}u) {
-    // Threads 0..31 load key j0 + li, threads 32..63 its value.
-    let j = j0 + (li % ${KV_TILE}u);
+  for (var j0 = 0u; j0 < p.len; j0 += KV_TILE) {
+    // Threads 0..KV_TILE-1 load key j0 + li, the other half its value.
+    let j = j0 + (li % KV_TILE);
     if (s < p.seqs && j < p.len) {
       let kRow = row(inMap(), s, j) * 3u * D4 + D4 + h * HD4;
-      if (li < ${KV_TILE}u) { for (var c = 0u; c < HD4; c++) { Ks[li][c] = qkv[kRow + c]; } }
-      else { for (var c = 0u; c < HD4; c++) { Vs[li - ${KV_TILE}u][c] = qkv[kRow + D4 + c]; } }
+      if (li < KV_TILE) { for (var c = 0u; c < HD4; c++) { Ks[li][c] = qkv[kRow + c]; } }
+      else { for (var c = 0u; c < HD4; c++) { Vs[li - KV_TILE][c] = qkv[kRow + D4 + c]; } }
     }
     workgroupBarrier();
-    let n = min(${KV_TILE}u, p.len - j0);
+    let n = min(KV_TILE, p.len - j0);
     for (var t = 0u; t < n; t++) {
 ${ONLINE_STEP('Ks[t][c]', 'Vs[t][c]')}
     }
@@ -195,6 +209,7 @@ const source = (variant: AttentionVariant, headDim: number): KernelSource => ({
   key: `attention/${variant}/d=${headDim}`,
   bindings: ['uniform', 'read', 'write', 'write'],
   code: header(headDim) + (variant === 'kv-tiles' ? KV_TILES : GLOBAL),
+  constants: variant === 'kv-tiles' ? { WORKGROUP_SIZE, KV_TILE } : { WORKGROUP_SIZE },
 });
 
 /** A TokenMap as the uniform words of TOKEN_MAP_WGSL's struct. */
@@ -205,6 +220,60 @@ export function attention(rt: Runtime, label: string, a: AttentionArgs, variant:
   if (headDim % 4 !== 0) throw new GpuError(`attention needs a head dimension divisible by 4 (vec4 loads); this model has ${headDim}`);
   const mode = { none: 0, all: 1, cls: 2 }[a.probsMode];
   const words = params([a.seqs, a.len, a.heads, a.D, mode, { f32: 1 / Math.sqrt(headDim) }, ...mapWords(a.input), ...mapWords(a.output)]);
-  const workgroups = variant === 'kv-tiles' ? a.seqs * a.heads * Math.ceil(a.len / 64) : Math.ceil((a.seqs * a.heads * a.len) / 64);
+  const workgroups = variant === 'kv-tiles' ? a.seqs * a.heads * Math.ceil(a.len / WORKGROUP_SIZE) : Math.ceil((a.seqs * a.heads * a.len) / WORKGROUP_SIZE);
   return rt.dispatch(label, source(variant, headDim), words, [a.qkv, a.context, a.probs ?? rt.placeholder], grid(workgroups));
 }
+
+/** An attention shape class's representative: `seqs` sequences of `len` tokens, `heads` heads over D. */
+export interface AttentionShape {
+  seqs: number;
+  len: number;
+  heads: number;
+  D: number;
+}
+
+export const ATTENTION_TUNING: KernelTuning<AttentionShape, AttentionVariant> = {
+  kind: 'attention ',
+  shapeClass: (s) => `attention len${sizeClass(s.len)} seqs·heads${sizeClass(s.seqs * s.heads)} d=${s.D / s.heads}`,
+  runnable: () => ATTENTION_VARIANTS,
+  // Tiles of KV_TILE keys only pay when a workgroup's queries share them: not for temporal attention (T keys).
+  candidates: (_gpu, s) => ATTENTION_VARIANTS.filter((v) => v !== 'kv-tiles' || s.len > KV_TILE),
+  trial(rt, shape) {
+    const { len, heads, D } = shape;
+    const hd = D / heads;
+    const seqs = Math.max(1, Math.min(shape.seqs, Math.floor(trialRows(rt, shape.seqs * len) / len)));
+    const made = once(() => {
+      const qkv = random(seqs * len * 3 * D, 4).map((v) => v * 2);
+      // The reference context of sampled sequences and heads: each (s, h) as a one-head attention of its own.
+      const expected = sampleRows(seqs, 2).flatMap((s) =>
+        sampleRows(heads, 2).map((h) => {
+          const one = new Float32Array(len * 3 * hd);
+          for (let j = 0; j < len; j++) for (let part = 0; part < 3; part++) one.set(qkv.subarray((s * len + j) * 3 * D + part * D + h * hd, (s * len + j) * 3 * D + part * D + (h + 1) * hd), (j * 3 + part) * hd);
+          return { s, h, context: cpu.attention(one, 1, len, hd, 1).context };
+        }),
+      );
+      return { qkv, expected };
+    });
+    return (scope, variant) => {
+      const { qkv, expected } = made();
+      const map = consecutiveTokens(len);
+      const context = scope.buffer('tune context', seqs * len * D * 4);
+      const args = { qkv: scope.upload('tune qkv', qkv), context, probsMode: 'none' as const, seqs, len, heads, D, input: map, output: map };
+      return {
+        steps: [attention(scope, `tune ${variant}`, args, variant)],
+        async check() {
+          const out = await scope.read(context, seqs * len * D * 4);
+          for (const { s, h, context: want } of expected) {
+            for (const i of sampleRows(len, 8)) {
+              for (let c = 0; c < hd; c++) {
+                const err = Math.abs(out[(s * len + i) * D + h * hd + c] - want[i * hd + c]);
+                if (!(err <= 1e-5)) return `sequence ${s} head ${h} query ${i}: |error| ${err.toExponential(2)}`;
+              }
+            }
+          }
+          return undefined;
+        },
+      };
+    };
+  },
+};

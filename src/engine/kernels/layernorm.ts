@@ -1,21 +1,24 @@
 // LayerNorm over rows of D: y = (x − mean)/sqrt(var + eps)·γ + β, statistics in f32, two passes
-// (mean, then squared deviations) for accuracy. One 64-thread workgroup per row; rows may be strided
+// (mean, then squared deviations) for accuracy. One workgroup of WORKGROUP_SIZE (64) threads per row (a power of two: the tree halves it); rows may be strided
 // so that the head can normalize only the CLS rows.
 //
-// Variants differ in how the 64 threads sum: 'workgroup' (a tree in workgroup memory, 7 barriers per sum)
+// Variants differ in how the threads sum: 'workgroup' (a tree in workgroup memory, 7 barriers per sum)
 // or 'subgroups' (needs the `subgroups` feature: subgroupAdd, then one barrier to add the subgroups' sums).
-import { grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
+import * as cpu from '../../reference/ops';
+import type { EngineDevice } from '../device';
+import { ELEMENT_CONSTANTS, grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
+import { once, random, sizeClass, trialRows, type KernelTuning } from '../trial';
 
 export const LAYER_NORM_VARIANTS = ['workgroup', 'subgroups'] as const;
 export type LayerNormVariant = (typeof LAYER_NORM_VARIANTS)[number];
 
 export const TREE_SUM = /* wgsl */ `
-var<workgroup> partial: array<f32, 64>;
+var<workgroup> partial: array<f32, WORKGROUP_SIZE>;
 
 fn workgroupSum(v: f32, li: u32, _which: u32) -> f32 {
   partial[li] = v;
   workgroupBarrier();
-  for (var s = 32u; s > 0u; s >>= 1u) {
+  for (var s = WORKGROUP_SIZE / 2u; s > 0u; s >>= 1u) {
     if (li < s) { partial[li] += partial[li + s]; }
     workgroupBarrier();
   }
@@ -25,20 +28,21 @@ fn workgroupSum(v: f32, li: u32, _which: u32) -> f32 {
 }
 `;
 
-// The first thread of each subgroup leaves its subgroup's sum in its own slot, the others zero, so the 64
-// slots add up to the total whatever the subgroup size and layout (which WGSL does not fix); every thread
-// adds them in the same order (the same result everywhere). The mean's and the variance's sums use their
+// The first thread of each subgroup leaves its subgroup's sum in its own slot, the others zero, so the
+// slots (one per thread) add up to the total whatever the subgroup size and layout (which WGSL does not
+// fix); every thread adds them in the same order (the same result everywhere). The mean's and the variance's sums use their
 // own slots (which = 0, 1), so no barrier is needed before the slots are reused.
 export const SUBGROUP_SUM = /* wgsl */ `
-var<workgroup> slots: array<array<vec4f, 16>, 2>;
+// Two sets of WORKGROUP_SIZE slots, as vec4s: [which · WORKGROUP_SIZE / 4 + i].
+var<workgroup> slots: array<vec4f, WORKGROUP_SIZE / 2u>;
 var<private> leader: bool;
 
 fn workgroupSum(v: f32, li: u32, which: u32) -> f32 {
   let sum = subgroupAdd(v);
-  slots[which][li >> 2u][li & 3u] = select(0.0, sum, leader);
+  slots[which * (WORKGROUP_SIZE / 4u) + (li >> 2u)][li & 3u] = select(0.0, sum, leader);
   workgroupBarrier();
   var t = vec4f(0.0);
-  for (var i = 0u; i < 16u; i++) { t += slots[which][i]; }
+  for (var i = 0u; i < WORKGROUP_SIZE / 4u; i++) { t += slots[which * (WORKGROUP_SIZE / 4u) + i]; }
   return (t.x + t.y) + (t.z + t.w);
 }
 `;
@@ -50,10 +54,10 @@ fn workgroupSum(v: f32, li: u32, which: u32) -> f32 {
 export const ROW_STATS_WGSL = /* wgsl */ `
 fn rowStats(src: u32, li: u32) -> vec2f {
   var s = 0.0;
-  for (var i = li; i < p.D; i += 64u) { s += x[src + i]; }
+  for (var i = li; i < p.D; i += WORKGROUP_SIZE) { s += x[src + i]; }
   let mean = workgroupSum(s, li, 0u) / f32(p.D);
   var q = 0.0;
-  for (var i = li; i < p.D; i += 64u) { let d = x[src + i] - mean; q += d * d; }
+  for (var i = li; i < p.D; i += WORKGROUP_SIZE) { let d = x[src + i] - mean; q += d * d; }
   return vec2f(mean, inverseSqrt(workgroupSum(q, li, 1u) / f32(p.D) + p.eps));
 }
 `;
@@ -61,7 +65,9 @@ fn rowStats(src: u32, li: u32) -> vec2f {
 const source = (variant: LayerNormVariant): KernelSource => ({
   key: `layernorm/${variant}`,
   bindings: ['uniform', 'read', 'read', 'read', 'write'],
+  constants: ELEMENT_CONSTANTS,
   code: /* wgsl */ `${variant === 'subgroups' ? 'enable subgroups;' : ''}
+override WORKGROUP_SIZE: u32;
 struct Params { rows: u32, D: u32, eps: f32, inOffset: u32, inStride: u32, outOffset: u32, outStride: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -70,7 +76,7 @@ struct Params { rows: u32, D: u32, eps: f32, inOffset: u32, inStride: u32, outOf
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 ${variant === 'subgroups' ? SUBGROUP_SUM : TREE_SUM}
 ${ROW_STATS_WGSL}
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32${variant === 'subgroups' ? ', @builtin(subgroup_invocation_id) sg: u32' : ''}) {
   ${variant === 'subgroups' ? 'leader = sg == 0u;' : ''}
   let row = wg.x + wg.y * nwg.x;
@@ -80,7 +86,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let mean = stats.x;
   let inv = stats.y;
   let dst = p.outOffset + row * p.outStride;
-  for (var i = li; i < p.D; i += 64u) { y[dst + i] = (x[src + i] - mean) * inv * gamma[i] + beta[i]; }
+  for (var i = li; i < p.D; i += WORKGROUP_SIZE) { y[dst + i] = (x[src + i] - mean) * inv * gamma[i] + beta[i]; }
 }
 `,
 });
@@ -103,3 +109,42 @@ export function layerNorm(rt: Runtime, label: string, a: LayerNormArgs, variant:
   const words = params([a.rows, a.D, { f32: a.eps }, a.inOffset ?? 0, a.inStride ?? a.D, a.outOffset ?? 0, a.outStride ?? a.D]);
   return rt.dispatch(label, source(variant), words, [a.x, a.gamma, a.beta, a.y], grid(a.rows));
 }
+
+/** A LayerNorm shape class's representative: `rows` rows of D. */
+export interface LayerNormShape {
+  rows: number;
+  D: number;
+}
+
+const layerNormVariants = (gpu: EngineDevice) => LAYER_NORM_VARIANTS.filter((v) => v !== 'subgroups' || gpu.features.subgroups);
+
+export const LAYER_NORM_TUNING: KernelTuning<LayerNormShape, LayerNormVariant> = {
+  kind: 'layernorm ',
+  shapeClass: (s) => `layernorm rows${sizeClass(s.rows)} D=${s.D}`,
+  runnable: layerNormVariants,
+  candidates: layerNormVariants,
+  trial(rt, shape) {
+    const { D } = shape;
+    const rows = trialRows(rt, shape.rows);
+    const made = once(() => {
+      const x = random(rows * D, 5).map((v, i) => 3 * v + (i % 7)), gamma = random(D, 6), beta = random(D, 7);
+      return { x, gamma, beta, want: cpu.layerNorm(x, rows, D, gamma, beta, 1e-6) };
+    });
+    return (scope, variant) => {
+      const { x, gamma, beta, want } = made();
+      const y = scope.buffer('tune y', rows * D * 4);
+      const args = { x: scope.upload('tune x', x), y, gamma: scope.upload('tune gamma', gamma), beta: scope.upload('tune beta', beta), rows, D, eps: 1e-6 };
+      return {
+        steps: [layerNorm(scope, `tune ${variant}`, args, variant)],
+        async check() {
+          const out = await scope.read(y, rows * D * 4);
+          for (let i = 0; i < want.length; i++) {
+            const err = Math.abs(out[i] - want[i]);
+            if (!(err <= 1e-5)) return `element ${i}: |error| ${err.toExponential(2)}`;
+          }
+          return undefined;
+        },
+      };
+    };
+  },
+};

@@ -4,19 +4,22 @@
 import { halfToFloat } from '../../checkpoint/tensor';
 import { params, type KernelSource, type Runtime, type Step } from '../runtime';
 
+/** Threads per workgroup (its WGSL's WORKGROUP_SIZE): more than the other kernels' 64, as each does little. */
 const WORKGROUP = 256;
 
 const SOURCE: KernelSource = {
   key: 'pack-f16',
   bindings: ['uniform', 'read', 'write'],
+  constants: { WORKGROUP_SIZE: WORKGROUP },
   code: /* wgsl */ `
+override WORKGROUP_SIZE: u32;
 struct Params { n: u32, groupsPerRow: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> packed: array<u32>;
-@compute @workgroup_size(${WORKGROUP})
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lane: u32) {
-  let pair = (wg.y * p.groupsPerRow + wg.x) * ${WORKGROUP}u + lane;
+  let pair = (wg.y * p.groupsPerRow + wg.x) * WORKGROUP_SIZE + lane;
   let i = 2u * pair;
   if (i >= p.n) { return; }
   var high = 0.0;

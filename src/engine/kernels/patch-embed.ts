@@ -4,19 +4,21 @@
 //   embed:  the token sequence from the embedded patches [T·N, D]: CLS and position embeddings, and for
 //           divided/joint the time embeddings with tokens regrouped to (p, t) order; space-only keeps
 //           T sequences [CLS, N patches].
-import { grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
+import { ELEMENT_CONSTANTS, elementGrid, params, type KernelSource, type Runtime, type Step } from '../runtime';
 
 const IM2COL: KernelSource = {
   key: 'im2col',
   bindings: ['uniform', 'read', 'write'],
+  constants: ELEMENT_CONSTANTS,
   code: /* wgsl */ `
+override WORKGROUP_SIZE: u32;
 struct Params { T: u32, H: u32, W: u32, P: u32, gh: u32, gw: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> pixels: array<f32>;
 @group(0) @binding(2) var<storage, read_write> patches: array<f32>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let id = (wg.x + wg.y * nwg.x) * 64u + li;
+  let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
   let K = 3u * p.P * p.P;
   let N = p.gh * p.gw;
   if (id >= p.T * N * K) { return; }
@@ -36,7 +38,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 const EMBED: KernelSource = {
   key: 'embed',
   bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+  constants: ELEMENT_CONSTANTS,
   code: /* wgsl */ `
+override WORKGROUP_SIZE: u32;
 struct Params { T: u32, N: u32, D: u32, perFrame: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> patches: array<f32>;  // [T·N, D], (t, p) order
@@ -44,9 +48,9 @@ struct Params { T: u32, N: u32, D: u32, perFrame: u32 }
 @group(0) @binding(3) var<storage, read> pos: array<f32>;      // [1+N, D]
 @group(0) @binding(4) var<storage, read> time: array<f32>;     // [T, D]
 @group(0) @binding(5) var<storage, read_write> h: array<f32>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let id = (wg.x + wg.y * nwg.x) * 64u + li;
+  let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
   let rows = select(1u + p.N * p.T, p.T * (1u + p.N), p.perFrame == 1u);
   if (id >= rows * p.D) { return; }
   let r = id / p.D;
@@ -69,7 +73,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 export function im2col(rt: Runtime, label: string, pixels: GPUBuffer, patches: GPUBuffer, T: number, H: number, W: number, P: number): Step {
   const gh = Math.floor(H / P), gw = Math.floor(W / P);
   const total = T * gh * gw * 3 * P * P;
-  return rt.dispatch(label, IM2COL, params([T, H, W, P, gh, gw]), [pixels, patches], grid(Math.ceil(total / 64)));
+  return rt.dispatch(label, IM2COL, params([T, H, W, P, gh, gw]), [pixels, patches], elementGrid(total));
 }
 
 export interface EmbedArgs {
@@ -87,5 +91,5 @@ export interface EmbedArgs {
 export function embed(rt: Runtime, label: string, a: EmbedArgs): Step {
   const rows = a.perFrame ? a.T * (1 + a.N) : 1 + a.N * a.T;
   const buffers = [a.patches, a.cls, a.pos, a.time ?? rt.placeholder, a.h];
-  return rt.dispatch(label, EMBED, params([a.T, a.N, a.D, a.perFrame ? 1 : 0]), buffers, grid(Math.ceil((rows * a.D) / 64)));
+  return rt.dispatch(label, EMBED, params([a.T, a.N, a.D, a.perFrame ? 1 : 0]), buffers, elementGrid(rows * a.D));
 }

@@ -16,24 +16,27 @@
 //           sub-layer's CLS is shared by every frame (clsStride 0), so its row is the mean over frames
 //           of each frame's CLS row, and the thread of sequence 0 sums its column over every frame.
 // The rollout through layer l is r_l = e₀ · A'_l · … · A'_1, computed from the last of those layers down.
-import type { HeadFusion, RolloutAttentionType } from '../../reference/rollout';
-import { discardCount, HEAD_FUSIONS } from '../../reference/rollout';
+import type { AttentionType } from '../../checkpoint/config';
+import { tokenLayout } from '../../model/geometry';
+import { discardCount, HEAD_FUSIONS, type HeadFusion } from '../../model/head-fusions';
 import { GpuError } from '../device';
-import { grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
-import type { TokenMap } from './attention';
+import { ELEMENT_CONSTANTS, elementGrid, grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
+import { spatialTokens, temporalTokens, wholeSequences, type TokenMap } from './attention';
 
 const FUSE: KernelSource = {
   key: 'rollout-fuse',
   bindings: ['uniform', 'read', 'write'],
+  constants: ELEMENT_CONSTANTS,
   code: /* wgsl */ `
+override WORKGROUP_SIZE: u32;
 // One thread per entry (s, i, j) of the fused matrices: a loop over the H heads.
 struct Params { count: u32, heads: u32, area: u32, fusion: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
 @group(0) @binding(2) var<storage, read_write> fused: array<f32>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let id = (wg.x + wg.y * nwg.x) * 64u + li;
+  let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
   if (id >= p.count) { return; }
   let base = (id / p.area) * p.heads * p.area + id % p.area;
   var v = probs[base];
@@ -121,7 +124,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
 const STEP: KernelSource = {
   key: 'rollout-step',
   bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'],
+  constants: ELEMENT_CONSTANTS,
   code: /* wgsl */ `
+override WORKGROUP_SIZE: u32;
 // One thread per output token (s, j): r_out[tok(s, j)] = Σ_i r_in[tok(s, i)] · A'(s)[i, j]; for the shared
 // CLS (j = 0, clsStride 0) the thread of s = 0 sums over every sequence. One more thread copies the
 // entry no sequence holds (the CLS of a temporal sub-layer), when there is one.
@@ -140,9 +145,9 @@ fn tok(s: u32, j: u32) -> u32 {
   if (p.hasCls == 1u && j == 0u) { return p.clsBase + s * p.clsStride; }
   return p.rowBase + s * p.seqStride + (j - p.hasCls) * p.tokenStride;
 }
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
-  let id = (wg.x + wg.y * nwg.x) * 64u + li;
+  let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
   let total = p.seqs * p.len;
   if (id == total && p.passThrough != 0xffffffffu) { rOut[p.passThrough] = rIn[p.passThrough]; }
   if (id >= total) { return; }
@@ -206,18 +211,11 @@ export interface RolloutVector {
  * they run: the same token rows the forward pass uses (divided and joint: CLS, then (p, t) at
  * 1 + p·T + t; space-only: frame t's CLS at t·(1+N), its patches after it).
  */
-export function rolloutLayout(attentionType: RolloutAttentionType, layers: number, heads: number, T: number, N: number): { vector: RolloutVector; subLayers: SubLayerLayout[] } {
-  if (attentionType === 'divided_space_time') {
-    const S = 1 + N * T;
-    const temporal: SubLayerLayout = { seqs: N, len: T, map: { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: T, tokenStride: 1 }, passThrough: 0 };
-    const spatial: SubLayerLayout = { seqs: T, len: 1 + N, map: { hasCls: true, clsBase: 0, clsStride: 0, rowBase: 1, seqStride: 1, tokenStride: T } };
-    return { vector: { layers, heads, size: S, starts: [0], shape: [S] }, subLayers: [temporal, spatial] };
-  }
-  const perFrame = attentionType === 'space_only';
-  const seqs = perFrame ? T : 1, len = perFrame ? 1 + N : 1 + N * T;
-  const whole: SubLayerLayout = { seqs, len, map: { hasCls: true, clsBase: 0, clsStride: len, rowBase: 1, seqStride: len, tokenStride: 1 } };
-  const starts = Array.from({ length: seqs }, (_, s) => s * len);
-  return { vector: { layers, heads, size: seqs * len, starts, shape: perFrame ? [T, len] : [len] }, subLayers: [whole] };
+export function rolloutLayout(attentionType: AttentionType, layers: number, heads: number, T: number, N: number): { vector: RolloutVector; subLayers: SubLayerLayout[] } {
+  const { B, S, temporal, spatial } = tokenLayout(attentionType, T, N);
+  if (temporal) return { vector: { layers, heads, size: S, starts: [0], shape: [S] }, subLayers: [{ ...temporal, map: temporalTokens(T), passThrough: 0 }, { ...spatial, map: spatialTokens(T) }] };
+  const starts = Array.from({ length: B }, (_, s) => s * S);
+  return { vector: { layers, heads, size: B * S, starts, shape: attentionType === 'space_only' ? [T, S] : [S] }, subLayers: [{ ...spatial, map: wholeSequences(S) }] };
 }
 
 interface Prepared {
@@ -265,7 +263,7 @@ export class RolloutRecorder {
     this.fusions.forEach((fusion, f) => {
       const fused = this.buffer(`${label} fused ${fusion}`, sub.seqs * block);
       const count = sub.seqs * block;
-      steps.push(rt.dispatch(`${label} fuse ${fusion}`, FUSE, params([count, H, block, HEAD_FUSIONS.indexOf(fusion)]), [sub.probs, fused], grid(Math.ceil(count / 64))));
+      steps.push(rt.dispatch(`${label} fuse ${fusion}`, FUSE, params([count, H, block, HEAD_FUSIONS.indexOf(fusion)]), [sub.probs, fused], elementGrid(count)));
       fusedBy.set(fusion, fused);
       this.discards.forEach((discard, d) => {
         const drop = discardCount(sub.len, discard);
@@ -314,6 +312,6 @@ export class RolloutRecorder {
     const { sub } = pre;
     const m = sub.map;
     const words = params([sub.seqs, sub.len, pre.drop, m.hasCls ? 1 : 0, sub.passThrough ?? 0xffffffff, m.hasCls ? 1 : 0, m.clsBase, m.clsStride, m.rowBase, m.seqStride, m.tokenStride]);
-    return this.rt.dispatch(label, STEP, words, [pre.fused, pre.cut, pre.rowSum, rIn, rOut], grid(Math.ceil((sub.seqs * sub.len + 1) / 64)));
+    return this.rt.dispatch(label, STEP, words, [pre.fused, pre.cut, pre.rowSum, rIn, rOut], elementGrid(sub.seqs * sub.len + 1));
   }
 }

@@ -1,15 +1,17 @@
 // In place: row dst = mean of `count` rows starting at src, `stride` elements apart (all of width D).
 // Divided attention averages the T per-frame CLS outputs of spatial attention into one CLS row.
-import { params, type KernelSource, type Runtime, type Step } from '../runtime';
+import { ELEMENT_CONSTANTS, elementGrid, params, type KernelSource, type Runtime, type Step } from '../runtime';
 
 const SOURCE: KernelSource = {
   key: 'row-mean',
   bindings: ['uniform', 'write'],
+  constants: ELEMENT_CONSTANTS,
   code: /* wgsl */ `
+override WORKGROUP_SIZE: u32;
 struct Params { D: u32, count: u32, src: u32, stride: u32, dst: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> x: array<f32>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let c = gid.x;
   if (c >= p.D) { return; }
@@ -21,5 +23,5 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 };
 
 export function rowMean(rt: Runtime, label: string, x: GPUBuffer, D: number, count: number, src: number, stride: number, dst: number): Step {
-  return rt.dispatch(label, SOURCE, params([D, count, src, stride, dst]), [x], [Math.ceil(D / 64), 1, 1]);
+  return rt.dispatch(label, SOURCE, params([D, count, src, stride, dst]), [x], elementGrid(D));
 }

@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import { useActions, useExplorerState } from '../../store';
 import type { HeadView } from '../../store/explorer-slice';
-import type { AttentionMaps } from '../../worker/protocol';
+import type { AttentionMaps } from '../../model/attention-maps';
 import { ColorLegend } from './ColorLegend';
 import { range, type ExplorerData } from './explorer-data';
 import { FramesCanvas } from './FramesCanvas';

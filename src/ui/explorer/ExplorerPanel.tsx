@@ -6,7 +6,7 @@ import { AttentionFallback } from '../backend/AttentionFallback';
 import { ErrorBoundary } from '../ErrorBoundary';
 import { ATTENTION_NAMES } from '../format';
 import { Panel } from '../Panel';
-import type { AttentionMaps } from '../../worker/protocol';
+import type { AttentionMaps } from '../../model/attention-maps';
 import { CompareView } from './CompareView';
 import { ExplorerControls } from './ExplorerControls';
 import { useExplorerData, type ExplorerData } from './explorer-data';

@@ -1,9 +1,9 @@
 import { useMemo } from 'react';
 import { colormap, valueRange } from '../../attention/colormap';
 import { rolloutChoices, rolloutFrames } from '../../attention/rollout';
-import type { HeadFusion } from '../../reference/rollout';
+import type { HeadFusion } from '../../model/head-fusions';
 import { useActions, useExplorerState } from '../../store';
-import type { AttentionMaps } from '../../worker/protocol';
+import type { AttentionMaps } from '../../model/attention-maps';
 import { formatPercent } from '../format';
 import { ColorLegend } from './ColorLegend';
 import { heatOverlays } from './draw';

@@ -4,7 +4,7 @@ import { spatialFrame, spatialQuery, type FetchedAttention } from '../../attenti
 import type { Query } from '../../attention/schemes';
 import { useExplorerState } from '../../store';
 import { fetchedAttention, type ExplorerState, type HeadView } from '../../store/explorer-slice';
-import type { AttentionMaps } from '../../worker/protocol';
+import type { AttentionMaps } from '../../model/attention-maps';
 import { ColorLegend } from './ColorLegend';
 import { heatOverlays } from './draw';
 import type { ExplorerData } from './explorer-data';

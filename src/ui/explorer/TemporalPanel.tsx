@@ -3,7 +3,7 @@ import { colormap, valueRange } from '../../attention/colormap';
 import { temporalPatch } from '../../attention/maps';
 import type { Query } from '../../attention/schemes';
 import { useExplorerState } from '../../store';
-import type { AttentionMaps } from '../../worker/protocol';
+import type { AttentionMaps } from '../../model/attention-maps';
 import { keptNote, type KeptRows } from './SpatialView';
 import { useColorScheme } from '../theme';
 import { drawMatrices, inkOf, matrixCanvasSize } from './draw';

@@ -3,7 +3,8 @@
 import { useMemo } from 'react';
 import { checkMaps } from '../../attention/maps';
 import { useModelState, useResult } from '../../store';
-import type { AttentionMaps, ModelInfo } from '../../worker/protocol';
+import type { AttentionMaps } from '../../model/attention-maps';
+import type { ModelInfo } from '../../worker/protocol';
 
 export interface ExplorerData {
   info: ModelInfo;

@@ -1,0 +1,184 @@
+// Recorded plans: a clip's steps, activations and read-back buffers, recorded once per (input shape,
+// request) and kept within a memory budget (least recently used destroyed first); running one is one
+// command submission and one mapAsync per output. The attention a plan keeps on the GPU stays readable
+// in slices (readAttention) until another plan runs.
+import type { NamedTensors } from '../tensor';
+import { GpuError } from './device';
+import { unpackF16 } from './kernels/pack-f16';
+import type { Runtime, Step } from './runtime';
+
+/**
+ * A clip for the run (e.g. from the video preprocessing): records its work into the run's command encoder,
+ * writing [T, 3, H, W] f32 into `target`, so that preprocessing and the model are one submission and the
+ * pixels never visit the CPU; a clip made on the CPU (a CPU adapter's) writes it with writeBuffer instead.
+ */
+export interface GpuClip {
+  /** Write the clip into `target` (STORAGE and COPY_DST: a clip made on the CPU is written with writeBuffer). */
+  encode(encoder: GPUCommandEncoder, target: GPUBuffer): void;
+}
+
+/** A slice of a kept attention tensor (`attn.l.temporal`, `attn.l.spatial`, `attn.l.full`): `count` floats from `offset`. */
+export interface AttentionSlice {
+  name: string;
+  offset: number;
+  count: number;
+}
+
+/** A buffer read back after the run, into its own staging buffer. */
+export interface Output {
+  name: string;
+  shape: number[];
+  buffer: GPUBuffer;
+  offset: number;
+  staging: GPUBuffer;
+  /** 'f16': `buffer` holds the values packed two per word (packF16). */
+  encoding: 'f32' | 'f16';
+}
+
+export type KeptAttention = Map<string, { buffer: GPUBuffer; shape: number[] }>;
+
+export interface Plan {
+  key: string;
+  steps: Step[];
+  /** The clip's input [T, 3, H, W]. */
+  pixels: GPUBuffer;
+  outputs: Output[];
+  buffers: GPUBuffer[];
+  /** GPU memory its activations, outputs and staging buffers take (what the plan budget counts). */
+  bytes: number;
+  /** Full attention probabilities kept on the GPU ('maps'), by name, for readAttention(). */
+  kept: KeptAttention;
+}
+
+/** Default budget of kept plans' GPU memory: a multi-view classification and a timeline's plans both stay. */
+export const DEFAULT_PLAN_BUDGET_BYTES = 512 * 2 ** 20;
+
+export class Plans {
+  /** Recorded plans by key, least recently used first. */
+  private readonly plans = new Map<string, Plan>();
+  /** The attention probabilities the last run kept on the GPU ('maps'). */
+  private keptAttention?: KeptAttention;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly budgetBytes: number,
+  ) {}
+
+  /**
+   * The plan under `key`: reused when kept, else recorded (and the least recently used plans beyond the memory
+   * budget destroyed). A GPU error while recording (out of memory, a validation error) is a GpuError here, not
+   * an uncaptured error later. `what` names the clip in that error.
+   */
+  async get(key: string, what: string, record: () => Plan): Promise<Plan> {
+    const known = this.plans.get(key);
+    if (known) {
+      this.plans.delete(key); // re-inserted: most recently used
+      this.plans.set(key, known);
+      return known;
+    }
+    const { device } = this.rt;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let plan: Plan | undefined;
+    let recordError: unknown;
+    try {
+      plan = record();
+    } catch (e) {
+      recordError = e;
+    }
+    // Both scopes closed at once, before any wait: other GPU work (tuning, uploads) may push scopes meanwhile.
+    const popped = Promise.all([device.popErrorScope(), device.popErrorScope()]);
+    // Its kernels compile in the background (and, at load, while the weights stream in): wait for them here.
+    const compileError = plan && (await this.rt.compiled(plan.steps).then(() => undefined, (e: Error) => e));
+    const errors = (await popped).filter((e) => e !== null);
+    if (errors.length || compileError || recordError) {
+      if (plan) this.release(plan);
+      if (!errors.length && !compileError) throw recordError;
+      const why = errors.map((e) => e.message).concat(compileError ? [compileError.message] : []);
+      throw new GpuError(`recording the plan for ${what} failed: ${why.join('; ')}`);
+    }
+    if (!plan) throw recordError;
+    this.plans.set(key, plan);
+    let total = [...this.plans.values()].reduce((n, p) => n + p.bytes, 0);
+    for (const [oldKey, old] of this.plans) {
+      if (total <= this.budgetBytes || old === plan) break;
+      this.plans.delete(oldKey);
+      this.release(old);
+      total -= old.bytes;
+    }
+    return plan;
+  }
+
+  /** Run a plan on one clip, from the CPU or the GPU, in one submission, and read its outputs back. */
+  async run(plan: Plan, pixels: Float32Array | GpuClip): Promise<NamedTensors> {
+    this.keptAttention = plan.kept.size > 0 ? plan.kept : undefined;
+    const { device } = this.rt;
+    const encoder = device.createCommandEncoder();
+    if (pixels instanceof Float32Array) device.queue.writeBuffer(plan.pixels, 0, pixels.buffer, pixels.byteOffset, pixels.byteLength);
+    else pixels.encode(encoder, plan.pixels);
+    this.rt.encode(plan.steps, encoder);
+    for (const o of plan.outputs) encoder.copyBufferToBuffer(o.buffer, o.offset, o.staging, 0, o.staging.size);
+    device.pushErrorScope('validation');
+    device.queue.submit([encoder.finish()]);
+    const error = await device.popErrorScope();
+    if (error) throw new GpuError(`GPU validation error: ${error.message}`);
+    await Promise.all(plan.outputs.map((o) => o.staging.mapAsync(GPUMapMode.READ)));
+    const result: NamedTensors = new Map();
+    for (const o of plan.outputs) {
+      const range = o.staging.getMappedRange();
+      const n = o.shape.reduce((x, y) => x * y, 1);
+      result.set(o.name, o.encoding === 'f16' ? { shape: o.shape, data: unpackF16(range, n), readBytes: range.byteLength } : { shape: o.shape, data: new Float32Array(range.slice(0)) });
+      o.staging.unmap();
+    }
+    return result;
+  }
+
+  /** Read slices of the attention probabilities the last run kept on the GPU, without reading the rest back. */
+  async readAttention(slices: AttentionSlice[]): Promise<Float32Array[]> {
+    const kept = this.keptAttention;
+    if (!kept) throw new GpuError("no attention is kept on the GPU: run a clip with attention 'maps' first");
+    for (const s of slices) {
+      const k = kept.get(s.name);
+      const size = k?.shape.reduce((x, y) => x * y) ?? 0;
+      if (!k) throw new GpuError(`${s.name} is not kept on the GPU (kept: ${[...kept.keys()].join(', ')})`);
+      if (!(Number.isInteger(s.offset) && Number.isInteger(s.count) && s.offset >= 0 && s.count > 0 && s.offset + s.count <= size)) {
+        throw new GpuError(`${s.name}: slice [${s.offset}, +${s.count}) is outside its ${size} values`);
+      }
+    }
+    const total = slices.reduce((n, s) => n + s.count, 0);
+    const { device } = this.rt;
+    const staging = device.createBuffer({ label: 'attention slices staging', size: total * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const encoder = device.createCommandEncoder();
+      let at = 0;
+      for (const s of slices) {
+        encoder.copyBufferToBuffer(kept.get(s.name)!.buffer, s.offset * 4, staging, at * 4, s.count * 4);
+        at += s.count;
+      }
+      device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const all = new Float32Array(staging.getMappedRange().slice(0));
+      let from = 0;
+      return slices.map((s) => all.slice(from, (from += s.count)));
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Keys of the kept plans, least recently used first (for tests and the memory readout). */
+  get kept(): { key: string; bytes: number }[] {
+    return [...this.plans.values()].map((p) => ({ key: p.key, bytes: p.bytes }));
+  }
+
+  private release(plan: Plan) {
+    if (plan.kept === this.keptAttention) this.keptAttention = undefined;
+    this.rt.release(plan.buffers);
+    this.rt.release(plan.steps.flatMap((s) => (s.kind === 'dispatch' ? [s.params] : [])));
+  }
+
+  /** Destroy every plan's buffers. */
+  destroy() {
+    for (const plan of this.plans.values()) this.release(plan);
+    this.plans.clear();
+  }
+}
