@@ -46,7 +46,7 @@ export const YUV_PARAMS_BYTES = 64;
  */
 export function encodeYuvToRgba(rt: Runtime, encoder: GPUCommandEncoder, image: PlanarYuv, buffers: { params: GPUBuffer; samples: GPUBuffer; rgba: GPUBuffer }): void {
   const { device } = rt;
-  const pipeline = rt.memo('yuv-to-rgba', () => device.createComputePipeline({ label: 'yuv-to-rgba', layout: 'auto', compute: { module: device.createShaderModule({ label: 'yuv-to-rgba', code }), entryPoint: 'main' } }));
+  const kernel = rt.pipeline({ key: 'yuv-to-rgba', code, bindings: ['uniform', 'read', 'write'] });
   const packed = new Uint16Array(yuvSampleBytes(image) / 2);
   packed.set(image.y);
   packed.set(image.u, image.y.length);
@@ -58,9 +58,9 @@ export function encodeYuvToRgba(rt: Runtime, encoder: GPUCommandEncoder, image: 
   new Float32Array(words, 32, 8).set([...offset, ...scale, ...matrix]);
   device.queue.writeBuffer(buffers.params, 0, words);
   const pass = encoder.beginComputePass({ label: 'yuv to rgba' });
-  pass.setPipeline(pipeline);
+  pass.setPipeline(rt.ready(kernel));
   const entries = [buffers.params, buffers.samples, buffers.rgba].map((buffer, binding) => ({ binding, resource: { buffer } }));
-  pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }));
+  pass.setBindGroup(0, device.createBindGroup({ layout: kernel.layout, entries }));
   pass.dispatchWorkgroups(Math.ceil(image.width / 8), Math.ceil(image.height / 8));
   pass.end();
 }
