@@ -16,6 +16,9 @@ export default defineConfig({
     projects: [
       // SwiftShader (test/gpu.ts), or the driver VK_ICD_FILENAMES names.
       { extends: true, test: { name: 'node', include: ['test/**/*.test.ts'] } },
+      // The engine and its kernels on a device with WebGPU's default limits and no optional features (test/gpu.ts):
+      // what every adapter grants.
+      { extends: true, test: { name: 'baseline', include: ['test/engine/*.test.ts'], env: { TIMESFORMER_DEVICE: 'baseline' } } },
       ...(existsSync(lavapipeIcd)
         ? [{
             extends: true as const,

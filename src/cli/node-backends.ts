@@ -2,7 +2,7 @@
 import { createNodeBackend, findOnnxFile } from '../backends/node';
 import type { BackendName } from '../backends/backend';
 import type { LoadedModel } from '../checkpoint/load';
-import type { EngineDevice } from '../engine/device';
+import type { DeviceTier, EngineDevice } from '../engine/device';
 import { nodeEngineDevice } from '../engine/node-gpu';
 import { TimesformerEngine } from '../engine/timesformer';
 import { rolloutGeometry, rolloutOutputs } from '../reference/rollout';
@@ -13,7 +13,7 @@ import { CPU_TOLERANCES, WGSL_TOLERANCES, type Tolerances } from '../verify/comp
 export interface NodeBackend {
   tolerances: Tolerances;
   /** Every output verify compares: logits, hidden states, all attention probabilities; `rollout.<fusion>` when asked and able. */
-  run(model: LoadedModel, pixels: Tensor, options?: { rollout?: boolean }): Promise<NamedTensors>;
+  run(model: LoadedModel, pixels: Tensor, options?: { rollout?: boolean; tier?: DeviceTier }): Promise<NamedTensors>;
   /**
    * The expected tensors this backend is checked on, when it cannot produce them all (an ONNX export
    * returns logits only). Default: every output in the expected file.
@@ -24,8 +24,8 @@ export interface NodeBackend {
 }
 
 /** A Dawn device for one verify run, destroyed afterwards. */
-async function withGpu<T>(work: (gpu: EngineDevice) => Promise<T>): Promise<T> {
-  const gpu = await nodeEngineDevice();
+async function withGpu<T>(tier: DeviceTier | undefined, work: (gpu: EngineDevice) => Promise<T>): Promise<T> {
+  const gpu = await nodeEngineDevice(undefined, tier);
   try {
     return await work(gpu);
   } finally {
@@ -55,7 +55,7 @@ function onnxBackend(name: 'onnx-wasm' | 'onnx-webgpu'): NodeBackend {
     tolerances: WGSL_TOLERANCES,
     compares: (tensor) => tensor === 'logits',
     describe: (model) => `ONNX file ${onnxPath(model)} (an ONNX export returns logits only)`,
-    run: (model, pixels) => (name === 'onnx-webgpu' ? withGpu((gpu) => runWith(model, pixels, gpu)) : runWith(model, pixels)),
+    run: (model, pixels, options) => (name === 'onnx-webgpu' ? withGpu(options?.tier, (gpu) => runWith(model, pixels, gpu)) : runWith(model, pixels)),
   };
 }
 
@@ -71,7 +71,7 @@ function tfjsBackend(name: 'tfjs-cpu' | 'tfjs-webgpu'): NodeBackend {
   };
   return {
     tolerances: WGSL_TOLERANCES,
-    run: (model, pixels) => (name === 'tfjs-webgpu' ? withGpu((gpu) => runWith(model, pixels, gpu)) : runWith(model, pixels)),
+    run: (model, pixels, options) => (name === 'tfjs-webgpu' ? withGpu(options?.tier, (gpu) => runWith(model, pixels, gpu)) : runWith(model, pixels)),
   };
 }
 
@@ -86,19 +86,21 @@ export const nodeBackends: Record<string, NodeBackend> = {
   },
   wgsl: {
     tolerances: WGSL_TOLERANCES,
-    async run(model, pixels, options) {
-      const gpu = await nodeEngineDevice();
-      const engine = await TimesformerEngine.create(gpu, model);
-      try {
-        return await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'all', hiddenStates: true, rollout: options?.rollout ? { discard: 0 } : undefined });
-      } finally {
-        engine.destroy();
-        gpu.device.destroy();
-      }
-    },
+    run: (model, pixels, options) =>
+      withGpu(options?.tier, async (gpu) => {
+        const engine = await TimesformerEngine.create(gpu, model);
+        try {
+          return await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'all', hiddenStates: true, rollout: options?.rollout ? { discard: 0 } : undefined });
+        } finally {
+          engine.destroy();
+        }
+      }),
   },
   'onnx-wasm': onnxBackend('onnx-wasm'),
   'onnx-webgpu': onnxBackend('onnx-webgpu'),
   'tfjs-cpu': tfjsBackend('tfjs-cpu'),
   'tfjs-webgpu': tfjsBackend('tfjs-webgpu'),
 } satisfies Record<'cpu' | 'wgsl' | BackendName, NodeBackend>;
+
+/** The backends that run on a GPU device (the ones `--baseline-device` applies to). */
+export const GPU_BACKENDS = ['wgsl', 'onnx-webgpu', 'tfjs-webgpu'];

@@ -14,7 +14,7 @@ import { exportTimesformerOnnx } from '../backends/onnx-export';
 import { loadModel, type LoadedModel } from '../checkpoint/load';
 import { fileListSource, type ModelSource } from '../checkpoint/source';
 import { expectedParameters } from '../checkpoint/weights';
-import { GpuError, requestEngineDevice, type EngineDevice } from '../engine/device';
+import { GpuError, requestEngineDevice, type DeviceTier, type EngineDevice } from '../engine/device';
 import { Runtime } from '../engine/runtime';
 import { TimesformerEngine, type GpuClip } from '../engine/timesformer';
 import { cachedSource } from '../hub/cached-source';
@@ -72,6 +72,8 @@ export class InferenceService {
   /** The backend whose last run kept attention on the GPU ('maps'), and the token naming that run. */
   private keptAttention?: { backend: InferenceBackend; token: number };
   private keptTokens = 0;
+  /** Which device to ask for, read when the device is next requested (the client sets it before its first request). */
+  deviceTier: DeviceTier = 'adapter';
 
   constructor(private readonly events: ServiceEvents) {}
 
@@ -85,7 +87,7 @@ export class InferenceService {
       this.keptAttention = undefined;
       this.scheduler.replaceAll(message);
       this.events.deviceLost(message);
-    }).then((device) => {
+    }, this.deviceTier).then((device) => {
       device.device.addEventListener('uncapturederror', (e) => this.events.gpuError(`GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`));
       return { device, runtime: new Runtime(device) };
     });

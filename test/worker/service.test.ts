@@ -11,7 +11,9 @@ import { attentionClass, gemmClass, layerNormClass, modelShapes, tuneReport } fr
 import { InferenceService, NoModelError } from '../../src/worker/service';
 import { loadFixture } from '../fixtures';
 
+/** Once per file: a second Dawn GPU object would let the first, and the devices made from it, be collected. */
 async function dawnNavigator() {
+  if ((globalThis.navigator as { gpu?: GPU } | undefined)?.gpu) return;
   (await nodeEngineDevice()).device.destroy(); // sets up Dawn's globals and its Vulkan driver
   const { create } = await import('webgpu');
   Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
@@ -31,6 +33,19 @@ describe('InferenceService', () => {
     await expect.poll(() => events.gpuErrors.length).toBe(1);
     expect(events.gpuErrors[0]).toMatch(/^GPU error: .*MapRead/);
     expect(events.lost).toEqual([]);
+  });
+
+  it("asks for WebGPU's default limits and no optional feature when the client names the baseline tier (?gpu=baseline)", async () => {
+    await dawnNavigator();
+    const baseline = new InferenceService({ gpuError: () => {}, deviceLost: () => {} });
+    baseline.deviceTier = 'baseline';
+    const { device } = await baseline.device();
+    try {
+      expect(device.device.limits.maxStorageBufferBindingSize).toBe(128 * 2 ** 20);
+      expect(device.features).toEqual({ shaderF16: false, subgroups: false, timestampQuery: false });
+    } finally {
+      device.device.destroy();
+    }
   });
 
   it('a classification before any model is loaded fails with NoModelError, and the service stays usable', async () => {
