@@ -6,10 +6,10 @@
 import { floatToHalf, halfToFloat } from '../checkpoint/tensor';
 import * as cpu from '../reference/ops';
 import type { TimesformerConfig } from '../checkpoint/config';
-import type { EngineDevice } from './device';
-import { ATTENTION_VARIANTS, attention, type AttentionVariant } from './kernels/attention';
+import { grants, type EngineDevice } from './device';
+import { ATTENTION_VARIANTS, attention, attentionNeeds, type AttentionVariant } from './kernels/attention';
 import { gemm, gemmVariantsFor, packLinear, type GemmVariant, type WeightDType } from './kernels/gemm';
-import { LAYER_NORM_VARIANTS, layerNorm, type LayerNormVariant } from './kernels/layernorm';
+import { LAYER_NORM_NEEDS, LAYER_NORM_VARIANTS, layerNorm, type LayerNormVariant } from './kernels/layernorm';
 import type { Runtime, Step } from './runtime';
 
 export interface GemmShape { M: number; N: number; K: number; dtype: WeightDType }
@@ -83,12 +83,12 @@ export function gemmCandidates(gpu: EngineDevice, s: GemmShape): GemmVariant[] {
   // The 128×128 tile is for big GPUs: on a CPU adapter it never wins and its compile alone takes seconds.
   return gemmVariantsFor(gpu, s.dtype, s.K).filter((v) => v !== 'tiled-128x128' || !gpu.adapter.isFallback);
 }
-export function attentionCandidates(_gpu: EngineDevice, s: AttentionShape): AttentionVariant[] {
+export function attentionCandidates(gpu: EngineDevice, s: AttentionShape): AttentionVariant[] {
   // Tiles of 32 keys only pay when a workgroup's 64 queries share them: not for temporal attention (T keys).
-  return ATTENTION_VARIANTS.filter((v) => v !== 'kv-tiles' || s.len > 32);
+  return ATTENTION_VARIANTS.filter((v) => grants(gpu, attentionNeeds(v, s.D / s.heads)) && (v !== 'kv-tiles' || s.len > 32));
 }
 export function layerNormCandidates(gpu: EngineDevice): LayerNormVariant[] {
-  return LAYER_NORM_VARIANTS.filter((v) => v !== 'subgroups' || gpu.features.subgroups);
+  return LAYER_NORM_VARIANTS.filter((v) => grants(gpu, LAYER_NORM_NEEDS[v]));
 }
 
 /** The picks as JSON to store (e.g. in localStorage or a file) and hand back to `rememberPicks` next time. */

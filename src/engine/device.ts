@@ -21,6 +21,23 @@ export interface EngineDevice {
   features: { shaderF16: boolean; subgroups: boolean; timestampQuery: boolean };
 }
 
+/**
+ * What a kernel variant needs of the device beyond any compute shader: its workgroup memory, invocations per
+ * workgroup and features. WebGPU's baseline grants 16 KiB, 256 and none; the autotuner offers a variant only
+ * where the device grants what it declares (test/engine/kernel-needs.test.ts reads the same off its WGSL).
+ */
+export interface KernelNeeds {
+  workgroupBytes: number;
+  invocations: number;
+  features?: readonly GPUFeatureName[];
+}
+
+/** Whether `gpu`'s device grants what a kernel variant needs. */
+export function grants(gpu: EngineDevice, needs: KernelNeeds): boolean {
+  const limits = gpu.device.limits;
+  return needs.workgroupBytes <= limits.maxComputeWorkgroupStorageSize && needs.invocations <= limits.maxComputeInvocationsPerWorkgroup && (needs.features ?? []).every((f) => gpu.device.features.has(f));
+}
+
 /** Limits we raise to what the adapter offers: the defaults (128 MiB bindings, 16 KiB workgroup memory) are too small for TimeSformer-base. */
 const RAISED_LIMITS = [
   'maxStorageBufferBindingSize',

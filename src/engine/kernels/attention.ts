@@ -17,7 +17,7 @@
 // temporal attention, and on CPU adapters) and 'kv-tiles' (a workgroup of 64 queries of one (s, h) loads
 // 32 keys and values at a time into workgroup memory and all 64 read them there: one load per key per
 // workgroup instead of per query, which real GPUs reward on spatial and joint attention).
-import { GpuError } from '../device';
+import { GpuError, type KernelNeeds } from '../device';
 import { grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
 
 export interface TokenMap {
@@ -35,6 +35,9 @@ export const ATTENTION_VARIANTS = ['global', 'kv-tiles'] as const;
 export type AttentionVariant = (typeof ATTENTION_VARIANTS)[number];
 /** Keys (and values) per workgroup-memory tile in 'kv-tiles'. */
 const KV_TILE = 32;
+
+/** What a variant needs of the device for heads of `headDim`: 'kv-tiles' holds a tile of keys and values (f32). */
+export const attentionNeeds = (variant: AttentionVariant, headDim: number): KernelNeeds => ({ workgroupBytes: variant === 'kv-tiles' ? 2 * KV_TILE * headDim * 4 : 0, invocations: 64 });
 
 export interface AttentionArgs {
   qkv: GPUBuffer;

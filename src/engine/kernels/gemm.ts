@@ -5,7 +5,7 @@
 //   R, Y [M, N], rows `ldr`/`ldy` apart: the residual read and the output written (different buffers).
 // Several variants, one contract. Which is fastest depends on the adapter and the shape: the autotuner
 // (src/engine/autotune.ts) validates each against the CPU reference and times it.
-import { GpuError, type EngineDevice } from '../device';
+import { GpuError, grants, type EngineDevice, type KernelNeeds } from '../device';
 import { params, type KernelSource, type Runtime, type Step } from '../runtime';
 
 /**
@@ -17,6 +17,15 @@ import { params, type KernelSource, type Runtime, type Step } from '../runtime';
  */
 export const GEMM_VARIANTS = ['registers', 'tiled', 'tiled-128x64', 'tiled-128x128', 'registers-f16'] as const;
 export type GemmVariant = (typeof GEMM_VARIANTS)[number];
+
+/** What each variant needs of the device: its tiles in workgroup memory, its workgroup, shader-f16. */
+export const GEMM_NEEDS: Record<GemmVariant, KernelNeeds> = {
+  registers: { workgroupBytes: 0, invocations: 64 },
+  tiled: { workgroupBytes: 8 * 2 ** 10, invocations: 256 },
+  'tiled-128x64': { workgroupBytes: 12 * 2 ** 10, invocations: 256 },
+  'tiled-128x128': { workgroupBytes: 16 * 2 ** 10, invocations: 256 },
+  'registers-f16': { workgroupBytes: 0, invocations: 64, features: ['shader-f16'] },
+};
 
 /** How W is stored on the GPU: f32, or f16 (half the memory; widened to f32 as it is read). */
 export type WeightDType = 'f32' | 'f16';
@@ -318,9 +327,9 @@ ${COLS_128.map((j) => `  if (colBase4 + l.x + ${16 * j}u < p.nPad4) {
 /** Whether A can be read as vec4 along K (every TimeSformer GEMM: K, lda and aOffset multiples of 4). */
 const vec4Aligned = (K: number, lda: number, aOffset: number) => K % 4 === 0 && lda % 4 === 0 && aOffset % 4 === 0;
 
-/** The variants that can run this GEMM on this device (f16 arithmetic needs shader-f16, f16 weights and vec4 A). */
+/** The variants that can run this GEMM on this device (what it grants; f16 arithmetic also needs f16 weights and vec4 A). */
 export function gemmVariantsFor(gpu: EngineDevice, dtype: WeightDType, K: number, lda = K, aOffset = 0): GemmVariant[] {
-  return GEMM_VARIANTS.filter((v) => v !== 'registers-f16' || (gpu.features.shaderF16 && dtype === 'f16' && vec4Aligned(K, lda, aOffset)));
+  return GEMM_VARIANTS.filter((v) => grants(gpu, GEMM_NEEDS[v]) && (v !== 'registers-f16' || (dtype === 'f16' && vec4Aligned(K, lda, aOffset))));
 }
 
 function source(variant: GemmVariant, aVec4: boolean, gelu: boolean, residual: boolean, weights: WeightDType): KernelSource {

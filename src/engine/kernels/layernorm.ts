@@ -4,10 +4,17 @@
 //
 // Variants differ in how the 64 threads sum: 'workgroup' (a tree in workgroup memory, 7 barriers per sum)
 // or 'subgroups' (needs the `subgroups` feature: subgroupAdd, then one barrier to add the subgroups' sums).
+import type { KernelNeeds } from '../device';
 import { grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
 
 export const LAYER_NORM_VARIANTS = ['workgroup', 'subgroups'] as const;
 export type LayerNormVariant = (typeof LAYER_NORM_VARIANTS)[number];
+
+/** What each variant needs of the device: its partial sums in workgroup memory, the subgroups feature. */
+export const LAYER_NORM_NEEDS: Record<LayerNormVariant, KernelNeeds> = {
+  workgroup: { workgroupBytes: 64 * 4, invocations: 64 },
+  subgroups: { workgroupBytes: 2 * 16 * 16, invocations: 64, features: ['subgroups'] },
+};
 
 const TREE_SUM = /* wgsl */ `
 var<workgroup> partial: array<f32, 64>;
