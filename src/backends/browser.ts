@@ -9,7 +9,7 @@ import ortWasmMjs from 'onnxruntime-web/ort-wasm-simd-threaded.mjs?url';
 import ortWasmWasm from 'onnxruntime-web/ort-wasm-simd-threaded.wasm?url';
 import type { ByteSink } from '../engine/engine-weights';
 import type { Runtime } from '../engine/runtime';
-import type { LoadOptions, LoadProgress } from '../engine/timesformer';
+import type { EngineOptions, LoadOptions, LoadProgress } from '../engine/timesformer';
 import { BackendError, type BackendName, type InferenceBackend } from './backend';
 import { createOnnxBackend } from './onnx';
 import { createTfjsBackend, type TfjsModel } from './tfjs';
@@ -31,6 +31,8 @@ export interface BackendSource {
   warm?: LoadOptions['warm'];
   /** The device's Runtime (the WebGPU backends run on its device; wgsl shares its kernels). */
   runtime?: Runtime;
+  /** wgsl: the weight type and memory budgets fitted to the device (src/engine/memory-plan.ts). */
+  engine?: EngineOptions;
 }
 
 export async function createBrowserBackend(name: BackendName, source: BackendSource): Promise<InferenceBackend> {
@@ -40,7 +42,7 @@ export async function createBrowserBackend(name: BackendName, source: BackendSou
   };
   switch (name) {
     case 'wgsl':
-      return createWgslBackend(need(source.runtime, 'a GPU device'), need(source.model, 'the model weights'), { keep: source.keep, onProgress: source.onProgress, signal: source.signal, warm: source.warm });
+      return createWgslBackend(need(source.runtime, 'a GPU device'), need(source.model, 'the model weights'), { ...source.engine, keep: source.keep, onProgress: source.onProgress, signal: source.signal, warm: source.warm });
     case 'onnx-wasm':
       return createOnnxBackend(need(source.onnx, 'an ONNX export'), { ep: 'wasm', numThreads: wasmThreads(), wasmPaths: { wasm: ortWasmWasm, mjs: ortWasmMjs } });
     case 'onnx-webgpu':

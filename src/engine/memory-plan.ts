@@ -14,7 +14,8 @@ import { engineLayout } from './engine-weights';
 import type { WeightDType } from './kernels/gemm';
 import { packedWords } from './kernels/pack-f16';
 import { rolloutLayout } from './kernels/rollout';
-import type { RunRequest } from './timesformer';
+import { GpuError, type EngineDevice } from './device';
+import { DEFAULT_PLAN_BUDGET_BYTES, type EngineOptions, type RunRequest } from './timesformer';
 
 /** Bytes by what they hold; `total` is their sum. */
 export interface PlanBytes {
@@ -205,4 +206,14 @@ export function fitMemory(name: string, c: TimesformerConfig, dtype: WeightDType
   }
   const least = fit('f16', 0, 0);
   return { ...least, refusal: `${name} needs ≈ ${GB(least.bytes.total)} of GPU memory; this GPU allows ${GB(budget)} (${device.budgetSource})` };
+}
+
+/**
+ * What a load passes the engine so that the model fits `gpu` (fitMemory with the engine's default plan budget),
+ * or the refusal as a GpuError: called with the config, before the weights are read or anything is allocated.
+ */
+export function fittedEngineOptions(name: string, c: TimesformerConfig, dtype: WeightDType, gpu: EngineDevice, navigatorMemoryGB?: number): EngineOptions {
+  const fit = fitMemory(name, c, dtype, deviceMemory(gpu.device, gpu.gpuAdapter.info, navigatorMemoryGB), { planBudgetBytes: DEFAULT_PLAN_BUDGET_BYTES });
+  if (fit.refusal) throw new GpuError(fit.refusal);
+  return { weights: fit.weights === 'f16' ? 'f16' : 'auto', planBudgetBytes: fit.planBudgetBytes, keptAttentionBytes: fit.keptAttentionBytes };
 }

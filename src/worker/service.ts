@@ -16,7 +16,8 @@ import { fileListSource, type ModelSource } from '../checkpoint/source';
 import { expectedParameters } from '../checkpoint/weights';
 import { GpuError, requestEngineDevice, type DeviceTier, type EngineDevice } from '../engine/device';
 import { Runtime } from '../engine/runtime';
-import { TimesformerEngine, type GpuClip } from '../engine/timesformer';
+import { fittedEngineOptions } from '../engine/memory-plan';
+import { TimesformerEngine, type EngineOptions, type GpuClip } from '../engine/timesformer';
 import { cachedSource } from '../hub/cached-source';
 import { attentionMaps } from '../predictions/attention-maps';
 import { averageProbabilities, viewProbabilities } from '../predictions/scores';
@@ -171,7 +172,13 @@ export class InferenceService {
     // turn (so that a task already running, a live session or a timeline, still gets the GPU), until the load ends.
     let tuning: Promise<{ start: number; end: number } | undefined> | undefined, readEnded = false;
     const turn: GpuTurn = (work) => (readEnded ? Promise.reject(new Error('the load ended')) : task.gpu(work));
-    const onConfig = chosen.name === 'wgsl' ? (config: LoadedModel['config'], json: string) => void (tuning = tuneAhead(gpu.runtime, config, json, turn)) : undefined;
+    // Our engine's memory is fitted to the device from the config: a model that cannot fit is refused before its
+    // weights are read or anything is allocated (the loaded model stays); one that fits gets the options that make it.
+    const fitted: { engine?: EngineOptions } = {};
+    const onConfig = chosen.name === 'wgsl' ? (config: LoadedModel['config'], json: string) => {
+      fitted.engine = fittedEngineOptions(ref.id, config, declaredWeightDType(json), gpu.device, (navigator as { deviceMemory?: number }).deviceMemory);
+      tuning = tuneAhead(gpu.runtime, config, json, turn);
+    } : undefined;
     const model = await loadModel(source, { signal: task.signal, onProgress: (p) => clock.enter(p.cached ? 'read' : 'download', p.loaded, p.total, p.file), onConfig }).catch((e) => {
       readEnded = true;
       throw e;
@@ -189,7 +196,7 @@ export class InferenceService {
     // model's arrives (two base models at once may not fit).
     return task.gpu(async () => {
       await this.swapOut();
-      const dtype = weightDType(model.weights);
+      const dtype = weightDType(model.weights, fitted.engine?.weights);
       const keep = store && ref.kind === 'url' ? await store.create(ref.base, packedBytes(model.config, dtype)) : undefined;
       const writer = typeof keep === 'object' ? keep : undefined;
       clock.enter('upload', 0);
@@ -197,7 +204,7 @@ export class InferenceService {
       let backend: InferenceBackend;
       try {
         // Our engine also records (and compiles) the plan of a plain clip: it is ready when this returns.
-        backend = await createBrowserBackend(chosen.name, { model, onnx: onnx?.bytes, runtime: gpu.runtime, keep: writer, onProgress: clock.enter, signal: task.signal, warm: [model.config.numFrames, p.cropHeight, p.cropWidth] });
+        backend = await createBrowserBackend(chosen.name, { model, onnx: onnx?.bytes, runtime: gpu.runtime, keep: writer, onProgress: clock.enter, signal: task.signal, warm: [model.config.numFrames, p.cropHeight, p.cropWidth], engine: fitted.engine });
       } catch (e) {
         await writer?.abort();
         throw e;
