@@ -73,14 +73,14 @@ export function planBytes(c: TimesformerConfig, T: number, Hpx: number, Wpx: num
     add('readBack', `${label} staging`, stagingBytes);
   };
 
-  for (const [label, floats] of [['pixels', T * 3 * Hpx * Wpx], ['patches', T * N * 3 * P * P], ['embedded patches', T * N * D]] as const) buf('activations', label, floats);
+  const frameValues = T * 3 * Hpx * Wpx;
+  for (const [label, floats] of [['pixels', frameValues], ['patches', T * N * 3 * P * P], ['embedded patches', T * N * D]] as const) buf('activations', label, floats);
   for (const label of ['h', 'h2', 'xt', 'normed']) buf('activations', label, S * D);
   for (const [label, floats] of [['qkv', S * 3 * D], ['context', (S + T) * D], ['tmp', S * D], ['mlp', S * F], ['logits', B * L], ['position embeddings', (1 + N) * D]] as const) buf('activations', label, floats);
   if (!spaceOnly) buf('activations', 'time embeddings', T * D);
   const hiddenStates = request.hiddenStates ? c.numLayers + 2 : 0; // hidden_states.0..layers, last_hidden_state
   for (let i = 0; i < hiddenStates; i++) output('readBack', i <= c.numLayers ? `hidden_states.${i}` : 'last_hidden_state', S * D);
   output('activations', 'logits', B * L, false);
-  const frameValues = T * 3 * Hpx * Wpx;
   if (request.returnInput) output('readBack', 'pixel_values f16', packedWords(frameValues), true, packedWords(frameValues) * F32);
 
   const geometry = { attentionType: c.attentionType, layers: c.numLayers, frames: T, patches: N, heads: H };
