@@ -16,12 +16,15 @@ export default defineConfig({
     projects: [
       // SwiftShader (test/gpu.ts), or the driver VK_ICD_FILENAMES names.
       { extends: true, test: { name: 'node', include: ['test/**/*.test.ts'] } },
+      // The engine and its kernels on a device with WebGPU's default limits and no optional features (test/gpu.ts):
+      // what every adapter grants.
+      { extends: true, test: { name: 'baseline', include: ['test/engine/*.test.ts'], env: { TIMESFORMER_DEVICE: 'baseline' } } },
       ...(existsSync(lavapipeIcd)
         ? [{
             extends: true as const,
             test: {
               name: 'lavapipe',
-              include: ['test/engine/kernels.test.ts', 'test/engine/backward-kernels.test.ts', 'test/engine/autotune.test.ts', 'test/engine/variants.test.ts'],
+              include: ['test/engine/kernels.test.ts', 'test/engine/backward-kernels.test.ts', 'test/engine/autotune.test.ts', 'test/engine/variants.test.ts', 'test/engine/kernel-needs.test.ts'],
               // Set before the test process starts: the Vulkan loader reads them when Dawn loads the driver.
               env: { VK_ICD_FILENAMES: lavapipeIcd, LD_LIBRARY_PATH: `${mesa25}/usr/lib/x86_64-linux-gnu` },
             },

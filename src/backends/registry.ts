@@ -6,7 +6,7 @@
 import type { EngineDevice } from '../engine/device';
 import type { ByteSink } from '../engine/engine-weights';
 import { Runtime } from '../engine/runtime';
-import type { LoadOptions, LoadProgress } from '../engine/timesformer';
+import type { EngineOptions, LoadOptions, LoadProgress } from '../engine/timesformer';
 import { BackendError, type InferenceBackend } from './backend';
 import { createOnnxBackend, type OnnxExecutionProvider } from './onnx';
 import { createTfjsBackend, type TfjsModel } from './tfjs';
@@ -26,6 +26,8 @@ export interface BackendSource {
   onProgress?: LoadProgress;
   signal?: AbortSignal;
   warm?: LoadOptions['warm'];
+  /** Our engine: the weight type and memory budgets fitted to the device (src/engine/memory-plan.ts). */
+  engine?: EngineOptions;
 }
 
 /** What a backend's making takes from where it runs: a page or worker (browser.ts) or Node (node.ts). */
@@ -81,7 +83,7 @@ export const BACKEND_CATALOG: Record<BackendName, BackendEntry> = {
     gpu: true,
     attention: true,
     offered: true,
-    create: (s) => createWgslBackend(gpu(s, 'wgsl'), weights(s, 'wgsl'), { keep: s.keep, onProgress: s.onProgress, signal: s.signal, warm: s.warm }),
+    create: (s) => createWgslBackend(gpu(s, 'wgsl'), weights(s, 'wgsl'), { ...s.engine, keep: s.keep, onProgress: s.onProgress, signal: s.signal, warm: s.warm }),
   },
   'onnx-wasm': {
     label: 'onnxruntime-web, wasm (CPU)',

@@ -2,7 +2,7 @@
 import { createNodeBackend, findOnnxFile } from '../backends/node';
 import { BACKEND_CATALOG, COMPARISON_BACKENDS, OUR_ENGINE, type BackendName } from '../backends/registry';
 import type { LoadedModel } from '../checkpoint/load';
-import type { EngineDevice } from '../engine/device';
+import type { DeviceTier, EngineDevice } from '../engine/device';
 import { nodeEngineDevice } from '../engine/node-gpu';
 import { TimesformerEngine } from '../engine/timesformer';
 import { attentionGeometry } from '../model/geometry';
@@ -18,7 +18,7 @@ export interface NodeBackend {
    * Every output verify compares: logits, hidden states, all attention probabilities; `rollout.<fusion>` when
    * asked and able; `grad_pixels.class.<c>` and `relevance.class.<c>` for each class in `explain`, when able.
    */
-  run(model: LoadedModel, pixels: Tensor, options?: { rollout?: boolean; explain?: number[] }): Promise<NamedTensors>;
+  run(model: LoadedModel, pixels: Tensor, options?: { rollout?: boolean; explain?: number[]; tier?: DeviceTier }): Promise<NamedTensors>;
   /**
    * The expected tensors this backend is checked on, when it cannot produce them all (an ONNX export
    * returns logits only). Default: every output in the expected file.
@@ -29,8 +29,8 @@ export interface NodeBackend {
 }
 
 /** A Dawn device for one verify run, destroyed afterwards. */
-async function withGpu<T>(work: (gpu: EngineDevice) => Promise<T>): Promise<T> {
-  const gpu = await nodeEngineDevice();
+async function withGpu<T>(tier: DeviceTier | undefined, work: (gpu: EngineDevice) => Promise<T>): Promise<T> {
+  const gpu = await nodeEngineDevice(undefined, tier);
   try {
     return await work(gpu);
   } finally {
@@ -58,7 +58,7 @@ function comparisonBackend(name: BackendName): NodeBackend {
       await backend.dispose();
     }
   };
-  const run: NodeBackend['run'] = (model, pixels) => (gpu ? withGpu((device) => runWith(model, pixels, device)) : runWith(model, pixels));
+  const run: NodeBackend['run'] = (model, pixels, options) => (gpu ? withGpu(options?.tier, (device) => runWith(model, pixels, device)) : runWith(model, pixels));
   if (needs === 'weights') return { tolerances: WGSL_TOLERANCES, run };
   return { tolerances: WGSL_TOLERANCES, compares: (tensor) => tensor === 'logits', describe: (model) => `ONNX file ${onnxPath(model)} (an ONNX export returns logits only)`, run };
 }
@@ -76,16 +76,18 @@ export const nodeBackends: Record<string, NodeBackend> = {
   },
   [OUR_ENGINE]: {
     tolerances: WGSL_TOLERANCES,
-    async run(model, pixels, options) {
-      const gpu = await nodeEngineDevice();
-      const engine = await TimesformerEngine.create(gpu, model);
-      try {
-        return await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'all', hiddenStates: true, rollout: options?.rollout ? { discard: 0 } : undefined });
-      } finally {
-        engine.destroy();
-        gpu.device.destroy();
-      }
-    },
+    run: (model, pixels, options) =>
+      withGpu(options?.tier, async (gpu) => {
+        const engine = await TimesformerEngine.create(gpu, model);
+        try {
+          return await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'all', hiddenStates: true, rollout: options?.rollout ? { discard: 0 } : undefined });
+        } finally {
+          engine.destroy();
+        }
+      }),
   },
   ...Object.fromEntries(COMPARISON_BACKENDS.map((name) => [name, comparisonBackend(name)])),
 } satisfies Record<'cpu' | typeof OUR_ENGINE, NodeBackend>;
+
+/** The backends that run on a GPU device (the ones `--baseline-device` applies to). */
+export const GPU_BACKENDS: string[] = [OUR_ENGINE, ...COMPARISON_BACKENDS.filter((name) => BACKEND_CATALOG[name].gpu)];

@@ -1,4 +1,4 @@
-// npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl|onnx-wasm|onnx-webgpu|tfjs-cpu|tfjs-webgpu] [--tolerance X]
+// npm run verify -- <model_dir> <expected.safetensors> [--backend cpu|wgsl|onnx-wasm|onnx-webgpu|tfjs-cpu|tfjs-webgpu] [--browser] [--baseline-device] [--tolerance X]
 // Runs a backend on the reference clip in the expected file and compares every output it holds.
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -8,22 +8,25 @@ import { readSafetensors } from '../checkpoint/safetensors';
 import { toFloat32 } from '../checkpoint/tensor';
 import { compareOutputs, EXPLANATION, formatComparison, verdict } from '../verify/compare';
 import { ALL_BACKENDS, OUR_ENGINE } from '../backends/registry';
-import { nodeBackends } from './node-backends';
+import type { DeviceTier } from '../engine/device';
+import { GPU_BACKENDS, nodeBackends } from './node-backends';
 
 /** Attention rollout without discard, `[1 + N·T]` (divided, joint) or `[T, 1 + N]` (space-only). */
 const ROLLOUT = /^rollout\.(mean|max|min)$/;
 
-const USAGE = `usage: npm run verify -- <model_dir> <expected.safetensors> [--backend ${['cpu', ...ALL_BACKENDS].join('|')}] [--browser] [--tolerance X]`;
+const USAGE = `usage: npm run verify -- <model_dir> <expected.safetensors> [--backend ${['cpu', ...ALL_BACKENDS].join('|')}] [--browser] [--baseline-device] [--tolerance X]`;
 
 function parseArgs(argv: string[]) {
   const positional: string[] = [];
   let backend = 'cpu';
   let tolerance: number | undefined;
   let browser = false;
+  let tier: DeviceTier = 'adapter';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--backend') backend = argv[++i];
     else if (a === '--browser') browser = true;
+    else if (a === '--baseline-device') tier = 'baseline';
     else if (a === '--tolerance') tolerance = Number(argv[++i]);
     else if (a.startsWith('--')) throw new Error(`unknown option ${a}\n${USAGE}`);
     else positional.push(a);
@@ -32,18 +35,19 @@ function parseArgs(argv: string[]) {
   if (tolerance !== undefined && !(tolerance >= 0)) throw new Error(`--tolerance needs a non-negative number\n${USAGE}`);
   if (!(backend in nodeBackends)) throw new Error(`unknown backend '${backend}' (have: ${Object.keys(nodeBackends).join(', ')})`);
   if (browser && backend !== OUR_ENGINE) throw new Error(`--browser runs the ${OUR_ENGINE} backend; '${backend}' runs in Node only`);
-  return { modelDir: positional[0], expectedPath: positional[1], backend, tolerance, browser };
+  if (tier === 'baseline' && !GPU_BACKENDS.includes(backend)) throw new Error(`--baseline-device asks for a GPU device: '${backend}' runs on the CPU`);
+  return { modelDir: positional[0], expectedPath: positional[1], backend, tolerance, browser, tier };
 }
 
 /** The same check in headless Chromium: the page loads the model folder and expected file over HTTP. */
 async function verifyInBrowser(args: ReturnType<typeof parseArgs>): Promise<number> {
   // Imported here: Playwright and Vite are needed only in the browser (the GPU kit bundles Node's path alone).
   const { openHarness, serveLocalFolder } = await import('./browser/launch');
-  const session = await openHarness([serveLocalFolder('model', args.modelDir), serveLocalFolder('expected', dirname(args.expectedPath))]);
+  const session = await openHarness([serveLocalFolder('model', args.modelDir), serveLocalFolder('expected', dirname(args.expectedPath))], undefined, args.tier);
   try {
     const expectedUrl = `/__local/expected/${basename(args.expectedPath)}`;
     const run = await session.page.evaluate(([m, e, t]) => window.harness.verify(m, e, t), ['/__local/model', expectedUrl, args.tolerance] as const);
-    console.log(`model ${args.modelDir}; backend wgsl in Chromium on ${run.adapter.vendor} ${run.adapter.architecture} (gemm ${run.gemmVariant})`);
+    console.log(`model ${args.modelDir}; backend wgsl in Chromium on ${run.adapter.vendor} ${run.adapter.architecture}${args.tier === 'baseline' ? ', baseline device' : ''} (bindings ≤ ${run.maxBindingBytes / 2 ** 20} MiB, gemm ${run.gemmVariant})`);
     for (const r of run.results) console.log(formatComparison(r));
     console.log(run.verdict);
     return run.verdict === 'verify: PASS' ? 0 : 1;
@@ -63,7 +67,7 @@ async function main(): Promise<number> {
     throw new Error(`${args.expectedPath} has no pixel_values [1, T, 3, H, W]`);
   }
   const pixels = { shape: pixelValues.shape.slice(1), data: toFloat32(pixelValues) };
-  console.log(`model ${args.modelDir} (${model.config.attentionType}, ${model.format}); backend ${args.backend}; clip [${pixels.shape}]`);
+  console.log(`model ${args.modelDir} (${model.config.attentionType}, ${model.format}); backend ${args.backend}${args.tier === 'baseline' ? ' on a baseline device' : ''}; clip [${pixels.shape}]`);
   if (backend.describe) console.log(backend.describe(model));
   // The rollout is compared whenever the expected file holds it: a backend that cannot produce it fails.
   const rollout = [...expected.keys()].some((name) => ROLLOUT.test(name));
@@ -72,7 +76,7 @@ async function main(): Promise<number> {
   for (const c of explain) {
     if (c >= model.config.labels.length) throw new Error(`${args.expectedPath} explains class ${c}; the model has ${model.config.labels.length} labels`);
   }
-  const outputs = await backend.run(model, pixels, { rollout, explain });
+  const outputs = await backend.run(model, pixels, { rollout, explain, tier: args.tier });
   const tolerances = args.tolerance === undefined ? backend.tolerances : { ...backend.tolerances, uniform: args.tolerance };
   const compared = backend.compares ? new Map([...expected].filter(([name]) => backend.compares!(name) || ROLLOUT.test(name) || EXPLANATION.test(name))) : expected;
   const results = compareOutputs(outputs, compared, tolerances);

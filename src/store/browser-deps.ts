@@ -1,4 +1,5 @@
 // The store's dependencies in the browser: the inference worker, /models/index.json, Cache Storage.
+import { deviceTierFrom } from '../engine/device';
 import { evictModel, MODEL_CACHE } from '../hub/cached-source';
 import { engineReadyStore } from '../hub/engine-ready-store';
 import type { LocalIndexEntry } from '../hub/registry';
@@ -23,7 +24,7 @@ async function cached(urls: string[]): Promise<boolean[]> {
 export function browserDeps(): AppDeps {
   let client: InferenceClient | undefined;
   return {
-    client: (events) => (client = new InferenceClient(events)),
+    client: (events) => (client = new InferenceClient(events, deviceTierFrom(location.search))),
     localModels,
     cached,
     engineReadyCopies: async (bases) => {

@@ -4,6 +4,7 @@
 // memory, terminated), the requests it had fail with a clear message, a new worker starts and reloads the
 // last model, and the next request runs there.
 import { EVERY_SESSION, isLiveEvent, type LiveEvent, type LiveLink } from './live-protocol';
+import type { DeviceTier } from '../engine/device';
 import type { AttentionSlice } from '../engine/timesformer';
 import type { BackendChoice, ClassifyOptions, ClassifyResult, ErrorInfo, Event, ModelInfo, ModelRef, Request, Scheduling, Stage, TimelineSegment } from './protocol';
 
@@ -54,7 +55,8 @@ export class InferenceClient {
   private closed = false;
   private readonly liveListeners = new Set<(event: LiveEvent) => void>();
 
-  constructor(private readonly events: ClientEvents = {}) {
+  /** `deviceTier` 'baseline': the worker asks for a device with WebGPU's default limits and no optional features. */
+  constructor(private readonly events: ClientEvents = {}, private readonly deviceTier: DeviceTier = 'adapter') {
     this.start();
   }
 
@@ -102,6 +104,7 @@ export class InferenceClient {
     const name = `timesformer-inference-${crypto.randomUUID()}`;
     const worker = new Worker(new URL('./inference.worker.ts', import.meta.url), { type: 'module', name });
     this.worker = worker;
+    if (this.deviceTier !== 'adapter') worker.postMessage({ type: 'device-tier', tier: this.deviceTier } satisfies Request);
     worker.onmessage = (e: MessageEvent<Event | LiveEvent>) => (e.data.type === 'ready' ? this.watch(worker, name) : this.receive(e.data));
     // A worker that failed to start, or threw where nothing caught it: treated as dead.
     worker.onerror = (e) => this.died(worker, `the inference worker failed${e.message ? `: ${e.message}` : ''}`);

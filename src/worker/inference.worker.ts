@@ -27,6 +27,10 @@ const live = liveHandler(serviceLiveHost(service, (event: LiveEvent, transfer: T
 self.onmessage = async (e: MessageEvent<Request | LiveRequest>) => {
   if (isLiveRequest(e.data)) return live(e.data);
   const request = e.data;
+  if (request.type === 'device-tier') {
+    service.deviceTier = request.tier;
+    return;
+  }
   if (request.type === 'cancel') {
     controllers.get(request.requestId)?.abort();
     return;

@@ -16,7 +16,8 @@ import { modelShapes } from '../model/kernel-shapes';
 import type { EngineDevice } from '../engine/device';
 import { copyTail, CopyError, declaredWeightDType, openCopy, packedBytes, weightDType, type ByteSource } from '../engine/engine-weights';
 import type { Runtime } from '../engine/runtime';
-import { TimesformerEngine } from '../engine/timesformer';
+import { fittedEngineOptions } from '../engine/memory-plan';
+import { TimesformerEngine, type EngineOptions } from '../engine/timesformer';
 import { cachedSource } from '../hub/cached-source';
 import { engineReadyStore, type EngineReadyStore } from '../hub/engine-ready-store';
 import type { BackendInfo, LoadReport, ModelInfo, ModelRef, Stage } from './protocol';
@@ -116,7 +117,13 @@ async function loadCheckpoint(slot: ModelSlot, task: Task, ref: ModelRef, store:
   // turn (so that a task already running, a live session or a timeline, still gets the GPU), until the load ends.
   let tuning: Promise<{ start: number; end: number } | undefined> | undefined, readEnded = false;
   const turn: GpuTurn = (work) => (readEnded ? Promise.reject(new Error('the load ended')) : task.gpu(work));
-  const onConfig = chosen.name === OUR_ENGINE ? (config: LoadedModel['config'], json: string) => void (tuning = tuneAhead(gpu.runtime, config, json, turn)) : undefined;
+  // Our engine's memory is fitted to the device from the config: a model that cannot fit is refused before its
+  // weights are read or anything is allocated (the loaded model stays); one that fits gets the options that make it.
+  const fitted: { engine?: EngineOptions } = {};
+  const onConfig = chosen.name === OUR_ENGINE ? (config: LoadedModel['config'], json: string) => {
+    fitted.engine = fittedEngineOptions(ref.id, config, declaredWeightDType(json), gpu.device, (navigator as { deviceMemory?: number }).deviceMemory);
+    tuning = tuneAhead(gpu.runtime, config, json, turn);
+  } : undefined;
   const model = await loadModel(source, { signal: task.signal, onProgress: (p) => clock.enter(p.cached ? 'read' : 'download', p.loaded, p.total, p.file), onConfig }).catch((e) => {
     readEnded = true;
     throw e;
@@ -134,7 +141,7 @@ async function loadCheckpoint(slot: ModelSlot, task: Task, ref: ModelRef, store:
   // model's arrives (two base models at once may not fit).
   return task.gpu(async () => {
     await slot.swapOut();
-    const dtype = weightDType(model.weights);
+    const dtype = weightDType(model.weights, fitted.engine?.weights);
     const keep = store && ref.kind === 'url' ? await store.create(ref.base, packedBytes(model.config, dtype)) : undefined;
     const writer = typeof keep === 'object' ? keep : undefined;
     clock.enter('upload', 0);
@@ -142,7 +149,7 @@ async function loadCheckpoint(slot: ModelSlot, task: Task, ref: ModelRef, store:
     let backend: InferenceBackend;
     try {
       // Our engine also records (and compiles) the plan of a plain clip: it is ready when this returns.
-      backend = await createBrowserBackend(chosen.name, { model, onnx: onnx?.bytes, gpu: gpu.runtime, keep: writer, onProgress: clock.enter, signal: task.signal, warm: [model.config.numFrames, p.cropHeight, p.cropWidth] });
+      backend = await createBrowserBackend(chosen.name, { model, onnx: onnx?.bytes, gpu: gpu.runtime, keep: writer, onProgress: clock.enter, signal: task.signal, warm: [model.config.numFrames, p.cropHeight, p.cropWidth], engine: fitted.engine });
     } catch (e) {
       await writer?.abort();
       throw e;

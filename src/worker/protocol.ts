@@ -1,5 +1,6 @@
 // Messages between the UI thread and the inference worker (decoding, preprocessing and the engine
 // all run in the worker, so the page stays responsive). Large arrays travel as transferables.
+import type { DeviceTier } from '../engine/device';
 import type { BackendCapabilities, BackendName } from '../backends/backend';
 import type { BackendChoice } from '../backends/choose';
 import type { AttentionSlice } from '../engine/timesformer';
@@ -109,7 +110,9 @@ export type Request =
   | { type: 'classify'; requestId: number; video: Blob; options: ClassifyOptions; scheduling: Scheduling }
   | { type: 'timeline'; requestId: number; video: Blob; maxSegments: number; scheduling: Scheduling }
   | { type: 'attention-slices'; requestId: number; token: number; slices: AttentionSlice[] }
-  | { type: 'cancel'; requestId: number };
+  | { type: 'cancel'; requestId: number }
+  /** Sent first, before any request: which device the worker asks for (`?gpu=baseline`: WebGPU's default limits). */
+  | { type: 'device-tier'; tier: DeviceTier };
 
 export interface ErrorInfo {
   /** What failed, for the UI to phrase its advice: a model file, the video, the GPU, or a cancel. */

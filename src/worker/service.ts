@@ -7,7 +7,7 @@ import { createBrowserBackend } from '../backends/browser';
 import type { BackendChoice } from '../backends/choose';
 import { OUR_ENGINE } from '../backends/registry';
 import { isWgslBackend } from '../backends/wgsl';
-import { GpuError, requestEngineDevice } from '../engine/device';
+import { GpuError, requestEngineDevice, type DeviceTier } from '../engine/device';
 import { Runtime } from '../engine/runtime';
 import type { AttentionSlice, GpuClip } from '../engine/timesformer';
 import type { PreprocessedClip } from '../preprocess/frame-store';
@@ -46,6 +46,9 @@ export class InferenceService {
 
   constructor(private readonly events: ServiceEvents) {}
 
+  /** Which device to ask for, read when the device is next requested (the client sets it before its first request). */
+  deviceTier: DeviceTier = 'adapter';
+
   /** The device and its Runtime, requested once and kept until the device is lost. */
   device(): Promise<Gpu> {
     if (!navigator.gpu) return Promise.reject(new GpuError('this browser has no WebGPU: use a recent Chrome, Edge or Safari, or enable WebGPU'));
@@ -56,7 +59,7 @@ export class InferenceService {
       this.keptAttention = undefined;
       this.scheduler.replaceAll(message);
       this.events.deviceLost(message);
-    }).then((device) => {
+    }, this.deviceTier).then((device) => {
       device.device.addEventListener('uncapturederror', (e) => this.events.gpuError(`GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`));
       return { device, runtime: new Runtime(device) };
     });

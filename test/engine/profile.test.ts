@@ -1,5 +1,6 @@
 // Per-kernel GPU times (timestamp queries, one pass per dispatch): what `npm run bench` prints as a view's
-// profile. Both adapters the tests run on (SwiftShader, lavapipe) have timestamp-query.
+// profile. Both adapters the tests run on (SwiftShader, lavapipe) have timestamp-query; the baseline device
+// (vitest project 'baseline') asks for no optional feature, and there a profile is refused in words.
 import { describe, expect, it } from 'vitest';
 import { TimesformerEngine } from '../../src/engine/timesformer';
 import { loadFixture } from '../fixtures';
@@ -11,10 +12,15 @@ describe('kernel profile', () => {
   it("times every dispatch of a plain run's plan, reusing that plan, and leaves the results unchanged", async () => {
     const { model, pixels } = await loadFixture('tiny-divided');
     const rt = (await testRuntime()).scope();
-    expect(rt.gpu.features.timestampQuery).toBe(true);
+    const baseline = process.env.TIMESFORMER_DEVICE === 'baseline';
+    expect(rt.gpu.features.timestampQuery).toBe(!baseline);
     const shape = pixels.shape as Shape;
     const engine = await TimesformerEngine.create(rt, model, { warm: [shape[0], shape[2], shape[3]] });
     try {
+      if (baseline) {
+        await expect(engine.profile(shape)).rejects.toThrow('this device has no timestamp-query: no per-kernel GPU times');
+        return;
+      }
       const before = (await engine.run(pixels.data, shape, { hiddenStates: false, attention: 'none' })).get('logits')!.data;
       // The warm-up's plan (returnInput: false) served the run above written without it, in another key order.
       expect(engine.keptPlans).toHaveLength(1);

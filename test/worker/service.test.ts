@@ -13,9 +13,13 @@ import { GEMM_TUNING } from '../../src/engine/kernels/gemm';
 import { LAYER_NORM_TUNING } from '../../src/engine/kernels/layernorm';
 import { modelShapes } from '../../src/model/kernel-shapes';
 import { InferenceService, NoModelError } from '../../src/worker/service';
+import { toFloat32 } from '../../src/checkpoint/tensor';
 import { loadFixture } from '../fixtures';
+import { maxAbsDiff } from '../gpu';
 
+/** Once per file: a second Dawn GPU object would let the first, and the devices made from it, be collected. */
 async function dawnNavigator() {
+  if ((globalThis.navigator as { gpu?: GPU } | undefined)?.gpu) return;
   (await nodeEngineDevice()).device.destroy(); // sets up Dawn's globals and its Vulkan driver
   const { create } = await import('webgpu');
   Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]) }, configurable: true, writable: true });
@@ -35,6 +39,19 @@ describe('InferenceService', () => {
     await expect.poll(() => events.gpuErrors.length).toBe(1);
     expect(events.gpuErrors[0]).toMatch(/^GPU error: .*MapRead/);
     expect(events.lost).toEqual([]);
+  });
+
+  it("asks for WebGPU's default limits and no optional feature when the client names the baseline tier (?gpu=baseline)", async () => {
+    await dawnNavigator();
+    const baseline = new InferenceService({ gpuError: () => {}, deviceLost: () => {} });
+    baseline.deviceTier = 'baseline';
+    const { device } = await baseline.device();
+    try {
+      expect(device.device.limits.maxStorageBufferBindingSize).toBe(128 * 2 ** 20);
+      expect(device.features).toEqual({ shaderF16: false, subgroups: false, timestampQuery: false });
+    } finally {
+      device.device.destroy();
+    }
   });
 
   it('a classification before any model is loaded fails with NoModelError, and the service stays usable', async () => {
@@ -100,6 +117,48 @@ describe('InferenceService', () => {
       expect(info.load!.tunedWhileReadingMs).toBeGreaterThan(0);
     } finally {
       runtime.gpu.device.destroy();
+    }
+  });
+
+  it('refuses a model whose planned memory does not fit in one line, before reading its weights or allocating anything; the loaded model stays and runs', async () => {
+    const dir = 'fixtures/timesformer/tiny-divided/model';
+    const config = readFileSync(`${dir}/config.json`, 'utf8');
+    await dawnNavigator();
+    const loader = new InferenceService({ gpuError: () => {}, deviceLost: () => {} });
+    const { runtime } = await loader.device();
+    const { device } = runtime;
+    try {
+      await loader.load({ kind: 'files', id: 'tiny-divided', files: [new File([config], 'config.json'), new File([readFileSync(`${dir}/model.safetensors`)], 'model.safetensors')] }, 'wgsl', undefined, () => {});
+      // TimeSformer-HR's shapes at base width, on a device whose browser reports 0.5 GB (a budget of half that).
+      const hr = { ...JSON.parse(config), hidden_size: 768, num_attention_heads: 12, intermediate_size: 3072, num_hidden_layers: 12, image_size: 448, num_frames: 16 };
+      class UnreadFile extends File {
+        override async arrayBuffer(): Promise<ArrayBuffer> {
+          throw new Error('the weights were read');
+        }
+      }
+      const files = [new File([JSON.stringify(hr)], 'config.json'), new UnreadFile([], 'model.safetensors')];
+      Object.assign(navigator, { deviceMemory: 0.5 });
+      const create = device.createBuffer.bind(device);
+      let created = 0;
+      device.createBuffer = (d) => (created++, create(d));
+      try {
+        await expect(loader.load({ kind: 'files', id: 'TimeSformer-HR', files }, 'wgsl', undefined, () => {})).rejects.toThrow(
+          /^TimeSformer-HR needs ≈ \d\.\d GB of GPU memory; this GPU allows 0\.27 GB \(half of this device's 0\.5 GB\)$/,
+        );
+      } finally {
+        device.createBuffer = create;
+        delete (navigator as { deviceMemory?: number }).deviceMemory;
+      }
+      expect(created).toBe(0);
+      // The model loaded before still answers, as the fixture's reference does.
+      const { pixels, expected } = await loadFixture('tiny-divided');
+      const logits = await loader.scheduler.submit({ purpose: 'test-clip', priority: 'user' }, async (task) => {
+        const { backend } = await loader.use(task);
+        return (await loader.runClip(task, backend, pixels.data, pixels.shape as [number, number, number, number], {})).get('logits')!;
+      });
+      expect(maxAbsDiff(logits.data, toFloat32(expected.get('logits')!))).toBeLessThan(1e-4);
+    } finally {
+      device.destroy();
     }
   });
 });

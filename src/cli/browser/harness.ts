@@ -5,13 +5,15 @@ import { loadModel } from '../../checkpoint/load';
 import { readSafetensors } from '../../checkpoint/safetensors';
 import { urlSource } from '../../checkpoint/source';
 import { toFloat32 } from '../../checkpoint/tensor';
-import { requestEngineDevice, type EngineDevice } from '../../engine/device';
+import { deviceTierFrom, requestEngineDevice, type EngineDevice } from '../../engine/device';
 import { Runtime } from '../../engine/runtime';
 import { TimesformerEngine } from '../../engine/timesformer';
 import { compareOutputs, verdict, WGSL_TOLERANCES, type Comparison } from '../../verify/compare';
 
 export interface BrowserVerifyResult {
   adapter: EngineDevice['adapter'];
+  /** The device's largest storage binding (128 MiB on a baseline device). */
+  maxBindingBytes: number;
   gemmVariant: string;
   results: Comparison[];
   verdict: string;
@@ -20,7 +22,8 @@ export interface BrowserVerifyResult {
 let runtime: Promise<Runtime> | undefined;
 const gpu = () => {
   if (!navigator.gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
-  return (runtime ??= requestEngineDevice(navigator.gpu).then((device) => new Runtime(device)));
+  // `?gpu=baseline`: WebGPU's default limits and no optional features (--baseline-device).
+  return (runtime ??= requestEngineDevice(navigator.gpu, undefined, deviceTierFrom(location.search)).then((device) => new Runtime(device)));
 };
 
 /** Load a model folder and an expected file by URL, run the engine on its clip, compare everything. */
@@ -37,7 +40,7 @@ async function verify(modelUrl: string, expectedUrl: string, tolerance?: number)
     const rollout = [...expected.keys()].some((name) => name.startsWith('rollout.')) ? { discard: 0 } : undefined;
     const outputs = await engine.run(toFloat32(pv), pv.shape.slice(1) as [number, number, number, number], { attention: 'all', hiddenStates: true, rollout });
     const results = compareOutputs(outputs, expected, tolerance === undefined ? WGSL_TOLERANCES : { ...WGSL_TOLERANCES, uniform: tolerance });
-    return { adapter: rt.gpu.adapter, gemmVariant: engine.gemmVariant, results, verdict: verdict(results) };
+    return { adapter: rt.gpu.adapter, maxBindingBytes: rt.device.limits.maxStorageBufferBindingSize, gemmVariant: engine.gemmVariant, results, verdict: verdict(results) };
   } finally {
     engine.destroy();
   }

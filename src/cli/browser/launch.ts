@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { createServer, type Plugin, type ViteDevServer } from 'vite';
+import type { DeviceTier } from '../../engine/device';
 import { chromiumArgs } from './chromium';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -14,8 +15,8 @@ export interface HarnessSession {
   close(): Promise<void>;
 }
 
-/** Start Vite (with extra middleware, e.g. to serve a user's model folder) and open the harness. */
-export async function openHarness(plugins: Plugin[] = [], log: (line: string) => void = () => {}): Promise<HarnessSession> {
+/** Start Vite (with extra middleware, e.g. to serve a user's model folder) and open the harness, its device of `tier`. */
+export async function openHarness(plugins: Plugin[] = [], log: (line: string) => void = () => {}, tier: DeviceTier = 'adapter'): Promise<HarnessSession> {
   const server: ViteDevServer = await createServer({ root: ROOT, configFile: join(ROOT, 'vite.config.ts'), plugins, server: { port: 0, host: '127.0.0.1' }, logLevel: 'error' });
   await server.listen();
   const address = server.httpServer?.address();
@@ -27,7 +28,7 @@ export async function openHarness(plugins: Plugin[] = [], log: (line: string) =>
     browser = await chromium.launch({ executablePath: existsSync(systemChromium) ? systemChromium : undefined, args: chromiumArgs, headless: true });
     const page = await browser.newPage();
     page.on('console', (m) => log(m.text()));
-    await page.goto(`${baseUrl}/src/cli/browser/harness.html`);
+    await page.goto(`${baseUrl}/src/cli/browser/harness.html${tier === 'baseline' ? '?gpu=baseline' : ''}`);
     await page.waitForFunction(() => 'harness' in window, undefined, { timeout: 120_000 });
     return {
       page,

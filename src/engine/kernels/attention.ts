@@ -18,7 +18,7 @@
 // 32 keys and values at a time into workgroup memory and all 64 read them there: one load per key per
 // workgroup instead of per query, which real GPUs reward on spatial and joint attention).
 import * as cpu from '../../reference/ops';
-import { GpuError } from '../device';
+import { GpuError, grants, type KernelNeeds } from '../device';
 import { grid, params, WORKGROUP_SIZE, type KernelSource, type Runtime, type Step } from '../runtime';
 import { once, random, sampleRows, sizeClass, trialRows, type KernelTuning } from '../trial';
 
@@ -46,6 +46,9 @@ export const ATTENTION_VARIANTS = ['global', 'kv-tiles'] as const;
 export type AttentionVariant = (typeof ATTENTION_VARIANTS)[number];
 /** Keys (and values) per workgroup-memory tile in 'kv-tiles': half a workgroup loads keys, half values. */
 const KV_TILE = WORKGROUP_SIZE / 2;
+
+/** What a variant needs of the device for heads of `headDim`: 'kv-tiles' holds a tile of keys and values (f32). */
+export const attentionNeeds = (variant: AttentionVariant, headDim: number): KernelNeeds => ({ workgroupBytes: variant === 'kv-tiles' ? 2 * KV_TILE * headDim * 4 : 0, invocations: WORKGROUP_SIZE });
 
 export interface AttentionArgs {
   qkv: GPUBuffer;
@@ -237,7 +240,7 @@ export const ATTENTION_TUNING: KernelTuning<AttentionShape, AttentionVariant> = 
   shapeClass: (s) => `attention len${sizeClass(s.len)} seqs·heads${sizeClass(s.seqs * s.heads)} d=${s.D / s.heads}`,
   runnable: () => ATTENTION_VARIANTS,
   // Tiles of KV_TILE keys only pay when a workgroup's queries share them: not for temporal attention (T keys).
-  candidates: (_gpu, s) => ATTENTION_VARIANTS.filter((v) => v !== 'kv-tiles' || s.len > KV_TILE),
+  candidates: (gpu, s) => ATTENTION_VARIANTS.filter((v) => grants(gpu, attentionNeeds(v, s.D / s.heads)) && (v !== 'kv-tiles' || s.len > KV_TILE)),
   trial(rt, shape) {
     const { len, heads, D } = shape;
     const hd = D / heads;

@@ -7,12 +7,21 @@
 // (src/engine/autotune.ts) validates each against the CPU reference on the trial below and times it.
 import { floatToHalf, halfToFloat } from '../../checkpoint/tensor';
 import * as cpu from '../../reference/ops';
-import { GpuError, type EngineDevice } from '../device';
+import { GpuError, grants, type EngineDevice, type KernelNeeds } from '../device';
 import { params, type KernelSource, type Runtime, type Step } from '../runtime';
 import { once, random, sampleRows, sizeClass, trialRows, type KernelTuning } from '../trial';
 import { F16_ARITHMETIC_GEMMS, GEMM_VARIANTS, gemmShader, gemmTile, type GemmVariant, type WeightDType } from './gemm-wgsl';
 
 export { F16_ARITHMETIC_GEMMS, GEMM_VARIANTS, type GemmVariant, type WeightDType } from './gemm-wgsl';
+
+/** What each variant needs of the device: its tiles in workgroup memory, its workgroup, shader-f16. */
+export const GEMM_NEEDS: Record<GemmVariant, KernelNeeds> = {
+  registers: { workgroupBytes: 0, invocations: 64 },
+  tiled: { workgroupBytes: 8 * 2 ** 10, invocations: 256 },
+  'tiled-128x64': { workgroupBytes: 12 * 2 ** 10, invocations: 256 },
+  'tiled-128x128': { workgroupBytes: 16 * 2 ** 10, invocations: 256 },
+  'registers-f16': { workgroupBytes: 0, invocations: 64, features: ['shader-f16'] },
+};
 
 /** A Linear layer packed for the GEMM: W transposed to [K, nPad], bias padded to nPad. */
 export interface PackedLinear {
@@ -60,9 +69,9 @@ export interface GemmArgs {
 /** Whether A can be read as vec4 along K (every TimeSformer GEMM: K, lda and aOffset multiples of 4). */
 const vec4Aligned = (K: number, lda: number, aOffset: number) => K % 4 === 0 && lda % 4 === 0 && aOffset % 4 === 0;
 
-/** The variants that can run this GEMM on this device (f16 arithmetic needs shader-f16, f16 weights and vec4 A). */
+/** The variants that can run this GEMM on this device (what it grants; f16 arithmetic also needs f16 weights and vec4 A). */
 export function gemmVariantsFor(gpu: EngineDevice, dtype: WeightDType, K: number, lda = K, aOffset = 0): GemmVariant[] {
-  return GEMM_VARIANTS.filter((v) => !F16_ARITHMETIC_GEMMS.includes(v) || (gpu.features.shaderF16 && dtype === 'f16' && vec4Aligned(K, lda, aOffset)));
+  return GEMM_VARIANTS.filter((v) => grants(gpu, GEMM_NEEDS[v]) && (!F16_ARITHMETIC_GEMMS.includes(v) || (dtype === 'f16' && vec4Aligned(K, lda, aOffset))));
 }
 
 function source(variant: GemmVariant, aVec4: boolean, gelu: boolean, residual: boolean, weights: WeightDType): KernelSource {

@@ -5,8 +5,8 @@
 // Variants differ in how the threads sum: 'workgroup' (a tree in workgroup memory, 7 barriers per sum)
 // or 'subgroups' (needs the `subgroups` feature: subgroupAdd, then one barrier to add the subgroups' sums).
 import * as cpu from '../../reference/ops';
-import type { EngineDevice } from '../device';
-import { ELEMENT_CONSTANTS, grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
+import { grants, type EngineDevice, type KernelNeeds } from '../device';
+import { ELEMENT_CONSTANTS, grid, params, WORKGROUP_SIZE, type KernelSource, type Runtime, type Step } from '../runtime';
 import { once, random, sizeClass, trialRows, type KernelTuning } from '../trial';
 
 export const LAYER_NORM_VARIANTS = ['workgroup', 'subgroups'] as const;
@@ -116,7 +116,13 @@ export interface LayerNormShape {
   D: number;
 }
 
-const layerNormVariants = (gpu: EngineDevice) => LAYER_NORM_VARIANTS.filter((v) => v !== 'subgroups' || gpu.features.subgroups);
+/** What each variant needs of the device: its partial sums in workgroup memory, the subgroups feature. */
+export const LAYER_NORM_NEEDS: Record<LayerNormVariant, KernelNeeds> = {
+  workgroup: { workgroupBytes: WORKGROUP_SIZE * 4, invocations: WORKGROUP_SIZE },
+  subgroups: { workgroupBytes: 2 * WORKGROUP_SIZE * 4, invocations: WORKGROUP_SIZE, features: ['subgroups'] },
+};
+
+const layerNormVariants = (gpu: EngineDevice) => LAYER_NORM_VARIANTS.filter((v) => grants(gpu, LAYER_NORM_NEEDS[v]));
 
 export const LAYER_NORM_TUNING: KernelTuning<LayerNormShape, LayerNormVariant> = {
   kind: 'layernorm ',

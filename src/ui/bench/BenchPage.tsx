@@ -4,7 +4,7 @@ import { benchDocument, type BenchModel } from '../../bench/bench';
 import { benchInPage, type PageBenchReport } from '../../bench/page-bench';
 import { BENCH_MODELS } from '../../bench/random-model';
 import { loadModel } from '../../checkpoint/load';
-import { requestEngineDevice } from '../../engine/device';
+import { deviceTierFrom, requestEngineDevice } from '../../engine/device';
 import { cachedSource } from '../../hub/cached-source';
 import { useModelState } from '../../store';
 import { Runtime } from '../../engine/runtime';
@@ -56,7 +56,7 @@ export function BenchPage() {
     setLog([]);
     try {
       if (!navigator.gpu) throw new Error('this browser has no WebGPU');
-      runtime.current ??= requestEngineDevice(navigator.gpu).then((device) => new Runtime(device));
+      runtime.current ??= requestEngineDevice(navigator.gpu, undefined, deviceTierFrom(location.search)).then((device) => new Runtime(device));
       const rt = await runtime.current;
       const chosen: BenchModel[] = [...models];
       if (loadedOffer && withLoaded) chosen.unshift({ name: loadedOffer.id, model: await loadModel(cachedSource(loadedOffer.base)) });

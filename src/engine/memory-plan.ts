@@ -1,0 +1,219 @@
+// GPU memory planned before it is spent: from the config, the clip shape and the weight type alone, the bytes
+// the engine will allocate — its weights (engine-weights.ts's layout) and each recorded plan's buffers, buffer
+// by buffer as TimesformerEngine.record makes them (test/engine/memory-plan.test.ts holds the two to the same
+// bytes on a real device) — and the largest single buffer. `fitMemory` fits them to what the device allows
+// (its limits, and a memory budget where the browser says something) before anything is allocated: fewer kept
+// plans, then fewer attention maps kept on the GPU, then f16 weights; else one line saying why not.
+//
+// Dimension key (as timesformer.ts): T frames, N patches, D hidden, H heads, F intermediate, L labels,
+// S token rows (1 + N·T divided and joint, T·(1+N) space-only), B sequences with a CLS row.
+import type { TimesformerConfig } from '../checkpoint/config';
+import { DEFAULT_ATTENTION_BUDGET_BYTES, DEFAULT_KEPT_ATTENTION_BYTES, MAPS_DISCARDS, planAttentionReadBack } from '../attention/budget';
+import { HEAD_FUSIONS } from '../model/head-fusions';
+import { engineLayout } from './weight-layout';
+import type { WeightDType } from './kernels/gemm';
+import { packedWords } from './kernels/pack-f16';
+import { rolloutLayout } from './kernels/rollout';
+import { GpuError, type EngineDevice } from './device';
+import { DEFAULT_PLAN_BUDGET_BYTES, type EngineOptions, type RunRequest } from './timesformer';
+
+/** Bytes by what they hold; `total` is their sum. */
+export interface PlanBytes {
+  /** The forward pass's working buffers (pixels, tokens, qkv, the MLP's hidden rows, embeddings). */
+  activations: number;
+  /** Attention probabilities on the GPU: read back, kept for readAttention(), the rollout's scratch, CLS rows. */
+  attention: number;
+  /** The rollout's fused matrices, cuts, row sums and vectors. */
+  rollout: number;
+  /** Staging buffers outputs are read back through, and the copies hidden states are read from. */
+  readBack: number;
+  total: number;
+  /** Of `attention`: the maps kept on the GPU for readAttention() (a 'maps' run). */
+  keptMaps: number;
+  /** The largest single buffer (each is bound whole as one storage binding). */
+  largest: { label: string; bytes: number };
+}
+
+/** What `Runtime.buffer` makes of a request: whole 16-byte units, at least one. */
+const storage = (bytes: number) => Math.max(16, Math.ceil(bytes / 16) * 16);
+const F32 = 4;
+
+/** The engine's own Runtime scope: one 16-byte placeholder, bound where a kernel's input is absent. */
+export const SCOPE_BYTES = 16;
+
+/** GPU bytes of the engine's weights in `dtype` (the buffers kept on the CPU excluded), and the largest one. */
+export function weightBytes(c: TimesformerConfig, dtype: WeightDType): { total: number; largest: { label: string; bytes: number } } {
+  const onGpu = engineLayout(c, dtype).buffers.filter((b) => b.home === 'gpu');
+  const largest = onGpu.reduce((m, b) => (storage(b.bytes) > m.bytes ? { label: b.label, bytes: storage(b.bytes) } : m), { label: '', bytes: 0 });
+  return { total: onGpu.reduce((n, b) => n + storage(b.bytes), 0), largest };
+}
+
+/**
+ * The bytes of the plan the engine records for a [T, 3, Hpx, Wpx] clip and `request` (Plan.bytes), with the
+ * engine's attention budgets (what a 'maps' run reads back and keeps on the GPU).
+ */
+export function planBytes(c: TimesformerConfig, T: number, Hpx: number, Wpx: number, request: RunRequest, budgets = { readBytes: DEFAULT_ATTENTION_BUDGET_BYTES, keptBytes: DEFAULT_KEPT_ATTENTION_BYTES }): PlanBytes {
+  const D = c.hiddenSize, H = c.numHeads, F = c.intermediateSize, P = c.patchSize, L = c.labels.length;
+  const N = Math.floor(Hpx / P) * Math.floor(Wpx / P);
+  const spaceOnly = c.attentionType === 'space_only', divided = c.attentionType === 'divided_space_time';
+  const seqLen = spaceOnly ? 1 + N : 1 + N * T;
+  const B = spaceOnly ? T : 1;
+  const S = B * seqLen;
+  const bytes: PlanBytes = { activations: 0, attention: 0, rollout: 0, readBack: 0, total: 0, keptMaps: 0, largest: { label: '', bytes: 0 } };
+  type Category = 'activations' | 'attention' | 'rollout' | 'readBack';
+  const add = (category: Category, label: string, size: number) => {
+    bytes[category] += size;
+    bytes.total += size;
+    if (size > bytes.largest.bytes) bytes.largest = { label, bytes: size };
+  };
+  const buf = (category: Category, label: string, floats: number) => add(category, label, storage(floats * F32));
+  /** An output read back: its buffer (unless it reads one made already) and its staging buffer. */
+  const output = (category: Category, label: string, floats: number, own = true, stagingBytes = floats * F32) => {
+    if (own) buf(category, label, floats);
+    add('readBack', `${label} staging`, stagingBytes);
+  };
+
+  const frameValues = T * 3 * Hpx * Wpx;
+  for (const [label, floats] of [['pixels', frameValues], ['patches', T * N * 3 * P * P], ['embedded patches', T * N * D]] as const) buf('activations', label, floats);
+  for (const label of ['h', 'h2', 'xt', 'normed']) buf('activations', label, S * D);
+  for (const [label, floats] of [['qkv', S * 3 * D], ['context', (S + T) * D], ['tmp', S * D], ['mlp', S * F], ['logits', B * L], ['position embeddings', (1 + N) * D]] as const) buf('activations', label, floats);
+  if (!spaceOnly) buf('activations', 'time embeddings', T * D);
+  const hiddenStates = request.hiddenStates ? c.numLayers + 2 : 0; // hidden_states.0..layers, last_hidden_state
+  for (let i = 0; i < hiddenStates; i++) output('readBack', i <= c.numLayers ? `hidden_states.${i}` : 'last_hidden_state', S * D);
+  output('activations', 'logits', B * L, false);
+  if (request.returnInput) output('readBack', 'pixel_values f16', packedWords(frameValues), true, packedWords(frameValues) * F32);
+
+  const geometry = { attentionType: c.attentionType, layers: c.numLayers, frames: T, patches: N, heads: H };
+  const otherBytes = B * L * F32 + (request.returnInput ? packedWords(frameValues) * F32 : 0);
+  const maps = request.attention === 'maps' ? planAttentionReadBack(geometry, budgets.readBytes, budgets.keptBytes, otherBytes) : undefined;
+  const discards = request.rollout ? [request.rollout.discard] : maps ? MAPS_DISCARDS : undefined;
+  const fusions = maps?.fusions ?? HEAD_FUSIONS;
+  const layout = rolloutLayout(c.attentionType, c.numLayers, H, T, N);
+  let scratch = false;
+  /** One attention step's probabilities and the rollout's buffers for it, as timesformer.ts's `attend`. */
+  const attend = (l: number, sub: number, name: string, want: { full: boolean; cls?: boolean; mean?: boolean; keep?: boolean }) => {
+    const { seqs, len } = layout.subLayers[sub];
+    const full = seqs * H * len * len;
+    if (want.full) output('attention', name, full);
+    else if (want.keep) {
+      buf('attention', name, full);
+      bytes.keptMaps += storage(full * F32);
+    } else if (discards && !scratch) {
+      // The rollout needs every probability on the GPU: one scratch buffer, the largest sub-layer's, serves all.
+      scratch = true;
+      buf('attention', 'attention probabilities scratch', H * Math.max(...layout.subLayers.map((u) => u.seqs * u.len * u.len)));
+    }
+    if (want.cls) output('attention', `${name}.cls`, seqs * H * len);
+    for (const fusion of discards ? fusions : []) {
+      buf('rollout', `L${l} fused ${fusion}`, seqs * len * len);
+      for (const discard of discards!) {
+        buf('rollout', `L${l} cut ${fusion} ${discard}`, seqs);
+        buf('rollout', `L${l} row sums ${fusion} ${discard}`, seqs * len);
+      }
+    }
+    if (want.mean) output('attention', `${name}.mean`, seqs * len * len, false);
+  };
+  const all = request.attention === 'all', cls = maps !== undefined || request.attention === 'cls';
+  for (let l = 0; l < c.numLayers; l++) {
+    if (divided) attend(l, 0, `attn.${l}.temporal`, { full: all || maps?.temporal === 'heads', mean: maps?.temporal === 'mean', keep: maps?.keepTemporal });
+    const name = divided ? `attn.${l}.spatial` : `attn.${l}.full`;
+    // fullSpatialLayer is divided attention's (the explorer's query-patch view of one layer).
+    const full = all || (divided && request.fullSpatialLayer === l) || maps?.spatial === 'heads';
+    attend(l, divided ? 1 : 0, name, { full, cls, mean: maps?.spatial === 'mean', keep: maps?.keepSpatial });
+  }
+  if (discards) {
+    const size = layout.vector.size;
+    for (const label of ['rollout start', 'rollout a', 'rollout b']) buf('rollout', label, size);
+    for (let i = 0; i < fusions.length * discards.length; i++) {
+      output('rollout', 'rollout layers', c.numLayers * size);
+      output('rollout', 'rollout', size);
+    }
+  }
+  return bytes;
+}
+
+/** What the device allows: its limits, and the GPU memory a model may take where the browser says (else unknown). */
+export interface DeviceMemory {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  /** Bytes the engine may allocate in all; undefined when nothing says. */
+  budgetBytes?: number;
+  /** Where the budget comes from, for the refusal's line. */
+  budgetSource?: string;
+}
+
+/**
+ * The device's limits and a memory budget: the adapter's device-local memory heaps where it reports them
+ * (Chromium's `adapter.info.memoryHeaps`), else half of `navigator.deviceMemory` when it is under its cap of 8
+ * (GB, rounded down: a phone's or a small laptop's memory, shared with the system, the browser and the page).
+ */
+export function deviceMemory(device: GPUDevice, info?: GPUAdapterInfo, navigatorMemoryGB?: number): DeviceMemory {
+  const limits = { maxBufferSize: device.limits.maxBufferSize, maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize };
+  const heaps = (info as { memoryHeaps?: { size: number; properties: number }[] } | undefined)?.memoryHeaps;
+  const DEVICE_LOCAL = 1; // GPUHeapProperty.DEVICE_LOCAL
+  const local = heaps?.filter((h) => h.properties & DEVICE_LOCAL).reduce((n, h) => n + h.size, 0);
+  if (local) return { ...limits, budgetBytes: local, budgetSource: "the adapter's device memory" };
+  if (navigatorMemoryGB !== undefined && navigatorMemoryGB > 0 && navigatorMemoryGB < 8) {
+    return { ...limits, budgetBytes: (navigatorMemoryGB * 2 ** 30) / 2, budgetSource: `half of this device's ${navigatorMemoryGB} GB` };
+  }
+  return limits;
+}
+
+/** A load's choices: what it passes the engine (EngineOptions), and the bytes they come to. */
+export interface MemoryFit {
+  weights: WeightDType;
+  planBudgetBytes: number;
+  keptAttentionBytes: number;
+  bytes: { weights: number; plan: PlanBytes; maps: PlanBytes; total: number };
+  /** Set when nothing fits: one line saying so, to be shown before anything is allocated. */
+  refusal?: string;
+}
+
+const GB = (n: number) => `${(n / 1e9).toFixed(n < 1e9 ? 2 : 1)} GB`;
+const MB = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
+
+/**
+ * Fit a model (its configured clip: a plain classification and the explorer's 'maps' run) to `device`.
+ * A budget fits the weights, the largest plan and the plans kept beside it (the engine records a new plan
+ * before it drops old ones). Cheapest first: fewer kept plans (recorded again when needed), then fewer maps
+ * kept on the GPU (the explorer reads fewer slices), then f16 weights (half the bytes, logits within 1e-2).
+ * A plain run's buffers must each fit one binding; the explorer's run is planned with what fits and is
+ * refused by the engine on its own if one of its buffers does not.
+ */
+export function fitMemory(name: string, c: TimesformerConfig, dtype: WeightDType, device: DeviceMemory, defaults: { planBudgetBytes: number }): MemoryFit {
+  const [T, Hpx, Wpx] = [c.numFrames, c.imageSize, c.imageSize];
+  const plan = planBytes(c, T, Hpx, Wpx, { attention: 'none', hiddenStates: false, returnInput: true });
+  const mapsWith = (keptBytes: number) => planBytes(c, T, Hpx, Wpx, { attention: 'maps', hiddenStates: false, returnInput: true }, { readBytes: DEFAULT_ATTENTION_BUDGET_BYTES, keptBytes });
+  const bindLimit = Math.min(device.maxStorageBufferBindingSize, device.maxBufferSize);
+  const weights = (d: WeightDType) => weightBytes(c, d);
+  const tooLarge = [weights(dtype).largest, plan.largest].find((b) => b.bytes > bindLimit);
+  const fit = (d: WeightDType, keptAttentionBytes: number, planBudgetBytes: number): MemoryFit => {
+    const maps = mapsWith(keptAttentionBytes);
+    const w = weights(d).total + SCOPE_BYTES;
+    return { weights: d, planBudgetBytes, keptAttentionBytes, bytes: { weights: w, plan, maps, total: w + Math.max(plan.total, maps.total) + planBudgetBytes } };
+  };
+  if (tooLarge) {
+    return { ...fit(dtype, DEFAULT_KEPT_ATTENTION_BYTES, defaults.planBudgetBytes), refusal: `${name} needs a ${MB(tooLarge.bytes)} buffer (${tooLarge.label}); this GPU allows ${MB(bindLimit)} in one` };
+  }
+  const budget = device.budgetBytes;
+  if (budget === undefined) return fit(dtype, DEFAULT_KEPT_ATTENTION_BYTES, defaults.planBudgetBytes);
+  for (const d of dtype === 'f32' ? (['f32', 'f16'] as const) : (['f16'] as const)) {
+    for (const kept of [DEFAULT_KEPT_ATTENTION_BYTES, 0]) {
+      const bare = fit(d, kept, 0);
+      const room = budget - bare.bytes.total;
+      if (room >= 0) return fit(d, kept, Math.min(defaults.planBudgetBytes, room));
+    }
+  }
+  const least = fit('f16', 0, 0);
+  return { ...least, refusal: `${name} needs ≈ ${GB(least.bytes.total)} of GPU memory; this GPU allows ${GB(budget)} (${device.budgetSource})` };
+}
+
+/**
+ * What a load passes the engine so that the model fits `gpu` (fitMemory with the engine's default plan budget),
+ * or the refusal as a GpuError: called with the config, before the weights are read or anything is allocated.
+ */
+export function fittedEngineOptions(name: string, c: TimesformerConfig, dtype: WeightDType, gpu: EngineDevice, navigatorMemoryGB?: number): EngineOptions {
+  const fit = fitMemory(name, c, dtype, deviceMemory(gpu.device, gpu.gpuAdapter.info, navigatorMemoryGB), { planBudgetBytes: DEFAULT_PLAN_BUDGET_BYTES });
+  if (fit.refusal) throw new GpuError(fit.refusal);
+  return { weights: fit.weights === 'f16' ? 'f16' : 'auto', planBudgetBytes: fit.planBudgetBytes, keptAttentionBytes: fit.keptAttentionBytes };
+}

@@ -1,0 +1,124 @@
+// The memory plan (src/engine/memory-plan.ts) against what the engine really allocates on a Dawn device: every
+// byte of every buffer created while the weights are made and while each plan is recorded (uniforms aside),
+// for each attention scheme and request; then the numbers for base, HR and L shapes, and the choices and
+// refusals of fitMemory.
+import { describe, expect, it } from 'vitest';
+import { randomCheckpoint } from '../../src/bench/random-model';
+import type { TimesformerConfig } from '../../src/checkpoint/config';
+import { deviceMemory, fitMemory, planBytes, SCOPE_BYTES, weightBytes, type DeviceMemory } from '../../src/engine/memory-plan';
+import { DEFAULT_PLAN_BUDGET_BYTES, TimesformerEngine, type EngineOptions, type RunRequest } from '../../src/engine/timesformer';
+import { loadFixture, type FixtureName } from '../fixtures';
+import { random, testRuntime } from '../gpu';
+
+/** Bytes of the buffers `work` creates on `device` (uniform buffers, a few bytes per dispatch, not counted). */
+async function created(device: GPUDevice, work: () => Promise<unknown>): Promise<number> {
+  const create = device.createBuffer.bind(device);
+  let bytes = 0;
+  device.createBuffer = (d) => {
+    if (!(d.usage & GPUBufferUsage.UNIFORM)) bytes += d.size;
+    return create(d);
+  };
+  try {
+    await work();
+  } finally {
+    device.createBuffer = create;
+  }
+  return bytes;
+}
+
+const FORCED: EngineOptions = { kernels: { gemm: 'registers', attention: 'global', layerNorm: 'workgroup' } };
+type Clip = [number, number, number];
+
+async function checkAgainstEngine(name: FixtureName, runs: { clip?: Clip; request: RunRequest }[], options: EngineOptions = {}) {
+  const { model } = await loadFixture(name);
+  const c = model.config;
+  const rt = (await testRuntime()).scope();
+  let engine: TimesformerEngine | undefined;
+  const weights = await created(rt.device, async () => (engine = await TimesformerEngine.create(rt, model, { ...FORCED, ...options })));
+  expect(weights, `${name} weights`).toBe(weightBytes(c, engine!.weightDType).total + SCOPE_BYTES);
+  try {
+    for (const { clip = [c.numFrames, c.imageSize, c.imageSize], request } of runs) {
+      const [T, H, W] = clip;
+      const plan = await created(rt.device, () => engine!.run(random(T * 3 * H * W, T + H), [T, 3, H, W], request));
+      const planned = planBytes(c, T, H, W, request, { readBytes: options.attentionBudgetBytes ?? 64 * 2 ** 20, keptBytes: options.keptAttentionBytes ?? 2 ** 30 });
+      const what = `${name} [${clip}] ${JSON.stringify(request)}`;
+      expect(plan, what).toBe(planned.total);
+      expect(engine!.keptPlans.at(-1)!.bytes, what).toBe(planned.total);
+      expect(planned.activations + planned.attention + planned.rollout + planned.readBack).toBe(planned.total);
+    }
+  } finally {
+    engine!.destroy();
+  }
+}
+
+const REQUESTS: RunRequest[] = [
+  { attention: 'none', hiddenStates: false },
+  { attention: 'all', hiddenStates: true, rollout: { discard: 0.5 } },
+  { attention: 'maps', hiddenStates: false, returnInput: true },
+  { attention: 'cls', hiddenStates: false },
+  { attention: 'none', hiddenStates: false, fullSpatialLayer: 1 },
+];
+
+describe('memory plan against the engine', () => {
+  for (const name of ['tiny-divided', 'tiny-space_only', 'tiny-joint_space_time'] as const) {
+    it(`${name}: the weights' and every plan's bytes are what the engine creates`, async () => {
+      await checkAgainstEngine(name, [...REQUESTS.map((request) => ({ request })), { clip: [3, 48, 64], request: { attention: 'maps', hiddenStates: false } }]);
+    });
+  }
+
+  it('small-divided, and a maps run whose budgets leave head means read back and maps kept on the GPU', async () => {
+    await checkAgainstEngine('small-divided', [{ request: REQUESTS[0] }, { request: REQUESTS[2] }]);
+    // As test/attention/attention-budget.test.ts: a read budget that fits the temporal mean only, a kept budget for the rest.
+    const maps = { attention: 'maps', hiddenStates: false } as const;
+    await checkAgainstEngine('tiny-divided', [{ request: maps }], { attentionBudgetBytes: 1248 + 3996 + 40 + 864 + 100, keptAttentionBytes: 40_000 });
+    await checkAgainstEngine('tiny-divided', [{ request: maps }], { attentionBudgetBytes: 1248 + 3996 + 40 + 864 + 100, keptAttentionBytes: 0 });
+  });
+});
+
+/** The random bench configs at base width: base (8×224²), HR (16×448²), L (96×224²). */
+const BASE = randomCheckpoint('base').config;
+const HR: TimesformerConfig = { ...BASE, numFrames: 16, imageSize: 448 };
+const L: TimesformerConfig = { ...BASE, numFrames: 96, imageSize: 224 };
+const plain = (c: TimesformerConfig) => planBytes(c, c.numFrames, c.imageSize, c.imageSize, { attention: 'none', hiddenStates: false, returnInput: true });
+const MiB = 2 ** 20;
+const baseline: DeviceMemory = { maxBufferSize: 256 * MiB, maxStorageBufferBindingSize: 128 * MiB };
+const defaults = { planBudgetBytes: DEFAULT_PLAN_BUDGET_BYTES };
+
+describe('memory plan at base width', () => {
+  it("HR's and L's MLP rows are their largest buffers: 154 152 960 and 231 223 296 bytes", () => {
+    expect(plain(HR).largest).toEqual({ label: 'mlp', bytes: (1 + 784 * 16) * 3072 * 4 });
+    expect(plain(L).largest).toEqual({ label: 'mlp', bytes: (1 + 196 * 96) * 3072 * 4 });
+    expect(weightBytes(BASE, 'f16').total).toBeLessThan(weightBytes(BASE, 'f32').total / 1.9);
+  });
+
+  it('refuses what a binding cannot hold, in one line, and fits base on the baseline tier', () => {
+    expect(fitMemory('TimeSformer-HR', HR, 'f32', baseline, defaults).refusal).toBe('TimeSformer-HR needs a 147 MiB buffer (mlp); this GPU allows 128 MiB in one');
+    expect(fitMemory('TimeSformer-L', L, 'f32', baseline, defaults).refusal).toBe('TimeSformer-L needs a 221 MiB buffer (mlp); this GPU allows 128 MiB in one');
+    const base = fitMemory('base', BASE, 'f32', baseline, defaults);
+    expect(base.refusal).toBeUndefined();
+    expect([base.weights, base.planBudgetBytes]).toEqual(['f32', DEFAULT_PLAN_BUDGET_BYTES]);
+  });
+
+  it('within a memory budget: fewer kept plans, then no maps kept on the GPU, then f16 weights, else a refusal', () => {
+    const roomy = { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 30 };
+    const at = (budgetBytes: number) => fitMemory('TimeSformer-L', L, 'f32', { ...roomy, budgetBytes, budgetSource: 'a test' }, defaults);
+    const w32 = weightBytes(L, 'f32').total + SCOPE_BYTES, w16 = weightBytes(L, 'f16').total + SCOPE_BYTES;
+    const maps = (kept: number) => planBytes(L, 96, 224, 224, { attention: 'maps', hiddenStates: false, returnInput: true }, { readBytes: 64 * MiB, keptBytes: kept }).total;
+    expect(at(8 * 2 ** 30)).toMatchObject({ weights: 'f32', planBudgetBytes: DEFAULT_PLAN_BUDGET_BYTES, keptAttentionBytes: 2 ** 30 });
+    const fewerPlans = at(w32 + maps(2 ** 30) + 100 * MiB);
+    expect(fewerPlans).toMatchObject({ weights: 'f32', planBudgetBytes: 100 * MiB, keptAttentionBytes: 2 ** 30 });
+    expect(at(w32 + maps(0))).toMatchObject({ weights: 'f32', planBudgetBytes: 0, keptAttentionBytes: 0 });
+    expect(at(w16 + maps(0))).toMatchObject({ weights: 'f16', planBudgetBytes: 0, keptAttentionBytes: 0 });
+    const refused = at(w16 + maps(0) - 1);
+    expect(refused.refusal).toBe(`TimeSformer-L needs ≈ ${((w16 + maps(0)) / 1e9).toFixed(1)} GB of GPU memory; this GPU allows ${((w16 + maps(0) - 1) / 1e9).toFixed(1)} GB (a test)`);
+    expect(refused.refusal).toMatch(/^TimeSformer-L needs ≈ 1\.\d GB of GPU memory; this GPU allows 1\.\d GB \(a test\)$/);
+  });
+
+  it("reads a budget from navigator.deviceMemory below its cap, none at the cap or without it", async () => {
+    const { device } = await testRuntime();
+    expect(deviceMemory(device, undefined, 4)).toMatchObject({ budgetBytes: 2 * 2 ** 30, budgetSource: "half of this device's 4 GB" });
+    expect(deviceMemory(device, undefined, 8).budgetBytes).toBeUndefined();
+    expect(deviceMemory(device).budgetBytes).toBeUndefined();
+    expect(deviceMemory(device).maxStorageBufferBindingSize).toBe(device.limits.maxStorageBufferBindingSize);
+  });
+});
