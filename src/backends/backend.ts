@@ -26,6 +26,8 @@ export interface RunOptions {
   attention?: boolean | 'maps' | 'cls';
   /** Also return the clip as the model saw it, `pixel_values` [T, 3, H, W] (to display a GPU clip's frames). */
   returnInput?: boolean;
+  /** Classes to explain (our engine): `grad_pixels.class.<c>` [1, T, 3, H, W] and `relevance.class.<c>` for each. */
+  explain?: number[];
 }
 
 /** What a backend can do, as the worker and the UI read it. */
@@ -37,6 +39,8 @@ export interface BackendCapabilities {
   gpuInput: boolean;
   /** CPU threads it computes with (the wasm EP); null for GPU backends. */
   threads: number | null;
+  /** Class-specific explanations (`RunOptions.explain`): a backward pass, our engine's alone. */
+  explain?: boolean;
 }
 
 export interface InferenceBackend {
