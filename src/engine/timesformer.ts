@@ -73,7 +73,9 @@ export class TimesformerEngine {
       }
       const P = this.config.patchSize;
       if (Hpx < P || Wpx < P || T < 1) throw new GpuError(`a clip of ${T} frames of ${Wpx}×${Hpx} is smaller than one ${P}×${P} patch`);
-      return this.plans.run(await this.planFor(T, Hpx, Wpx, request), pixels);
+      const labels = this.config.labels.length;
+      for (const k of request.explain ?? []) if (!(Number.isInteger(k) && k >= 0 && k < labels)) throw new GpuError(`cannot explain class ${k}: the model has ${labels} labels`);
+      return this.plans.run(await this.planFor(T, Hpx, Wpx, request), pixels, request.explain);
     });
   }
 
@@ -102,7 +104,9 @@ export class TimesformerEngine {
   private planFor(T: number, Hpx: number, Wpx: number, request: RunRequest) {
     // Canonical: the same request written in another key order or without returnInput reuses the plan.
     const { attention, hiddenStates, fullSpatialLayer, returnInput = false, rollout } = request;
-    const key = JSON.stringify([T, Hpx, Wpx, { attention, hiddenStates, fullSpatialLayer, returnInput, rollout }]);
+    // Explaining records the backward pass, whichever classes: the class is written at run time.
+    const explain = !!request.explain?.length;
+    const key = JSON.stringify([T, Hpx, Wpx, { attention, hiddenStates, fullSpatialLayer, returnInput, rollout, explain }]);
     return this.plans.get(key, `a [${T}, 3, ${Hpx}, ${Wpx}] clip`, () => recordForward(this.model, key, T, Hpx, Wpx, request));
   }
 
