@@ -103,7 +103,7 @@ export interface ExplainResult {
   frames: ImageBitmap[];
   timestamps: number[];
   grid: [number, number];
-  /** Relevance of each patch, [T, N] frame-major, and what it leaves on the CLS token. */
+  /** Relevance of each patch, [T, N] frame-major, and the row's CLS entry (space-only: the frames' mean). */
   relevance: Float32Array;
   relevanceCls: number;
   /** The rollout (mean fusion, through the last layer) of each patch, [T, N]: the class-agnostic comparison. */

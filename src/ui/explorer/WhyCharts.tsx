@@ -65,7 +65,7 @@ export function HeatFrames({ frames, timestamps, grid, row, legend, description,
 export function ImportanceStrip({ values, timestamps, colour, ...exported }: { values: Float32Array; timestamps: number[]; colour: string } & Exported) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const scheme = useColorScheme();
-  const width = Math.min(1040, Math.max(240, values.length * 40));
+  const width = Math.min(1040, Math.max(360, values.length * 64));
   useEffect(() => {
     const c = canvas.current;
     const ctx = c?.getContext('2d');

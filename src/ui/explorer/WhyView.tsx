@@ -97,8 +97,8 @@ function Explanation({ e, name, attentionType }: { e: ExplainResult; name: strin
   return (
     <div className="why" data-testid="why-explanation" data-class={e.classIndex}>
       <p className="view-intro">
-        The patches that made the model say “{name}” ({formatPercent(e.probability)} on this clip): the gradient-weighted relevance of every attention {attentionType === 'divided_space_time' ? 'step, in time and in space' : 'layer'}
-        (Chefer, Gur and Wolf, 2021), traced from the class back to the input. {formatPercent(e.relevanceCls)} of it stays on the classification token.
+        The patches that made the model say “{name}” ({formatPercent(e.probability)} on this clip): the gradient-weighted relevance of every attention{' '}
+        {attentionType === 'divided_space_time' ? 'step, in time and in space' : 'layer'} (Chefer, Gur and Wolf, 2021), traced from the class back to the input patches.
       </p>
       <HeatFrames
         testId="why-relevance"

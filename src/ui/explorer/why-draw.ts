@@ -39,7 +39,7 @@ export function drawImportanceStrip(ctx: CanvasRenderingContext2D, width: number
   ctx.stroke();
 }
 
-export const PLOT = { width: 520, height: 260, left: 44, right: 12, top: 12, bottom: 36 };
+export const PLOT = { width: 520, height: 260, left: 44, right: 24, top: 12, bottom: 36 };
 
 /** The deletion curves on shared axes: x the fraction removed (0..1), y the class's probability (0..the highest). */
 export function drawDeletionCurves(ctx: CanvasRenderingContext2D, curves: DeletionCurve[], ink: Ink): void {
@@ -55,7 +55,9 @@ export function drawDeletionCurves(ctx: CanvasRenderingContext2D, curves: Deleti
   ctx.strokeRect(left + 0.5, top + 0.5, w, h);
   ctx.fillStyle = ink.muted;
   ctx.textBaseline = 'top';
-  for (const f of [0, 0.25, 0.5, 0.75, 1]) ctx.fillText(`${Math.round(f * 100)}%`, px(f) - 10, top + h + 4);
+  ctx.textAlign = 'center';
+  for (const f of [0, 0.25, 0.5, 0.75, 1]) ctx.fillText(`${Math.round(f * 100)}%`, px(f), top + h + 4);
+  ctx.textAlign = 'start';
   ctx.fillText('patches removed, most relevant first →', left, top + h + 18);
   ctx.textBaseline = 'middle';
   for (const p of [0, yMax / 2, yMax]) ctx.fillText(p.toPrecision(2), 2, py(p));
