@@ -1,6 +1,7 @@
 // The explorer's "Why this class" view in Chromium with WebGPU (tiny model, SwiftShader without a GPU): a dropped
 // video explained for its top class and for a second one (different pictures), the deletion curves drawn with
-// their areas, PNG and JSON exports; and the same on the ONNX wasm backend through the one click to our engine.
+// their areas, PNG and JSON exports, Cancel and one click to start again; and the same on the ONNX wasm backend
+// through the one click to our engine.
 import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { canvasPixels, CLIPS, difference, dropFile, makeClips, offlineHub } from './app-page';
@@ -86,6 +87,15 @@ test('a dropped video: why the top class and why a second one, deletion curves w
   const labels = await page.getByTestId('prediction').evaluateAll((els) => els.map((e) => e.getAttribute('data-label')!));
   await page.getByTestId('why-class-search').fill(labels[0]);
   await explained(page, top);
+
+  // Cancelled: nothing half-done is shown, and one click starts it again.
+  const third = (await pickerClasses(page))[2];
+  await page.getByTestId('why-class').nth(2).click();
+  await page.getByTestId('why-progress').getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByTestId('why-progress')).toHaveCount(0);
+  await expect(page.getByTestId('why-explanation')).toHaveCount(0);
+  await page.getByTestId('why-fallback-run').click();
+  await explained(page, third);
   await expect(page.getByRole('alert')).toHaveCount(0);
   expect(errors).toEqual([]);
 });

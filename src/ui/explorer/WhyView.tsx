@@ -76,11 +76,11 @@ export function WhyView({ data }: { data: ExplorerData }) {
           {error.title}: {error.message}. {error.advice}
         </p>
       )}
-      {!current && status !== 'running' && !automatic && (
+      {!current && status !== 'running' && (
         <div className="attention-fallback" data-testid="why-fallback">
-          <p className="muted">{BACKEND_CATALOG[data.info.backend.name].label} has no backward pass: the explanation needs gradients, which our WGSL engine computes.</p>
+          {!automatic && <p className="muted">{BACKEND_CATALOG[data.info.backend.name].label} has no backward pass: the explanation needs gradients, which our WGSL engine computes.</p>}
           <button type="button" className="button primary small" data-testid="why-fallback-run" onClick={() => void explanationRequested()}>
-            Explain “{name}” with the WGSL engine
+            Explain “{name}”{automatic ? '' : ' with the WGSL engine'}
           </button>
         </div>
       )}
