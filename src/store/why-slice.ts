@@ -34,6 +34,8 @@ export interface WhyActions {
   explanationFinished(result: ExplainResult, explains: Explains): void;
   explanationFailed(error: AppError): void;
   explanationCancelled(): void;
+  /** A new classification result is shown: its top class is explained next, the old explanation goes. */
+  resultReplaced(): void;
 }
 
 export const initialWhyState: WhyState = { classIndex: null, status: 'idle', progress: null, explanationId: null, explains: null, error: null };
@@ -102,6 +104,14 @@ export function whyActions(ctx: SliceContext): WhyActions {
       ctx.running.explain?.abort();
       ctx.running.explain = undefined;
       why({ status: 'idle', progress: null });
+    },
+
+    resultReplaced() {
+      ctx.running.explain?.abort();
+      ctx.running.explain = undefined;
+      const previous = get().why.explanationId;
+      why(initialWhyState);
+      ctx.explanations.release(previous);
     },
   };
 }

@@ -495,5 +495,14 @@ describe('the app store', () => {
     w.explains[3].reply.reject(new InferenceError('internal', 'this build of the WGSL engine has no backward pass'));
     await tick();
     expect(w.store.getState().why).toMatchObject({ status: 'failed', explains: { classIndex: 2 }, error: { title: 'Explaining “walk” failed' } });
+
+    // A new result: its top class next, the old explanation freed.
+    void w.actions.classificationRequested();
+    w.classifies[1].reply.resolve(result([0.1, 0.7, 0.2]));
+    await tick();
+    expect(w.store.getState().why).toEqual({ classIndex: null, status: 'idle', progress: null, explanationId: null, explains: null, error: null });
+    expect(closed).toEqual([1, 2]);
+    void w.actions.explanationRequested();
+    expect(w.explains[4].options.classIndex).toBe(1); // the new top, not the class picked before
   });
 });
