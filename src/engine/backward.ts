@@ -84,7 +84,8 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
 
   const steps: Step[] = [{ kind: 'copy', label: 'relevance start', src: init, srcOffset: 0, dst: vectors[0], dstOffset: 0, size: start.byteLength }];
   const mm = (label: string, args: GemmArgs) => gemm(rt, label, kernels.gemm({ M: args.M, N: args.linear.N, K: args.linear.K, dtype: args.linear.dtype }), args);
-  const back = (label: string, linear: PackedLinear, args: Omit<GemmTransposedArgs, 'linear'>) => gemmTransposed(rt, label, { ...args, linear });
+  const back = (label: string, linear: PackedLinear, args: Omit<GemmTransposedArgs, 'linear'>) =>
+    gemmTransposed(rt, label, { ...args, linear }, kernels.gemmTransposed({ M: args.M, N: linear.N, K: linear.K, dtype: linear.dtype }));
   const norm = (label: string, n: NormBuffers, x: GPUBuffer, y: GPUBuffer, count: number, offset = 0) =>
     layerNorm(rt, label, { x, y, gamma: n.gamma, beta: n.beta, rows: count, D, eps, inOffset: offset, outOffset: offset }, kernels.layerNorm({ rows: count, D }));
   /** dx (+)= LayerNorm′ of input x, for `count` rows from row `from`. */
