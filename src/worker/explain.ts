@@ -44,11 +44,11 @@ export async function explainVideo(service: ExplainHost, task: Task, video: Blob
     const decodeMs = performance.now() - t0;
     const runs = 2 + 1 + 3 * DELETION_STEPS;
     const t1 = performance.now();
-    progress('inference', 0, runs, 'rollout');
+    progress('inference', 0, runs, 'for the rollout');
     const seen = await service.runClip(task, engine, pixels, shape, { attention: 'maps' });
     const rollout = seen.get('rollout.mean');
     if (!rollout) throw new Error('explain: the engine returned no rollout');
-    progress('inference', 1, runs, 'relevance');
+    progress('inference', 1, runs, 'backward, for the relevance');
     const back = await service.runClip(task, engine, pixels, shape, { explain: [c] });
     const grad = back.get(`grad_pixels.class.${c}`), rel = back.get(`relevance.class.${c}`);
     if (!grad || !rel) throw new Error(`explain: the engine returned no ${grad ? 'relevance' : 'pixel gradient'} for class ${c}`);
@@ -69,7 +69,7 @@ export async function explainVideo(service: ExplainHost, task: Task, video: Blob
         const logits = (await service.runClip(task, engine, masked, shape, {})).get('logits')!;
         return viewProbabilities(logits.data, logits.shape[0])[c];
       },
-      (done) => progress('inference', 2 + done, runs, 'deletion curves'),
+      (done) => progress('inference', 2 + done, runs, 'for the deletion curves'),
     );
     return {
       classIndex: c,

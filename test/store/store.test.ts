@@ -465,7 +465,7 @@ describe('the app store', () => {
     expect(w.explains[0].options).toEqual({ classIndex: 1, sampling: 'auto' });
     void w.actions.explanationRequested(); // the same class of the same result: not asked again
     expect(w.explains).toHaveLength(1);
-    w.explains[0].onProgress!({ stage: 'inference', done: 3, total: 33, detail: 'deletion curves' });
+    w.explains[0].onProgress!({ stage: 'inference', done: 3, total: 33, detail: 'for the deletion curves' });
     expect(w.store.getState().why).toMatchObject({ status: 'running', progress: { done: 3, total: 33 } });
     w.explains[0].reply.resolve(explained(1));
     await tick();
