@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { canvasPixels, difference, type Pixels } from './app-page';
 
 const CLIPS = 'e2e/clips/out';
 const LONG = `${CLIPS}/explorer-4s-96px.mp4`;
@@ -22,35 +23,6 @@ test.beforeAll(() => {
 test.beforeEach(async ({ context }) => {
   await context.route('https://huggingface.co/**', (route) => route.abort('internetdisconnected'));
 });
-
-interface Pixels {
-  colours: number;
-  /** Grey levels of every 7th pixel. */
-  sample: number[];
-}
-
-/**
- * How many colours a canvas has (drawn, not flat) and a sample of its pixels. Redrawing the same picture
- * on SwiftShader's canvas can move a few pixels by a level, so "changed" means a mean difference of over
- * 2 grey levels, not a different hash.
- */
-function canvasPixels(page: Page, testId: string): Promise<Pixels> {
-  return page.getByTestId(testId).first().evaluate((c: HTMLCanvasElement) => {
-    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-    const colours = new Set<number>();
-    const sample: number[] = [];
-    for (let i = 0; i < d.length; i += 4) {
-      colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
-      if ((i / 4) % 7 === 0) sample.push((d[i] + d[i + 1] + d[i + 2]) / 3);
-    }
-    return { colours: colours.size, sample };
-  });
-}
-
-function difference(a: Pixels, b: Pixels): number {
-  if (a.sample.length !== b.sample.length) return Infinity;
-  return a.sample.reduce((s, v, i) => s + Math.abs(v - b.sample[i]), 0) / a.sample.length;
-}
 
 /** Waits until the canvas differs from `before`. */
 const changes = (page: Page, testId: string, before: Pixels) => expect.poll(async () => difference(await canvasPixels(page, testId), before), { timeout: 30_000 }).toBeGreaterThan(2);

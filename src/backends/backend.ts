@@ -26,6 +26,11 @@ export interface RunOptions {
   attention?: boolean | 'maps' | 'cls';
   /** Also return the clip as the model saw it, `pixel_values` [T, 3, H, W] (to display a GPU clip's frames). */
   returnInput?: boolean;
+  /**
+   * Explain these classes (where `capabilities.explain`): also `grad_pixels.class.<c>` [1, T, 3, H, W] and
+   * `relevance.class.<c>` ([1 + N·T]; space-only [T, 1 + N]), as src/reference/relevance.ts defines them.
+   */
+  explain?: number[];
 }
 
 /** What a backend can do, as the worker and the UI read it. */
@@ -35,6 +40,8 @@ export interface BackendCapabilities {
   hiddenStates: boolean;
   /** Takes a GpuClip (preprocessing on the same device, pixels never on the CPU); else CPU pixels. */
   gpuInput: boolean;
+  /** Class-specific explanations (`RunOptions.explain`): a backward pass, only our engine has one. */
+  explain: boolean;
   /** CPU threads it computes with (the wasm EP); null for GPU backends. */
   threads: number | null;
 }

@@ -98,7 +98,7 @@ export async function createOnnxBackend(model: Uint8Array, options: OnnxBackendO
   return {
     name,
     // ORT fixes the wasm EP's threads at its first session (1 where SharedArrayBuffer is missing).
-    capabilities: { hiddenStates: false, attention: false, gpuInput: false, threads: options.ep === 'wasm' ? ort.env.wasm.numThreads ?? 1 : null },
+    capabilities: { hiddenStates: false, attention: false, gpuInput: false, explain: false, threads: options.ep === 'wasm' ? ort.env.wasm.numThreads ?? 1 : null },
     run(pixels: ClipInput, shape: ClipShape): Promise<NamedTensors> {
       return queue.run(async () => {
         if (disposed) throw new BackendError(name, 'the backend was disposed');

@@ -51,6 +51,8 @@ export interface BackendEntry {
   gpu: boolean;
   /** Attention probabilities (the explorer's maps); other capabilities come from a made backend itself. */
   attention: boolean;
+  /** Class-specific explanations (a backward pass): RunOptions.explain. */
+  explain: boolean;
   /** In the app's selector; the others are reached with `?backend=`. */
   offered: boolean;
   create(source: BackendSource, host: BackendHost): Promise<InferenceBackend>;
@@ -82,6 +84,7 @@ export const BACKEND_CATALOG: Record<BackendName, BackendEntry> = {
     needs: 'weights',
     gpu: true,
     attention: true,
+    explain: true,
     offered: true,
     create: (s) => createWgslBackend(gpu(s, 'wgsl'), weights(s, 'wgsl'), { ...s.engine, keep: s.keep, onProgress: s.onProgress, signal: s.signal, warm: s.warm }),
   },
@@ -90,6 +93,7 @@ export const BACKEND_CATALOG: Record<BackendName, BackendEntry> = {
     needs: 'onnx',
     gpu: false,
     attention: false,
+    explain: false,
     offered: true,
     create: (s, host) => createOnnxBackend(onnxGraph(s, 'onnx-wasm'), { ep: 'wasm', numThreads: host.wasmThreads(), wasmPaths: host.ortFiles?.wasm }),
   },
@@ -98,6 +102,7 @@ export const BACKEND_CATALOG: Record<BackendName, BackendEntry> = {
     needs: 'onnx',
     gpu: true,
     attention: false,
+    explain: false,
     offered: true,
     create: (s, host) => {
       const device = lent(s, 'onnx-webgpu', host), onnx = onnxGraph(s, 'onnx-webgpu');
@@ -110,6 +115,7 @@ export const BACKEND_CATALOG: Record<BackendName, BackendEntry> = {
     needs: 'weights',
     gpu: true,
     attention: true,
+    explain: false,
     offered: true,
     create: (s, host) => createTfjsBackend(weights(s, 'tfjs-webgpu'), { backend: 'webgpu', device: lent(s, 'tfjs-webgpu', host) }),
   },
@@ -118,6 +124,7 @@ export const BACKEND_CATALOG: Record<BackendName, BackendEntry> = {
     needs: 'weights',
     gpu: false,
     attention: true,
+    explain: false,
     offered: false,
     create: (s) => createTfjsBackend(weights(s, 'tfjs-cpu'), { backend: 'cpu' }),
   },

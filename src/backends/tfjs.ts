@@ -245,7 +245,7 @@ export async function createTfjsBackend(model: TfjsModel, options: TfjsBackendOp
   let disposed = false;
   return {
     name,
-    capabilities: { hiddenStates: true, attention: true, gpuInput: false, threads: kind === 'cpu' ? 1 : null },
+    capabilities: { hiddenStates: true, attention: true, gpuInput: false, explain: false, threads: kind === 'cpu' ? 1 : null },
     run(pixels: ClipInput, shape: ClipShape, options: RunOptions = {}): Promise<NamedTensors> {
       return tfQueue.run(async () => {
         if (disposed) throw new BackendError(name, 'the backend was disposed');

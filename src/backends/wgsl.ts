@@ -1,5 +1,5 @@
 // Our WGSL engine (src/engine/) as an InferenceBackend: CPU pixels or a GpuClip (preprocessing recorded into
-// the same submission), logits, attention maps or every probability, hidden states. Runs are queued, so a
+// the same submission), logits, attention maps or every probability, hidden states, class explanations. Runs are queued, so a
 // caller never sees the engine's "already running" guard.
 import type { EngineDevice } from '../engine/device';
 import type { ByteSink } from '../engine/engine-weights';
@@ -30,12 +30,12 @@ export function wgslBackend(engine: TimesformerEngine): WgslBackend {
   return {
     name: 'wgsl',
     engine,
-    capabilities: { attention: true, hiddenStates: true, gpuInput: true, threads: null },
+    capabilities: { attention: true, hiddenStates: true, gpuInput: true, explain: true, threads: null },
     run(input: ClipInput, shape: ClipShape, run: RunOptions = {}) {
       return queue.run(() => {
         if (disposed) throw new Error('wgsl: the backend was disposed');
         const attention = run.attention === 'maps' || run.attention === 'cls' ? run.attention : run.attention ? 'all' : 'none';
-        return engine.run(input, shape, { attention, hiddenStates: !!run.hiddenStates, returnInput: !!run.returnInput });
+        return engine.run(input, shape, { attention, hiddenStates: !!run.hiddenStates, returnInput: !!run.returnInput, explain: run.explain });
       });
     },
     readAttention(slices) {

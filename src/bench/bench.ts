@@ -31,6 +31,8 @@ export interface BenchResult {
   setupMs?: number;
   /** Comparison backends: ms per view ÷ the engine's on the same model (> 1: slower than ours). */
   vsEngine?: number;
+  /** The explanation row: ms of one class's explanation (forward and backward, one run) ÷ one forward pass's, same run. */
+  vsForward?: number;
   /** A comparison backend that could not run: why. */
   error?: string;
 }
@@ -99,7 +101,7 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
   const results: BenchResult[] = [];
   const record = (r: BenchResult) => {
     results.push(r);
-    const extra = r.gflops !== undefined ? `  ${r.gflops.toFixed(2).padStart(9)} GFLOP/s` : r.vsEngine !== undefined ? `  ${r.vsEngine.toFixed(2).padStart(7)}× ours  (setup ${r.setupMs!.toFixed(0)} ms)` : '';
+    const extra = r.vsForward !== undefined ? `  ${r.vsForward.toFixed(2).padStart(7)}× a forward pass` : r.error ? `  ${r.error}` : r.gflops !== undefined ? `  ${r.gflops.toFixed(2).padStart(9)} GFLOP/s` : r.vsEngine !== undefined ? `  ${r.vsEngine.toFixed(2).padStart(7)}× ours  (setup ${r.setupMs!.toFixed(0)} ms)` : '';
     log(`${r.name.padEnd(48)} ${r.ms.toFixed(2).padStart(10)} ms${extra}`);
   };
   if (!options.modelsOnly) await benchKernels(gpu, options.iterations, record);
@@ -137,6 +139,14 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
     }
     const maps = await time(options.iterations, () => engine.run(clip, shape, { attention: 'maps', hiddenStates: false }).then(() => {}));
     record({ name: `timesformer-${name} per view with attention maps`, ...maps });
+    // Why this class: one class's explanation (src/engine/backward.ts) after the forward, in the same run.
+    const whyName = `timesformer-${name} one class explained`;
+    try {
+      const why = await time(options.iterations, () => engine.run(clip, shape, { attention: 'none', hiddenStates: false, explain: [0] }).then(() => {}));
+      record({ name: whyName, ...why, model: name, vsForward: why.ms / ms });
+    } catch (e) {
+      record({ name: whyName, ms: NaN, model: name, error: `FAILED: ${e instanceof Error ? e.message : String(e)}` });
+    }
     engine.destroy();
 
     for (const comparison of options.comparisons ?? []) {

@@ -80,7 +80,7 @@ export const nodeBackends: Record<string, NodeBackend> = {
       withGpu(options?.tier, async (gpu) => {
         const engine = await TimesformerEngine.create(gpu, model);
         try {
-          return await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'all', hiddenStates: true, rollout: options?.rollout ? { discard: 0 } : undefined });
+          return await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'all', hiddenStates: true, rollout: options?.rollout ? { discard: 0 } : undefined, explain: options?.explain });
         } finally {
           engine.destroy();
         }

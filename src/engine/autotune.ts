@@ -6,6 +6,7 @@
 import type { EngineDevice } from './device';
 import { ATTENTION_TUNING } from './kernels/attention';
 import { GEMM_TUNING, type GemmShape, type GemmVariant } from './kernels/gemm';
+import { GEMM_TRANSPOSED_TUNING } from './kernels/gemm-transposed';
 import { LAYER_NORM_TUNING } from './kernels/layernorm';
 import type { Runtime, Step } from './runtime';
 import type { KernelTuning, Trial } from './trial';
@@ -14,7 +15,7 @@ import type { KernelTuning, Trial } from './trial';
  * The kernels that come in variants, by kind: each kernel's file says what its variants, shape classes,
  * candidates and trial are (trial.ts); the tuner here measures them and keeps the picks.
  */
-export const TUNINGS = { gemm: GEMM_TUNING, attention: ATTENTION_TUNING, layerNorm: LAYER_NORM_TUNING };
+export const TUNINGS = { gemm: GEMM_TUNING, attention: ATTENTION_TUNING, layerNorm: LAYER_NORM_TUNING, gemmTransposed: GEMM_TRANSPOSED_TUNING };
 type Tunings = typeof TUNINGS;
 type Kind = keyof Tunings;
 type ShapeOf<K extends Kind> = Tunings[K] extends KernelTuning<infer S, infer _V> ? S : never;

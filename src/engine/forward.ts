@@ -13,6 +13,7 @@ import type { TimesformerConfig } from '../checkpoint/config';
 import { positionEmbeddings, timeEmbeddings } from '../model/embeddings';
 import { clipGeometry } from '../model/geometry';
 import type { KernelPicks } from './autotune';
+import { recordBackward } from './backward';
 import { spatialTokens, temporalTokens, wholeSequences } from './kernels/attention';
 import { gemm, type GemmArgs } from './kernels/gemm';
 import { layerNorm } from './kernels/layernorm';
@@ -41,7 +42,8 @@ export function recordForward({ rt, config: c, weights: w, kernels, budget }: En
   const { Gh, Gw, N, B, S } = g;
   const rows = B * S;
   const layout = rolloutLayout(c.attentionType, c.numLayers, H, T, N);
-  const rec = new PlanRecorder(rt, kernels, readBackPolicy(request, c, g, Hpx, Wpx, budget), layout, request.hiddenStates);
+  const explaining = !!request.explain?.length;
+  const rec = new PlanRecorder(rt, kernels, readBackPolicy(request, c, g, Hpx, Wpx, budget), layout, request.hiddenStates, explaining);
   const mm = (label: string, args: GemmArgs) => gemm(rt, label, kernels.gemm({ M: args.M, N: args.linear.N, K: args.linear.K, dtype: args.linear.dtype }), args);
   const norm = (label: string, n: NormBuffers, x: GPUBuffer, y: GPUBuffer, count: number, offset = 0) =>
     layerNorm(rt, label, { x, y, gamma: n.gamma, beta: n.beta, rows: count, D, eps, inOffset: offset, outOffset: offset }, kernels.layerNorm({ rows: count, D }));
@@ -73,6 +75,7 @@ export function recordForward({ rt, config: c, weights: w, kernels, budget }: En
 
   for (let l = 0; l < c.numLayers; l++) {
     const lw = w.layers[l], tw = lw.temporal;
+    rec.checkpoint(h, rows * D);
     if (tw) {
       const NT = N * T; // the patch rows, after the CLS row
       rec.push(
@@ -110,6 +113,7 @@ export function recordForward({ rt, config: c, weights: w, kernels, budget }: En
     rec.snapshot(`hidden_states.${l + 1}`, h, [B, S, D]);
   }
 
+  rec.checkpoint(h, rows * D);
   // Head: final LayerNorm (of every row when recording, else only the B CLS rows), classifier on the CLS rows.
   const fn = w.norm;
   if (request.hiddenStates) {
@@ -126,5 +130,6 @@ export function recordForward({ rt, config: c, weights: w, kernels, budget }: En
   }
   rec.output('logits', [B, L], logits);
   if (request.returnInput) rec.returnInput(pixels, [T, 3, Hpx, Wpx]);
+  if (explaining) rec.explain(recordBackward({ rt, config: c, weights: w, kernels, budget }, rec, g, Hpx, Wpx, { a, qkv, ctx, tmp, mlp, xt, h2 }));
   return rec.finish(key, pixels);
 }

@@ -35,6 +35,19 @@ export interface Output {
   encoding: 'f32' | 'f16';
 }
 
+/**
+ * A backward pass recorded after the forward (backward.ts): `seed` [labels] holds the head's gradient, written
+ * per class (the class's one-hot scaled by `seedScale`) before `steps` run; `outputs` are read after each class
+ * and named `<name>.class.<c>`.
+ */
+export interface Explanation {
+  seed: GPUBuffer;
+  seedScale: number;
+  labels: number;
+  steps: Step[];
+  outputs: Output[];
+}
+
 export type KeptAttention = Map<string, { buffer: GPUBuffer; shape: number[] }>;
 
 export interface Plan {
@@ -48,6 +61,8 @@ export interface Plan {
   bytes: number;
   /** Full attention probabilities kept on the GPU ('maps'), by name, for readAttention(). */
   kept: KeptAttention;
+  /** When recorded for explanations. */
+  explanation?: Explanation;
 }
 
 /** Default budget of kept plans' GPU memory: a multi-view classification and a timeline's plans both stay. */
@@ -89,7 +104,7 @@ export class Plans {
     // Both scopes closed at once, before any wait: other GPU work (tuning, uploads) may push scopes meanwhile.
     const popped = Promise.all([device.popErrorScope(), device.popErrorScope()]);
     // Its kernels compile in the background (and, at load, while the weights stream in): wait for them here.
-    const compileError = plan && (await this.rt.compiled(plan.steps).then(() => undefined, (e: Error) => e));
+    const compileError = plan && (await this.rt.compiled(plan.steps.concat(plan.explanation?.steps ?? [])).then(() => undefined, (e: Error) => e));
     const errors = (await popped).filter((e) => e !== null);
     if (errors.length || compileError || recordError) {
       if (plan) this.release(plan);
@@ -109,22 +124,39 @@ export class Plans {
     return plan;
   }
 
-  /** Run a plan on one clip, from the CPU or the GPU, in one submission, and read its outputs back. */
-  async run(plan: Plan, pixels: Float32Array | GpuClip): Promise<NamedTensors> {
+  /**
+   * Run a plan on one clip, from the CPU or the GPU, in one submission, and read its outputs back; then, for
+   * each class in `explain` (the plan must have been recorded explaining), its backward pass in one more.
+   */
+  async run(plan: Plan, pixels: Float32Array | GpuClip, explain: readonly number[] = []): Promise<NamedTensors> {
     this.keptAttention = plan.kept.size > 0 ? plan.kept : undefined;
     const { device } = this.rt;
     const encoder = device.createCommandEncoder();
     if (pixels instanceof Float32Array) device.queue.writeBuffer(plan.pixels, 0, pixels.buffer, pixels.byteOffset, pixels.byteLength);
     else pixels.encode(encoder, plan.pixels);
-    this.rt.encode(plan.steps, encoder);
-    for (const o of plan.outputs) encoder.copyBufferToBuffer(o.buffer, o.offset, o.staging, 0, o.staging.size);
+    const result = await this.submit(this.rt.encode(plan.steps, encoder), plan.outputs);
+    const ex = plan.explanation;
+    if (explain.length && !ex) throw new GpuError('this plan was recorded without its backward pass');
+    for (const c of explain) {
+      const seed = new Float32Array(ex!.labels);
+      seed[c] = ex!.seedScale;
+      device.queue.writeBuffer(ex!.seed, 0, seed);
+      for (const [name, t] of await this.submit(this.rt.encode(ex!.steps), ex!.outputs)) result.set(`${name}.class.${c}`, t);
+    }
+    return result;
+  }
+
+  /** Submit `encoder` with the copies of `outputs` to their staging buffers, and read them. */
+  private async submit(encoder: GPUCommandEncoder, outputs: Output[]): Promise<NamedTensors> {
+    const { device } = this.rt;
+    for (const o of outputs) encoder.copyBufferToBuffer(o.buffer, o.offset, o.staging, 0, o.staging.size);
     device.pushErrorScope('validation');
     device.queue.submit([encoder.finish()]);
     const error = await device.popErrorScope();
     if (error) throw new GpuError(`GPU validation error: ${error.message}`);
-    await Promise.all(plan.outputs.map((o) => o.staging.mapAsync(GPUMapMode.READ)));
+    await Promise.all(outputs.map((o) => o.staging.mapAsync(GPUMapMode.READ)));
     const result: NamedTensors = new Map();
-    for (const o of plan.outputs) {
+    for (const o of outputs) {
       const range = o.staging.getMappedRange();
       const n = o.shape.reduce((x, y) => x * y, 1);
       result.set(o.name, o.encoding === 'f16' ? { shape: o.shape, data: unpackF16(range, n), readBytes: range.byteLength } : { shape: o.shape, data: new Float32Array(range.slice(0)) });
@@ -173,7 +205,8 @@ export class Plans {
   private release(plan: Plan) {
     if (plan.kept === this.keptAttention) this.keptAttention = undefined;
     this.rt.release(plan.buffers);
-    this.rt.release(plan.steps.flatMap((s) => (s.kind === 'dispatch' ? [s.params] : [])));
+    const steps = plan.steps.concat(plan.explanation?.steps ?? []);
+    this.rt.release(steps.flatMap((s) => (s.kind === 'dispatch' ? [s.params] : [])));
   }
 
   /** Destroy every plan's buffers. */

@@ -29,6 +29,12 @@ export interface RunRequest {
    * probabilities (src/engine/kernels/rollout.ts): `rollout.<fusion>` and `rollout.<fusion>.layers`.
    */
   rollout?: { discard: number };
+  /**
+   * Explain these classes (indices into the labels): also `grad_pixels.class.<c>` [1, T, 3, H, W] (∂ logit /
+   * ∂ pixels; space-only: the mean over frames of the logit) and `relevance.class.<c>` ([1 + N·T]; space-only
+   * [T, 1 + N]), by a backward pass after the forward (src/engine/backward.ts), one per class.
+   */
+  explain?: number[];
 }
 
 /** Bytes an attention run ('maps') may read back per clip, and keep on the GPU for readAttention(). */

@@ -4,7 +4,7 @@
 import { attention, type AttentionArgs } from './kernels/attention';
 import { packedWords, packF16 } from './kernels/pack-f16';
 import { RolloutRecorder, type rolloutLayout } from './kernels/rollout';
-import type { KeptAttention, Output, Plan } from './plans';
+import type { Explanation, KeptAttention, Output, Plan } from './plans';
 import type { AttentionStep, ReadBackPolicy } from './read-back';
 import type { Runtime, Step } from './runtime';
 import type { KernelPicks } from './autotune';
@@ -19,6 +19,9 @@ export class PlanRecorder {
   private readonly rollout?: RolloutRecorder;
   /** The largest sub-layer's probabilities, made on first use, when a rollout needs them and nothing else keeps them. */
   private scratch?: GPUBuffer;
+  /** Explaining: the residual stream before each layer and after the last, kept for the backward pass (backward.ts). */
+  readonly checkpoints: GPUBuffer[] = [];
+  private explanation?: Explanation;
 
   constructor(
     private readonly rt: Runtime,
@@ -26,6 +29,7 @@ export class PlanRecorder {
     private readonly policy: ReadBackPolicy,
     private readonly layout: ReturnType<typeof rolloutLayout>,
     private readonly hiddenStates: boolean,
+    private readonly explaining = false,
   ) {
     const { discards, fusions } = policy;
     this.rollout = discards && new RolloutRecorder(rt, layout.vector, discards, (label, floats) => this.buffer(label, [floats]), fusions);
@@ -50,11 +54,29 @@ export class PlanRecorder {
 
   /** Read `buffer` (a new one by default) back after the run as `name`. */
   output(name: string, shape: number[], buffer = this.buffer(name, shape), offset = 0, encoding: Output['encoding'] = 'f32'): GPUBuffer {
+    this.outputs.push(this.staged(name, shape, buffer, offset, encoding));
+    return buffer;
+  }
+
+  /** `buffer` [shape] with a staging buffer to read it back through. */
+  staged(name: string, shape: number[], buffer: GPUBuffer, offset = 0, encoding: Output['encoding'] = 'f32'): Output {
     const bytes = encoding === 'f16' ? packedWords(count(shape)) * 4 : count(shape) * 4;
     const staging = this.rt.device.createBuffer({ label: `${name} staging`, size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     this.buffers.push(staging);
-    this.outputs.push({ name, shape, buffer, offset, staging, encoding });
-    return buffer;
+    return { name, shape, buffer, offset, staging, encoding };
+  }
+
+  /** When explaining: a copy of the residual stream `h` ([rows, D], `floats` values) as it is now. */
+  checkpoint(h: GPUBuffer, floats: number) {
+    if (!this.explaining) return;
+    const copy = this.buffer(`checkpoint ${this.checkpoints.length}`, [floats]);
+    this.push({ kind: 'copy', label: `checkpoint ${this.checkpoints.length}`, src: h, srcOffset: 0, dst: copy, dstOffset: 0, size: floats * 4 });
+    this.checkpoints.push(copy);
+  }
+
+  /** The backward pass's steps, run after the forward's once per explained class. */
+  explain(explanation: Explanation) {
+    this.explanation = explanation;
   }
 
   /** The residual stream `h` [B, S, D] as `name` (hidden_states.i), when the run records hidden states. */
@@ -102,6 +124,6 @@ export class PlanRecorder {
   finish(key: string, pixels: GPUBuffer): Plan {
     this.rollout?.finish(this.steps, (name, shape) => this.output(name, shape));
     const { steps, outputs, buffers, kept } = this;
-    return { key, steps, pixels, outputs, buffers, bytes: buffers.reduce((n, b) => n + b.size, 0), kept };
+    return { key, steps, pixels, outputs, buffers, bytes: buffers.reduce((n, b) => n + b.size, 0), kept, explanation: this.explanation };
   }
 }

@@ -3,7 +3,8 @@
 // back read-back.ts, its weights' layout weight-layout.ts.
 import type { TimesformerConfig } from '../checkpoint/config';
 import type { TimesformerWeights } from '../checkpoint/weights';
-import { modelShapes } from '../model/kernel-shapes';
+import { explainShapes, modelShapes } from '../model/kernel-shapes';
+import { tuneShapes, type ForcedKernels } from './autotune';
 import type { NamedTensors } from '../tensor';
 import { GpuError, type EngineDevice } from './device';
 import type { ByteSink, ByteSource, OpenedCopy } from './engine-weights';
@@ -27,6 +28,7 @@ export class TimesformerEngine {
   readonly weightDType: WeightDType;
   private readonly model: EngineModel;
   private readonly plans: Plans;
+  private readonly forced: ForcedKernels;
   private busy = false;
   private lost?: string;
 
@@ -38,6 +40,7 @@ export class TimesformerEngine {
     const budget = { readBytes: options.attentionBudgetBytes ?? DEFAULT_ATTENTION_BUDGET.readBytes, keptBytes: options.keptAttentionBytes ?? DEFAULT_ATTENTION_BUDGET.keptBytes };
     this.model = { rt, config, weights, kernels, budget };
     this.plans = new Plans(rt, options.planBudgetBytes ?? DEFAULT_PLAN_BUDGET_BYTES);
+    this.forced = options.kernels ?? {};
     rt.device.lost.then((info) => (this.lost = info.message || info.reason));
   }
 
@@ -73,7 +76,11 @@ export class TimesformerEngine {
       }
       const P = this.config.patchSize;
       if (Hpx < P || Wpx < P || T < 1) throw new GpuError(`a clip of ${T} frames of ${Wpx}×${Hpx} is smaller than one ${P}×${P} patch`);
-      return this.plans.run(await this.planFor(T, Hpx, Wpx, request), pixels);
+      const labels = this.config.labels.length;
+      for (const k of request.explain ?? []) if (!(Number.isInteger(k) && k >= 0 && k < labels)) throw new GpuError(`cannot explain class ${k}: the model has ${labels} labels`);
+      // The backward's kernels are tuned when the model first explains (once per device), not at every load.
+      if (request.explain?.length) await tuneShapes(this.rt, explainShapes(this.config, this.weightDType), this.forced);
+      return this.plans.run(await this.planFor(T, Hpx, Wpx, request), pixels, request.explain);
     });
   }
 
@@ -102,7 +109,9 @@ export class TimesformerEngine {
   private planFor(T: number, Hpx: number, Wpx: number, request: RunRequest) {
     // Canonical: the same request written in another key order or without returnInput reuses the plan.
     const { attention, hiddenStates, fullSpatialLayer, returnInput = false, rollout } = request;
-    const key = JSON.stringify([T, Hpx, Wpx, { attention, hiddenStates, fullSpatialLayer, returnInput, rollout }]);
+    // Explaining records the backward pass, whichever classes: the class is written at run time.
+    const explain = !!request.explain?.length;
+    const key = JSON.stringify([T, Hpx, Wpx, { attention, hiddenStates, fullSpatialLayer, returnInput, rollout, explain }]);
     return this.plans.get(key, `a [${T}, 3, ${Hpx}, ${Wpx}] clip`, () => recordForward(this.model, key, T, Hpx, Wpx, request));
   }
 

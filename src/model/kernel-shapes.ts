@@ -19,5 +19,27 @@ export function modelShapes(c: TimesformerConfig, dtype: WeightDType): ModelShap
     ],
     attention: [...(temporal ? [temporal] : []), spatial].map(({ seqs, len }) => ({ seqs, len, heads, D })),
     layerNorm: [{ rows, D }],
+    // The backward's: tuned when a model first explains (explainShapes), not at every load.
+    gemmTransposed: [],
+  };
+}
+
+/** The backward pass's kernel shapes at the configured input (src/engine/backward.ts), the forward's left out. */
+export function explainShapes(c: TimesformerConfig, dtype: WeightDType): ModelShapes {
+  const D = c.hiddenSize, F = c.intermediateSize, P = c.patchSize;
+  const { N, B, S } = configuredGeometry(c);
+  const rows = B * S;
+  return {
+    gemm: [],
+    attention: [],
+    layerNorm: [],
+    gemmTransposed: [
+      { M: B, N: c.labels.length, K: D, dtype },
+      { M: rows, N: D, K: F, dtype },
+      { M: rows, N: F, K: D, dtype },
+      { M: rows, N: D, K: D, dtype },
+      { M: rows, N: 3 * D, K: D, dtype },
+      { M: N, N: D, K: 3 * P * P, dtype },
+    ],
   };
 }

@@ -1,6 +1,6 @@
 // Class-specific explanations from one backward pass (backward.ts): Chefer, Gur, Wolf, "Generic
-// Attention-model Explainability", ICCV 2021, over every attention sub-layer of TimeSformer; pixel
-// saliency (input × gradient) and per-frame importance.
+// Attention-model Explainability", ICCV 2021, over every attention sub-layer of TimeSformer. Pixel
+// saliency (input × gradient) and per-frame importance are shipped code: src/attention/explanation.ts.
 //
 // Dimension key: T frames, N patches, H heads; tokens as the forward: CLS = 0, patch (p, t) = 1 + p·T + t
 // (divided, joint), or T sequences of [CLS, N patches] (space_only).
@@ -84,25 +84,6 @@ export function relevance(probs: NamedTensors, grads: NamedTensors, g: Attention
   v[0] = 1;
   for (let s = fused.length - 1; s >= 0; s--) v = applyRow(v, fused[s].data, fused[s].kind, T, N);
   return { shape: [v.length], data: Float32Array.from(v) };
-}
-
-/** Pixel saliency, input × gradient summed over the channels: [T, 3, H, W] × [T, 3, H, W] → [T, H, W]. */
-export function inputTimesGradient(pixels: Tensor, grad: Tensor): Tensor {
-  const [T, C, Hpx, Wpx] = pixels.shape, area = Hpx * Wpx;
-  const out = new Float32Array(T * area);
-  for (let t = 0; t < T; t++)
-    for (let ch = 0; ch < C; ch++)
-      for (let i = 0; i < area; i++) out[t * area + i] += pixels.data[(t * C + ch) * area + i] * grad.data[(t * C + ch) * area + i];
-  return { shape: [T, Hpx, Wpx], data: out };
-}
-
-/** Per-frame importance: the relevance summed over each frame's patches → [T]. */
-export function frameImportance(rel: Tensor, g: AttentionGeometry): Float32Array {
-  const { frames: T, patches: N } = g;
-  const out = new Float32Array(T);
-  for (let t = 0; t < T; t++)
-    for (let p = 0; p < N; p++) out[t] += g.attentionType === 'space_only' ? rel.data[t * (1 + N) + 1 + p] : rel.data[1 + p * T + t];
-  return out;
 }
 
 /** `grad_pixels.class.<c>` [1, T, 3, H, W] and `relevance.class.<c>` for each class, named as the expected files. */

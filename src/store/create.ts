@@ -1,7 +1,7 @@
 // Builds the app store from its slices. Tests call createAppStore with fake dependencies; the app uses
 // the one made in ./index.ts.
 import { createStore, type StoreApi } from 'zustand/vanilla';
-import type { ClassifyResult } from '../worker/protocol';
+import type { ClassifyResult, ExplainResult } from '../worker/protocol';
 import { explorerActions, initialExplorerState } from './explorer-slice';
 import { inferenceActions, initialInferenceState } from './inference-slice';
 import { initialModelState, modelActions } from './model-slice';
@@ -10,17 +10,21 @@ import { initialTimelineState, timelineActions } from './timeline-slice';
 import type { AppDeps, AppState, SliceContext } from './types';
 import { initialUiState, uiActions } from './ui-slice';
 import { initialVideoState, videoActions } from './video-slice';
+import { initialWhyState, whyActions } from './why-slice';
 import { initialLiveState, liveActions, type LiveAttentionHolder } from './live-slice';
 
 export interface AppStore {
   store: StoreApi<AppState>;
   results: Registry<ClassifyResult>;
+  explanations: Registry<ExplainResult>;
   /** The newest live attention map (an array: kept out of the store). */
   liveAttention: LiveAttentionHolder;
 }
 
 export function createAppStore(deps: AppDeps): AppStore {
-  const results = new Registry<ClassifyResult>((r) => r.frames.forEach((f) => f.close()));
+  const closeFrames = (r: { frames: ImageBitmap[] }) => r.frames.forEach((f) => f.close());
+  const results = new Registry<ClassifyResult>(closeFrames);
+  const explanations = new Registry<ExplainResult>(closeFrames);
   const liveAttention: LiveAttentionHolder = {};
   const store = createStore<AppState>()((set, get) => {
     let client: ReturnType<AppDeps['client']> | undefined;
@@ -36,6 +40,7 @@ export function createAppStore(deps: AppDeps): AppStore {
         })),
       results,
       videos: new Registry<Blob>(),
+      explanations,
       folders: new Map(),
       running: {},
     };
@@ -45,10 +50,11 @@ export function createAppStore(deps: AppDeps): AppStore {
       inference: initialInferenceState,
       timeline: initialTimelineState,
       explorer: initialExplorerState,
+      why: initialWhyState,
       ui: initialUiState(deps.storage),
       live: initialLiveState,
-      actions: { ...modelActions(ctx), ...videoActions(ctx), ...inferenceActions(ctx), ...timelineActions(ctx), ...explorerActions(ctx), ...uiActions(ctx), ...liveActions(ctx, liveAttention) },
+      actions: { ...modelActions(ctx), ...videoActions(ctx), ...inferenceActions(ctx), ...timelineActions(ctx), ...explorerActions(ctx), ...whyActions(ctx), ...uiActions(ctx), ...liveActions(ctx, liveAttention) },
     };
   });
-  return { store, results, liveAttention };
+  return { store, results, explanations, liveAttention };
 }

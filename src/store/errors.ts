@@ -56,6 +56,14 @@ export function classifyError(e: unknown, videoName: string): AppError {
   }
 }
 
+export function explainError(e: unknown, className: string): AppError {
+  const kind = kindOf(e);
+  const message = messageOf(e);
+  const title = `Explaining “${className}” failed`;
+  if (kind === 'gpu') return { kind, title, message, advice: 'Reload the model and try again.', action: 'reload-model' };
+  return { kind, title, message, advice: 'Try again, or pick another class; the classification itself is unchanged.' };
+}
+
 /** A GPU error outside a run (WebGPU's uncapturederror): the GPU's, whatever the user was doing. */
 export function gpuError(message: string): AppError {
   return { kind: 'gpu', title: 'The GPU reported an error', message, advice: 'Results from now on may be wrong: reload the model; if it happens again, close other GPU-heavy tabs or reload the page.', action: 'reload-model' };

@@ -9,7 +9,7 @@ import type { HeadFusion } from '../model/head-fusions';
 import type { Query, Scheme } from '../attention/schemes';
 import { patch, type SliceContext } from './types';
 
-export type ExplorerView = 'spatial' | 'compare' | 'rollout' | 'schemes';
+export type ExplorerView = 'spatial' | 'compare' | 'rollout' | 'schemes' | 'why';
 
 /** One head, the mean over heads, or every head in a grid. */
 export type HeadView = number | 'mean' | 'grid';

@@ -3,13 +3,13 @@
 // re-renders for those two fields only, whatever else changes in the model slice.
 import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
-import type { ClassifyResult } from '../worker/protocol';
+import type { ClassifyResult, ExplainResult } from '../worker/protocol';
 import { browserDeps } from './browser-deps';
 import { createAppStore } from './create';
 import { fieldsOf, selectLiveSettings, selectModelChoices } from './selectors';
 import type { AppState, SliceName } from './types';
 
-const { store, results, liveAttention } = createAppStore(browserDeps());
+const { store, results, explanations, liveAttention } = createAppStore(browserDeps());
 
 const useSelection = <T>(selector: (s: AppState) => T): T => useStore(store, useShallow(selector));
 
@@ -28,6 +28,7 @@ export const useVideoState = fieldsHook('video');
 export const useInferenceState = fieldsHook('inference');
 export const useTimelineState = fieldsHook('timeline');
 export const useExplorerState = fieldsHook('explorer');
+export const useWhyState = fieldsHook('why');
 export const useUiState = fieldsHook('ui');
 export const useLiveState = fieldsHook('live');
 export const useLiveSettings = () => useSelection(selectLiveSettings);
@@ -39,6 +40,13 @@ export const useSelectedEntry = () => useStore(store, selectSelectedEntry);
 /** The shown result with its frames and attention arrays (from the registry), or undefined. */
 export function useResult(): ClassifyResult | undefined {
   return results.get(useStore(store, selectResultId));
+}
+
+const selectExplanationId = (s: AppState) => s.why.explanationId;
+
+/** The "Why" view's explanation with its frames and arrays (from the registry), or undefined. */
+export function useExplanation(): ExplainResult | undefined {
+  return explanations.get(useStore(store, selectExplanationId));
 }
 
 /** The newest live attention map (read when the live state's `clips` changes). */

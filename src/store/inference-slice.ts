@@ -104,6 +104,7 @@ export function inferenceActions(ctx: SliceContext): InferenceActions {
       const summary = summarize(result, get().model.info?.labels ?? []);
       inference({ status: 'done', progress: null, resultId, summary, ranWith, error: null });
       ctx.results.release(previous);
+      actions().resultReplaced();
       if (ranWith.videoId === get().video.current?.id) actions().videoClassified();
     },
 

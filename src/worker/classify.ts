@@ -70,7 +70,8 @@ export async function classifyVideo(service: ClassifyHost, task: Task, video: Bl
   }
 }
 
-function samplingPolicy(id: string, model: ModelFacts, choice: ClassifyOptions['sampling']): SamplingPolicy {
+/** The sampling the user chose, or the checkpoint's own for 'auto'. */
+export function samplingPolicy(id: string, model: ModelFacts, choice: ClassifyOptions['sampling']): SamplingPolicy {
   const auto = policyForModel(id, model.config);
   if (choice === 'auto' || choice === auto.kind) return auto;
   const frames = model.config.numFrames;

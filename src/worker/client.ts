@@ -6,7 +6,7 @@
 import { EVERY_SESSION, isLiveEvent, type LiveEvent, type LiveLink } from './live-protocol';
 import type { DeviceTier } from '../engine/device';
 import type { AttentionSlice } from '../engine/timesformer';
-import type { BackendChoice, ClassifyOptions, ClassifyResult, ErrorInfo, Event, ModelInfo, ModelRef, Request, Scheduling, Stage, TimelineSegment } from './protocol';
+import type { BackendChoice, ClassifyOptions, ClassifyResult, ErrorInfo, ExplainOptions, ExplainResult, Event, ModelInfo, ModelRef, Request, Scheduling, Stage, TimelineSegment } from './protocol';
 
 export type ProgressHandler = (p: { stage: Stage; done: number; total?: number; detail?: string }) => void;
 
@@ -80,6 +80,11 @@ export class InferenceClient {
   /** Slices of the attention a classification kept on the GPU (`AttentionMaps.kept.token`); a newer read replaces this one. */
   readAttention(token: number, slices: AttentionSlice[], signal?: AbortSignal): Promise<Float32Array[]> {
     return this.request({ type: 'attention-slices', token, slices }, undefined, signal) as Promise<Float32Array[]>;
+  }
+
+  /** Why the model names `options.classIndex` in the video (our engine); a newer explanation replaces this one. */
+  explain(video: Blob, options: ExplainOptions, onProgress?: ProgressHandler, signal?: AbortSignal): Promise<ExplainResult> {
+    return this.request({ type: 'explain', video, options, scheduling: { purpose: 'explain', priority: 'user' } }, onProgress, signal) as Promise<ExplainResult>;
   }
 
   /** The live channel (src/live/): sampled frames to the current worker, its live events back. */
@@ -179,6 +184,8 @@ export class InferenceClient {
         return p.resolve(event.segments);
       case 'attention-slices':
         return p.resolve(event.slices);
+      case 'explanation':
+        return p.resolve(event.result);
       case 'ended':
         return p.reject(new InferenceError('cancelled', event.message, event.outcome));
       case 'error':

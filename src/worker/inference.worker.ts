@@ -50,6 +50,10 @@ self.onmessage = async (e: MessageEvent<Request | LiveRequest>) => {
     } else if (request.type === 'attention-slices') {
       const slices = await service.readAttention(request.token, request.slices, { purpose: 'attention-slices', priority: 'user', signal });
       post({ type: 'attention-slices', requestId, slices }, slices.map((s) => s.buffer as ArrayBuffer));
+    } else if (request.type === 'explain') {
+      const result = await service.explain(request.video, request.options, { ...request.scheduling, signal }, progress);
+      const arrays = [result.relevance, result.rollout, result.saliency, result.frameImportance, ...result.curves.map((c) => c.probs)];
+      post({ type: 'explanation', requestId, result }, [...result.frames, ...arrays.map((a) => a.buffer as ArrayBuffer)]);
     } else {
       const segments = await service.timeline(request.video, request.maxSegments, { ...request.scheduling, signal }, progress, (segment) =>
         post({ type: 'segment', requestId, segment }, [segment.probs.buffer as ArrayBuffer]),

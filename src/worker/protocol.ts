@@ -1,6 +1,7 @@
 // Messages between the UI thread and the inference worker (decoding, preprocessing and the engine
 // all run in the worker, so the page stays responsive). Large arrays travel as transferables.
 import type { DeviceTier } from '../engine/device';
+import type { DeletionCurve } from '../attention/explanation';
 import type { BackendCapabilities, BackendName } from '../backends/backend';
 import type { BackendChoice } from '../backends/choose';
 import type { AttentionSlice } from '../engine/timesformer';
@@ -87,6 +88,37 @@ export interface ClassifyResult {
   backend: BackendName;
 }
 
+export interface ExplainOptions {
+  /** The class to explain: an index into the model's labels. */
+  classIndex: number;
+  /** Frame sampling, as the classification that named the class. */
+  sampling: ClassifyOptions['sampling'];
+}
+
+/** Why the model names one class in the video's first view (our engine's backward pass; src/attention/explanation.ts). */
+export interface ExplainResult {
+  classIndex: number;
+  /** The class's probability on the whole clip. */
+  probability: number;
+  /** The clip's frames as the model saw them, and their times. */
+  frames: ImageBitmap[];
+  timestamps: number[];
+  grid: [number, number];
+  /** Relevance of each patch, [T, N] frame-major, and the row's CLS entry (space-only: the frames' mean). */
+  relevance: Float32Array;
+  relevanceCls: number;
+  /** The rollout (mean fusion, through the last layer) of each patch, [T, N]: the class-agnostic comparison. */
+  rollout: Float32Array;
+  /** Input × gradient summed over the channels, [T, H, W] at the model's input size `size`. */
+  saliency: Float32Array;
+  size: [number, number];
+  /** The relevance summed over each frame's patches, [T]. */
+  frameImportance: Float32Array;
+  /** The class's probability as the most relevant patches are removed, per order, with each curve's area. */
+  curves: DeletionCurve[];
+  timings: { decodeMs: number; explainMs: number; deletionMs: number };
+}
+
 /** One window of a long video's timeline, classified on its own. */
 export interface TimelineSegment {
   index: number;
@@ -110,6 +142,7 @@ export type Request =
   | { type: 'classify'; requestId: number; video: Blob; options: ClassifyOptions; scheduling: Scheduling }
   | { type: 'timeline'; requestId: number; video: Blob; maxSegments: number; scheduling: Scheduling }
   | { type: 'attention-slices'; requestId: number; token: number; slices: AttentionSlice[] }
+  | { type: 'explain'; requestId: number; video: Blob; options: ExplainOptions; scheduling: Scheduling }
   | { type: 'cancel'; requestId: number }
   /** Sent first, before any request: which device the worker asks for (`?gpu=baseline`: WebGPU's default limits). */
   | { type: 'device-tier'; tier: DeviceTier };
@@ -127,6 +160,7 @@ export type Event =
   | { type: 'segment'; requestId: number; segment: TimelineSegment }
   | { type: 'timeline-done'; requestId: number; segments: number }
   | { type: 'attention-slices'; requestId: number; slices: Float32Array[] }
+  | { type: 'explanation'; requestId: number; result: ExplainResult }
   | { type: 'error'; requestId: number; error: ErrorInfo }
   /** The request did not run to its end: a newer one replaced it, or it was cancelled. */
   | { type: 'ended'; requestId: number; outcome: 'replaced' | 'cancelled'; message: string }

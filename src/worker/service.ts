@@ -1,7 +1,7 @@
 // The inference service: the one long-lived owner, inside the worker, of the GPU device (and its one Runtime,
 // shared by preprocessing and every backend), the loaded model and the backend that runs it, and the scheduler
 // through which every request uses them. inference.worker.ts only turns messages into calls here; what each
-// request does is in its own file (model-loading.ts, classify.ts, timeline.ts).
+// request does is in its own file (model-loading.ts, classify.ts, timeline.ts, explain.ts).
 import type { ClipInput, ClipShape, InferenceBackend, RunOptions } from '../backends/backend';
 import { createBrowserBackend } from '../backends/browser';
 import type { BackendChoice } from '../backends/choose';
@@ -13,8 +13,9 @@ import type { AttentionSlice, GpuClip } from '../engine/timesformer';
 import type { PreprocessedClip } from '../preprocess/frame-store';
 import type { NamedTensors } from '../tensor';
 import { classifyVideo } from './classify';
+import { explainVideo } from './explain';
 import { loadModelInto, type Gpu, type Loaded, type ProgressFn } from './model-loading';
-import type { ClassifyOptions, ClassifyResult, ModelInfo, ModelRef, Scheduling, TimelineSegment } from './protocol';
+import type { ClassifyOptions, ClassifyResult, ExplainOptions, ExplainResult, ModelInfo, ModelRef, Scheduling, TimelineSegment } from './protocol';
 import { Scheduler, type Task } from './scheduler';
 import { timelineOf } from './timeline';
 
@@ -113,12 +114,16 @@ export class InferenceService {
       if (options.returnInput && pixels instanceof Float32Array && !outputs.has('pixel_values')) outputs.set('pixel_values', { shape: [...shape], data: pixels });
       return outputs;
     }
-    // A clip made on the CPU (a CPU adapter's frame store) is read there: no round trip through the GPU.
+    return this.runClip(task, backend, await this.clipPixels(task, clip, shape), shape, options);
+  }
+
+  /** A clip's exact pixels on the CPU: a clip made on the CPU (a CPU adapter's frame store) is read there, a GPU clip read back in `task`'s GPU turn. */
+  async clipPixels(task: Task, clip: ClipInput, shape: ClipShape): Promise<Float32Array> {
+    if (clip instanceof Float32Array) return clip;
     const made = (clip as PreprocessedClip).pixels?.();
-    if (made) return this.runClip(task, backend, made, shape, options);
+    if (made) return made;
     const { runtime } = await this.device();
-    const pixels = await task.gpu(() => readClip(runtime, clip, shape));
-    return this.runClip(task, backend, pixels, shape, options);
+    return task.gpu(() => readClip(runtime, clip, shape));
   }
 
   /** The token of the attention `backend`'s last run kept on the GPU, if its last run was a 'maps' one. */
@@ -142,12 +147,17 @@ export class InferenceService {
     return this.scheduler.submit(scheduling, (task) => classifyVideo(this, task, video, options, progress));
   }
 
+  /** Why the model names a class in a video's first view: relevance, saliency, deletion curves (explain.ts). */
+  explain(video: Blob, options: ExplainOptions, scheduling: Scheduling & { signal?: AbortSignal }, progress: ProgressFn): Promise<ExplainResult> {
+    return this.scheduler.submit(scheduling, (task) => explainVideo(this, task, video, options, progress));
+  }
+
   /** Windows across the whole video, each classified as soon as it is decoded and preprocessed (timeline.ts). */
   timeline(video: Blob, maxSegments: number, scheduling: Scheduling & { signal?: AbortSignal }, progress: ProgressFn, onSegment: (s: TimelineSegment) => void): Promise<number> {
     return this.scheduler.submit(scheduling, (task) => timelineOf(this, task, video, maxSegments, progress, onSegment));
   }
 
-  /** Our WGSL engine on the loaded model (for attention maps the loaded backend cannot give: classify, live). */
+  /** Our WGSL engine on the loaded model (for what the loaded backend cannot give: attention maps, explanations). */
   engineFor(loaded: Loaded): Promise<InferenceBackend> {
     if (isWgslBackend(loaded.backend)) return Promise.resolve(loaded.backend);
     const { weights } = loaded.model;

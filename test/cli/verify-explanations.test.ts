@@ -1,5 +1,5 @@
 // `npm run verify` on the fixtures' explanations.safetensors (PyTorch autograd, scripts/torch/write-explanations.py):
-// grad_pixels.class.<c> and relevance.class.<c> are compared, produced by --backend cpu, failed by a backend
+// grad_pixels.class.<c> and relevance.class.<c> are compared, produced by --backend cpu and wgsl, failed by a backend
 // that cannot produce them.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,10 +30,12 @@ function tampered(edit: (header: Header, body: DataView) => void): string {
 }
 
 describe('verify compares grad_pixels.class.<c> and relevance.class.<c>', () => {
-  for (const name of ['tiny-divided', 'tiny-space_only'] as const) {
-    it(`passes on ${name} with --backend cpu`, async () => {
-      const { code, stdout } = await verify(modelDir(name), explanationsPath(name), '--backend', 'cpu');
-      const classes = name === 'tiny-divided' ? [0, 3] : [7, 5];
+  const cases = [['tiny-divided', 'cpu'], ['tiny-space_only', 'cpu'], ['tiny-divided', 'wgsl'], ['tiny-space_only', 'wgsl'], ['tiny-joint_space_time', 'wgsl']] as const;
+  for (const [name, backend] of cases) {
+    // wgsl: our engine's backward pass (src/engine/backward.ts) on SwiftShader, kernels tuned in the process.
+    it(`passes on ${name} with --backend ${backend}`, { timeout: backend === 'wgsl' ? 300_000 : undefined }, async () => {
+      const { code, stdout } = await verify(modelDir(name), explanationsPath(name), '--backend', backend);
+      const classes = { 'tiny-divided': [0, 3], 'tiny-space_only': [7, 5], 'tiny-joint_space_time': [9, 2] }[name];
       for (const c of classes) {
         expect(stdout).toMatch(line(`grad_pixels.class.${c}`, 'pass'));
         expect(stdout).toMatch(line(`relevance.class.${c}`, 'pass'));

@@ -134,7 +134,7 @@ describe('autotuner', () => {
 
   it('tunes ahead of the engine, one shape class per GPU turn, so that the engine then measures nothing', async () => {
     const rt = await testRuntime();
-    const shapes: ModelShapes = { gemm: [{ M: 20, N: 24, K: 16, dtype: 'f32' }, { M: 20, N: 16, K: 24, dtype: 'f32' }], attention: [{ seqs: 3, len: 5, heads: 2, D: 16 }], layerNorm: [{ rows: 20, D: 16 }] };
+    const shapes: ModelShapes = { gemm: [{ M: 20, N: 24, K: 16, dtype: 'f32' }, { M: 20, N: 16, K: 24, dtype: 'f32' }], attention: [{ seqs: 3, len: 5, heads: 2, D: 16 }], layerNorm: [{ rows: 20, D: 16 }], gemmTransposed: [{ M: 7, N: 24, K: 12, dtype: 'f32' }] };
     let turns = 0, inTurn = false;
     const classesInTurn: string[][] = [];
     await tuneShapes(rt, shapes, {}, async (work) => {
@@ -149,8 +149,8 @@ describe('autotuner', () => {
         inTurn = false;
       }
     });
-    expect(turns).toBe(4);
-    expect(classesInTurn.map((c) => c.length)).toEqual([1, 1, 1, 1]);
+    expect(turns).toBe(5);
+    expect(classesInTurn.map((c) => c.length)).toEqual([1, 1, 1, 1, 1]);
     const measured = tuneReport(rt).measurements;
     const picks = await tuneKernels(rt.scope(), shapes);
     expect(tuneReport(rt).measurements).toEqual(measured);

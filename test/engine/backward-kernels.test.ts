@@ -5,7 +5,7 @@ import { floatToHalf, halfToFloat } from '../../src/checkpoint/tensor';
 import type { TokenMap } from '../../src/engine/kernels/attention';
 import { attentionBackward } from '../../src/engine/kernels/attention-backward';
 import { packLinear } from '../../src/engine/kernels/gemm';
-import { gemmTransposed } from '../../src/engine/kernels/gemm-transposed';
+import { GEMM_TRANSPOSED_TUNING, GEMM_TRANSPOSED_VARIANTS, gemmTransposed } from '../../src/engine/kernels/gemm-transposed';
 import { geluBackward } from '../../src/engine/kernels/gelu-backward';
 import { LAYER_NORM_VARIANTS } from '../../src/engine/kernels/layernorm';
 import { layerNormBackward } from '../../src/engine/kernels/layernorm-backward';
@@ -17,9 +17,9 @@ const { features } = await testDevice();
 
 describe('gemmTransposed: dX = dY·Wᵀ against the packed weight', () => {
   const shapes: [number, number, number][] = [[1, 1, 1], [5, 3, 7], [17, 10, 33], [65, 64, 8], [70, 130, 257], [129, 66, 21]];
-  for (const dtype of ['f32', 'f16'] as const) {
+  for (const [variant, dtype] of GEMM_TRANSPOSED_VARIANTS.flatMap((v) => (['f32', 'f16'] as const).map((d) => [v, d] as const))) {
     for (const [M, N, K] of shapes) {
-      it(`${dtype} M=${M} N=${N} K=${K} with offsets and strides, set and accumulate`, async () => {
+      it(`${variant} ${dtype} M=${M} N=${N} K=${K} with offsets and strides, set and accumulate`, async () => {
         const rt = await testRuntime();
         const ldy = N + 3, ldx = K + 2, yOffset = 5, xOffset = 3;
         const bits = Uint16Array.from(random(N * K, N * 3 + K), floatToHalf);
@@ -32,7 +32,7 @@ describe('gemmTransposed: dX = dY·Wᵀ against the packed weight', () => {
         const before = random(xOffset + M * ldx, 99);
         for (const accumulate of [false, true]) {
           const dx = rt.upload('dx', before);
-          const out = await runAndRead(rt, [gemmTransposed(rt, 'dX', { dy: rt.upload('dy', dyAll), M, yOffset, ldy, linear, dx, xOffset, ldx, accumulate })], dx, xOffset + M * ldx);
+          const out = await runAndRead(rt, [gemmTransposed(rt, 'dX', { dy: rt.upload('dy', dyAll), M, yOffset, ldy, linear, dx, xOffset, ldx, accumulate }, variant)], dx, xOffset + M * ldx);
           const got = new Float32Array(M * K), expected = want.slice();
           for (let m = 0; m < M; m++) {
             got.set(out.subarray(xOffset + m * ldx, xOffset + m * ldx + K), m * K);
@@ -46,6 +46,24 @@ describe('gemmTransposed: dX = dY·Wᵀ against the packed weight', () => {
       });
     }
   }
+
+  it('its tuning trial accepts every variant on an awkward shape and rejects a wrong output', async () => {
+    const rt = await testRuntime();
+    const shape = { M: 37, N: 70, K: 21, dtype: 'f16' as const };
+    const setUp = GEMM_TRANSPOSED_TUNING.trial(rt, shape);
+    for (const variant of GEMM_TRANSPOSED_TUNING.candidates(rt.gpu, shape)) {
+      const scope = rt.scope();
+      const trial = setUp(scope, variant);
+      scope.device.queue.submit([scope.encode(trial.steps).finish()]);
+      expect(await trial.check(), variant).toBeUndefined();
+      scope.destroy();
+    }
+    // A kernel that wrote nothing (dX left at 0) is caught.
+    const scope = rt.scope();
+    expect(await setUp(scope, 'rows4').check()).toMatch(/^row 0 column \d+: \|error\|/);
+    scope.destroy();
+    rt.destroy();
+  });
 });
 
 describe('layerNormBackward', () => {

@@ -24,7 +24,7 @@ function liveWorld(options: { failStart?: LiveError } = {}) {
     },
   };
   const deps: AppDeps = {
-    client: () => ({ loadModel: async () => info, classify: () => new Promise(() => {}), timeline: () => new Promise(() => {}), readAttention: () => new Promise(() => {}) }),
+    client: () => ({ loadModel: async () => info, classify: () => new Promise(() => {}), timeline: () => new Promise(() => {}), readAttention: () => new Promise(() => {}), explain: () => new Promise(() => {}) }),
     localModels: async () => [{ id: 'tiny-divided', name: 'tiny', path: '/models/tiny-divided/', frames: 4, imageSize: 64, labels: 3, licence: 'random' }],
     cached: async (urls) => urls.map(() => false),
     evict: async () => 0,

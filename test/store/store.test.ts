@@ -5,7 +5,7 @@ import { randomMaps } from '../attention/maps';
 import type { AttentionSlice } from '../../src/engine/timesformer';
 import type { AppDeps } from '../../src/store/types';
 import { InferenceError, type ClientEvents, type ProgressHandler } from '../../src/worker/client';
-import type { BackendChoice, ClassifyOptions, ClassifyResult, ModelInfo, ModelRef, TimelineSegment } from '../../src/worker/protocol';
+import type { BackendChoice, ClassifyOptions, ClassifyResult, ExplainOptions, ExplainResult, ModelInfo, ModelRef, TimelineSegment } from '../../src/worker/protocol';
 import { tinyModelInfo as info } from './tiny-model';
 
 /** A promise with its resolve/reject at hand. */
@@ -28,6 +28,7 @@ function fakeWorld(overrides: Partial<AppDeps> = {}) {
   const classifies: (Call<ClassifyResult> & { video: Blob; options: ClassifyOptions })[] = [];
   const timelines: (Call<number> & { onSegment: (s: TimelineSegment) => void; maxSegments?: number })[] = [];
   const attentionReads: (Pick<Call<Float32Array[]>, 'reply'> & { token: number; slices: AttentionSlice[] })[] = [];
+  const explains: (Call<ExplainResult> & { video: Blob; options: ExplainOptions })[] = [];
   let deviceLost: (m: string) => void = () => {};
   let events: Required<ClientEvents> | undefined;
   let time = 0;
@@ -57,6 +58,11 @@ function fakeWorld(overrides: Partial<AppDeps> = {}) {
           attentionReads.push({ token, slices, reply });
           return reply.promise;
         },
+        explain(video, options, onProgress, signal) {
+          const reply = deferred<ExplainResult>();
+          explains.push({ video, options, onProgress, signal, reply });
+          return reply.promise;
+        },
       };
     },
     localModels: async () => [{ id: 'tiny-divided', name: 'tiny', path: '/models/tiny-divided/', frames: 4, imageSize: 64, labels: 3, licence: 'random' }],
@@ -67,8 +73,8 @@ function fakeWorld(overrides: Partial<AppDeps> = {}) {
     now: () => time,
     ...overrides,
   };
-  const { store, results } = createAppStore(deps);
-  return { store, results, loads, classifies, timelines, attentionReads, revoked, deviceLost: (m: string) => deviceLost(m), events: () => events!, advance: (ms: number) => (time += ms), actions: store.getState().actions };
+  const { store, results, explanations } = createAppStore(deps);
+  return { store, results, explanations, loads, classifies, timelines, attentionReads, explains, revoked, deviceLost: (m: string) => deviceLost(m), events: () => events!, advance: (ms: number) => (time += ms), actions: store.getState().actions };
 }
 
 
@@ -440,5 +446,63 @@ describe('the app store', () => {
     expect(fetchedAttention(next).size).toBe(0);
     void w.actions.keptRowsWanted();
     expect(w.attentionReads.at(-1)!.token).toBe(8);
+  });
+
+  it('explains the top class by default, then a picked one; progress, cancel, and the explanation outside the store', async () => {
+    const w = await worldWithModel();
+    w.actions.videoChosen(clip());
+    w.classifies[0].reply.resolve(result([0.2, 0.7, 0.1]));
+    await tick();
+    const closed: number[] = [];
+    const explained = (classIndex: number): ExplainResult => ({
+      classIndex, probability: 0.7, frames: [{ close: () => closed.push(classIndex) } as unknown as ImageBitmap], timestamps: [0, 1, 2, 3], grid: [4, 4],
+      relevance: new Float32Array(64), relevanceCls: 0.5, rollout: new Float32Array(64), saliency: new Float32Array(4 * 64 * 64), size: [64, 64],
+      frameImportance: new Float32Array(4), curves: [], timings: { decodeMs: 1, explainMs: 2, deletionMs: 3 },
+    });
+
+    void w.actions.explanationRequested();
+    expect(w.explains).toHaveLength(1);
+    expect(w.explains[0].options).toEqual({ classIndex: 1, sampling: 'auto' });
+    void w.actions.explanationRequested(); // the same class of the same result: not asked again
+    expect(w.explains).toHaveLength(1);
+    w.explains[0].onProgress!({ stage: 'inference', done: 3, total: 33, detail: 'for the deletion curves' });
+    expect(w.store.getState().why).toMatchObject({ status: 'running', progress: { done: 3, total: 33 } });
+    w.explains[0].reply.resolve(explained(1));
+    await tick();
+    let why = w.store.getState().why;
+    expect(why).toMatchObject({ status: 'done', progress: null, explains: { resultId: w.store.getState().inference.resultId, classIndex: 1 } });
+    expect(w.explanations.get(why.explanationId)!.classIndex).toBe(1);
+
+    // Another class: a new explanation replaces the shown one, whose frames are closed.
+    void w.actions.whyClassChosen(2);
+    expect(w.explains[1].options.classIndex).toBe(2);
+    w.explains[1].reply.resolve(explained(2));
+    await tick();
+    why = w.store.getState().why;
+    expect(why.explains!.classIndex).toBe(2);
+    expect(closed).toEqual([1]);
+
+    // Cancelled: the worker is told, the late answer is dropped, the shown explanation stays.
+    void w.actions.whyClassChosen(0);
+    w.actions.explanationCancelled();
+    expect(w.explains[2].signal!.aborted).toBe(true);
+    w.explains[2].reply.reject(new InferenceError('cancelled', 'cancelled'));
+    await tick();
+    expect(w.store.getState().why).toMatchObject({ status: 'idle', error: null, explains: { classIndex: 2 } });
+
+    // A failure says which class, and the shown explanation stays.
+    void w.actions.explanationRequested();
+    w.explains[3].reply.reject(new InferenceError('internal', 'this build of the WGSL engine has no backward pass'));
+    await tick();
+    expect(w.store.getState().why).toMatchObject({ status: 'failed', explains: { classIndex: 2 }, error: { title: 'Explaining “walk” failed' } });
+
+    // A new result: its top class next, the old explanation freed.
+    void w.actions.classificationRequested();
+    w.classifies[1].reply.resolve(result([0.1, 0.7, 0.2]));
+    await tick();
+    expect(w.store.getState().why).toEqual({ classIndex: null, status: 'idle', progress: null, explanationId: null, explains: null, error: null });
+    expect(closed).toEqual([1, 2]);
+    void w.actions.explanationRequested();
+    expect(w.explains[4].options.classIndex).toBe(1); // the new top, not the class picked before
   });
 });

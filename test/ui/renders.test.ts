@@ -37,7 +37,7 @@ function world() {
       loadModel: (_ref, onProgress) => new Promise<ModelInfo>((resolve) => (load = { onProgress, resolve })),
       classify: () => new Promise(() => {}),
       timeline: () => new Promise(() => {}),
-      readAttention: () => new Promise(() => {}),
+      readAttention: () => new Promise(() => {}), explain: () => new Promise(() => {}),
     }),
     localModels: async () => [
       { id: 'tiny-divided', name: 'tiny', path: '/models/tiny-divided/', frames: 4, imageSize: 64, labels: 3, licence: 'random' },

@@ -4,6 +4,8 @@
 //   embed:  the token sequence from the embedded patches [T·N, D]: CLS and position embeddings, and for
 //           divided/joint the time embeddings with tokens regrouped to (p, t) order; space-only keeps
 //           T sequences [CLS, N patches].
+// The backward pass adds col2im: the patches' gradient [T·N, 3·P·P] back to pixels [T, 3, H, W] (each pixel
+// is in at most one patch: a copy, no sums), 0 for the pixels outside the patch grid.
 import { ELEMENT_CONSTANTS, elementGrid, params, type KernelSource, type Runtime, type Step } from '../runtime';
 
 const IM2COL: KernelSource = {
@@ -31,6 +33,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let y = (k / p.P) % p.P;
   let x = k % p.P;
   patches[id] = pixels[((t * 3u + ch) * p.H + r * p.P + y) * p.W + c * p.P + x];
+}
+`,
+};
+
+const COL2IM: KernelSource = {
+  key: 'col2im',
+  bindings: ['uniform', 'read', 'write'],
+  constants: ELEMENT_CONSTANTS,
+  code: /* wgsl */ `
+override WORKGROUP_SIZE: u32;
+struct Params { T: u32, H: u32, W: u32, P: u32, gh: u32, gw: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> patches: array<f32>;
+@group(0) @binding(2) var<storage, read_write> pixels: array<f32>;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
+  if (id >= p.T * 3u * p.H * p.W) { return; }
+  let x = id % p.W;
+  let y = (id / p.W) % p.H;
+  let ch = (id / (p.W * p.H)) % 3u;
+  let t = id / (3u * p.W * p.H);
+  let r = y / p.P;
+  let c = x / p.P;
+  if (r >= p.gh || c >= p.gw) { pixels[id] = 0.0; return; }
+  let K = 3u * p.P * p.P;
+  pixels[id] = patches[(t * p.gh * p.gw + r * p.gw + c) * K + (ch * p.P + y % p.P) * p.P + x % p.P];
 }
 `,
 };
@@ -74,6 +103,12 @@ export function im2col(rt: Runtime, label: string, pixels: GPUBuffer, patches: G
   const gh = Math.floor(H / P), gw = Math.floor(W / P);
   const total = T * gh * gw * 3 * P * P;
   return rt.dispatch(label, IM2COL, params([T, H, W, P, gh, gw]), [pixels, patches], elementGrid(total));
+}
+
+/** im2col's adjoint: patches [T·N, 3·P·P] → pixels [T, 3, H, W]. */
+export function col2im(rt: Runtime, label: string, patches: GPUBuffer, pixels: GPUBuffer, T: number, H: number, W: number, P: number): Step {
+  const gh = Math.floor(H / P), gw = Math.floor(W / P);
+  return rt.dispatch(label, COL2IM, params([T, H, W, P, gh, gw]), [patches, pixels], elementGrid(T * 3 * H * W));
 }
 
 export interface EmbedArgs {

@@ -5,11 +5,11 @@ import { range } from './explorer-data';
 
 const parseHead = (v: string): HeadView => (v === 'mean' || v === 'grid' ? v : Number(v));
 
-/** Layer, head, colours. Disabled where the view does not use them (rollout fuses heads; schemes use neither). */
+/** Layer, head, colours. Disabled where the view does not use them (rollout fuses heads; schemes and why use neither). */
 export function ExplorerControls({ layers, heads, disabled }: { layers: number; heads: number; disabled: boolean }) {
   const { view, layer, head, colormap, opacity } = useExplorerState('view', 'layer', 'head', 'colormap', 'opacity');
   const { layerChosen, headChosen, colormapChosen, opacityChanged } = useActions();
-  const layerOff = disabled || view === 'schemes';
+  const layerOff = disabled || view === 'schemes' || view === 'why';
   const headOff = disabled || (view !== 'spatial' && view !== 'compare');
   return (
     <div className="controls">

@@ -14,12 +14,14 @@ import { RolloutView } from './RolloutView';
 import { SchemesView } from './SchemesView';
 import { keptNote, SpatialView, useKeptRows, type KeptRows } from './SpatialView';
 import { TemporalPanel } from './TemporalPanel';
+import { WhyView } from './WhyView';
 
 const TABS: [ExplorerView, string][] = [
   ['spatial', 'Spatial attention'],
   ['compare', 'Compare layers/heads'],
   ['rollout', 'Rollout'],
   ['schemes', 'Attention schemes'],
+  ['why', 'Why this class'],
 ];
 
 function Tabs() {
@@ -59,6 +61,7 @@ function ActiveView({ data }: { data: ExplorerData | undefined }) {
   if (!data) return <Empty>Load a model to explore its attention.</Empty>;
   if (view === 'schemes') return <SchemesView data={data} />;
   if (!data.frames) return <Empty>Classify a video to see where the model looks.</Empty>;
+  if (view === 'why') return <WhyView data={data} />;
   if (!data.maps) return <AttentionFallback />;
   return <MapsView data={data} maps={data.maps} />;
 }
@@ -87,7 +90,7 @@ export function ExplorerPanel() {
   const { view } = useExplorerState('view');
   return (
     <Panel title="Attention explorer" className="explorer-panel" actions={<Tabs />}>
-      <ExplorerControls layers={data?.layers ?? 1} heads={data?.heads ?? 1} disabled={!data?.maps && view !== 'schemes'} />
+      <ExplorerControls layers={data?.layers ?? 1} heads={data?.heads ?? 1} disabled={!data?.maps && view !== 'schemes' && view !== 'why'} />
       <div id="explorer-view" role="tabpanel" aria-labelledby={`tab-${view}`}>
         <ErrorBoundary what="attention view">
           <ActiveView data={data} />

@@ -1,0 +1,180 @@
+// TimeSformer's backward pass on the WGSL engine: the activation gradients of one class's logit back to the
+// pixels, and the class relevance composed on the way. Read it beside src/reference/backward.ts (the
+// semantics, step for step in the same reverse order) and src/reference/relevance.ts (the relevance).
+//
+// Dimension key (forward.ts's): T frames, N patches, D hidden, H heads, F intermediate, K = 3·P·P, B sequences
+// of S tokens, rows = B·S token rows (divided, joint: [CLS] + patches in (p, t) order, row 1 + p·T + t).
+//
+// Memory: the forward keeps only the residual stream before each layer and after the last (the recorder's
+// checkpoints, (L+1)·rows·D floats). Each layer's forward is recomputed from its checkpoint just before its
+// backward, into the forward's own scratch buffers plus what the backward needs besides them: every
+// sub-layer's qkv and probabilities, and fc1 without the fused GELU (its input is what GELU′ needs).
+// The explained class enters as the head's gradient `seed` [labels] (written per class by Plans.run):
+// e_c/B, so that space-only's B = T rows of logits give the mean over frames.
+import { attention, spatialTokens, temporalTokens, wholeSequences, type TokenMap } from './kernels/attention';
+import { attentionBackward } from './kernels/attention-backward';
+import { gemm, type GemmArgs, type PackedLinear } from './kernels/gemm';
+import { gemmTransposed, type GemmTransposedArgs } from './kernels/gemm-transposed';
+import { geluBackward } from './kernels/gelu-backward';
+import { layerNorm } from './kernels/layernorm';
+import { layerNormBackward } from './kernels/layernorm-backward';
+import { col2im } from './kernels/patch-embed';
+import { relevanceStep } from './kernels/relevance';
+import { rolloutLayout, type SubLayerLayout } from './kernels/rollout';
+import { rowMean } from './kernels/row-mean';
+import type { ClipGeometry } from '../model/geometry';
+import type { EngineModel } from './forward';
+import type { Explanation } from './plans';
+import type { PlanRecorder } from './recorder';
+import type { Step } from './runtime';
+import type { NormBuffers } from './weight-layout';
+
+/** The forward's activation buffers, free once the forward is done: the recomputation's scratch. */
+export interface ForwardScratch {
+  /** LayerNorm outputs [rows, D] */
+  a: GPUBuffer;
+  /** qkv [rows, 3D] of the spatial (joint, space-only: the only) attention */
+  qkv: GPUBuffer;
+  /** context [rows + T, D] */
+  ctx: GPUBuffer;
+  tmp: GPUBuffer;
+  /** fc1's output [rows, F], here without GELU */
+  mlp: GPUBuffer;
+  /** divided: after temporal attention [rows, D] */
+  xt: GPUBuffer;
+  /** after the attention block [rows, D] */
+  h2: GPUBuffer;
+}
+
+/** Record the backward pass after the forward that `rec` recorded (with checkpoints) over clip `g`. */
+export function recordBackward({ rt, config: c, weights: w, kernels }: EngineModel, rec: PlanRecorder, g: ClipGeometry, Hpx: number, Wpx: number, f: ForwardScratch): Explanation {
+  const D = c.hiddenSize, H = c.numHeads, F = c.intermediateSize, P = c.patchSize, L = c.numLayers, eps = c.layerNormEps;
+  const { T, N, B, S } = g;
+  const rows = B * S, NT = N * T, K = 3 * P * P;
+  const layout = rolloutLayout(c.attentionType, L, H, T, N);
+  const [first, second] = layout.subLayers; // divided: temporal, spatial; else the one attention
+  const spatial = second ?? first;
+  const probsOf = (u: SubLayerLayout, label: string) => rec.buffer(label, [u.seqs, H, u.len, u.len]);
+  const biggest = Math.max(...layout.subLayers.map((u) => u.seqs * u.len * u.len));
+  const checkpoints = rec.checkpoints;
+
+  // Recomputation (besides the forward's scratch): temporal qkv and probabilities, spatial probabilities.
+  const qkvT = second ? rec.buffer('temporal qkv', [rows, 3 * D]) : f.qkv;
+  const probsT = second ? probsOf(first, 'temporal probabilities') : undefined;
+  const probsS = probsOf(spatial, second ? 'spatial probabilities' : 'probabilities');
+  // Gradients. dQkv: + T rows for the divided spatial CLS's per-frame gradients.
+  const seed = rec.buffer('logit gradient', [c.labels.length]);
+  const dLast = rec.buffer('∂y/∂last', [rows, D]); // only the B CLS rows are ever written
+  const dH = rec.buffer('∂y/∂h', [rows, D]); // the residual stream's gradient, layer by layer
+  const dA = rec.buffer('∂y/∂normed', [rows, D]);
+  const dCtx = rec.buffer('∂y/∂context', [rows, D]);
+  const dTmp = rec.buffer('∂y/∂temporal proj', [rows, D]);
+  const dMlp = rec.buffer('∂y/∂fc1', [rows, F]);
+  const dQkv = rec.buffer('∂y/∂qkv', [rows + T, 3 * D]);
+  const dProbs = rec.buffer('∂y/∂probabilities', [H * biggest]);
+  const rowSums = rec.buffer('attention backward row sums', [H * Math.max(...layout.subLayers.map((u) => u.seqs * u.len))]);
+  const dRows = rec.buffer('∂y/∂patches', [T * N, K]);
+  const dPixels = rec.buffer('∂y/∂pixels', [T, 3, Hpx, Wpx]);
+  // The relevance row vector, ping-ponged between two buffers, starting at 1 on each CLS.
+  const start = new Float32Array(layout.vector.size);
+  for (const i of layout.vector.starts) start[i] = 1;
+  const init = rec.upload('relevance start', start);
+  const vectors = [rec.buffer('relevance a', [start.length]), rec.buffer('relevance b', [start.length])];
+  let cur = 0;
+
+  const steps: Step[] = [{ kind: 'copy', label: 'relevance start', src: init, srcOffset: 0, dst: vectors[0], dstOffset: 0, size: start.byteLength }];
+  const mm = (label: string, args: GemmArgs) => gemm(rt, label, kernels.gemm({ M: args.M, N: args.linear.N, K: args.linear.K, dtype: args.linear.dtype }), args);
+  const back = (label: string, linear: PackedLinear, args: Omit<GemmTransposedArgs, 'linear'>) =>
+    gemmTransposed(rt, label, { ...args, linear }, kernels.gemmTransposed({ M: args.M, N: linear.N, K: linear.K, dtype: linear.dtype }));
+  const norm = (label: string, n: NormBuffers, x: GPUBuffer, y: GPUBuffer, count: number, offset = 0) =>
+    layerNorm(rt, label, { x, y, gamma: n.gamma, beta: n.beta, rows: count, D, eps, inOffset: offset, outOffset: offset }, kernels.layerNorm({ rows: count, D }));
+  /** dx (+)= LayerNorm′ of input x, for `count` rows from row `from`. */
+  const normBack = (label: string, n: NormBuffers, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, count: number, from = 0, accumulate = true) =>
+    layerNormBackward(rt, label, { x, gamma: n.gamma, dy, dx, rows: count, D, eps, xOffset: from * D, dyOffset: from * D, dxOffset: from * D, accumulate }, kernels.layerNorm({ rows: count, D }));
+  const attend = (label: string, u: SubLayerLayout, qkv: GPUBuffer, probs: GPUBuffer, output: TokenMap) =>
+    attention(rt, label, { qkv, context: f.ctx, probs, probsMode: 'all', seqs: u.seqs, len: u.len, heads: H, D, input: u.map, output }, kernels.attention({ seqs: u.seqs, len: u.len, heads: H, D }));
+  /** One attention's backward (dContext in dCtx → dQkv and the probabilities' gradient), then its relevance step. */
+  const attendBack = (label: string, u: SubLayerLayout, qkv: GPUBuffer, probs: GPUBuffer, grad: TokenMap) => {
+    steps.push(
+      ...attentionBackward(rt, label, { qkv, probs, dContext: dCtx, dQkv, dProbs, rowSums, seqs: u.seqs, len: u.len, heads: H, D, input: u.map, context: u.map, grad }),
+      relevanceStep(rt, `${label} relevance`, { probs, grads: dProbs, rIn: vectors[cur], rOut: vectors[1 - cur], seqs: u.seqs, len: u.len, heads: H, map: u.map, passThrough: u.passThrough }),
+    );
+    cur = 1 - cur;
+  };
+
+  // Head: ∂y/∂last on the B CLS rows = seed·W_head (seed read for every row: ldy 0); then the final LayerNorm,
+  // over every row (dLast is 0 off the CLS rows), which sets dH.
+  steps.push(
+    back('head backward', w.head, { dy: seed, M: B, ldy: 0, dx: dLast, ldx: S * D }),
+    normBack('final norm backward', w.norm, checkpoints[L], dLast, dH, rows, 0, false),
+  );
+
+  for (let l = L - 1; l >= 0; l--) {
+    const lw = w.layers[l], tw = lw.temporal, x = checkpoints[l];
+    // Recompute layer l's forward from its input x (forward.ts), keeping what the backward reads.
+    if (tw) {
+      steps.push(
+        norm(`L${l} temporal norm`, tw.norm, x, f.a, NT, D),
+        mm(`L${l} temporal qkv`, { a: f.a, aOffset: D, M: NT, linear: tw.qkv, y: qkvT, yOffset: 3 * D }),
+        attend(`L${l} temporal attention`, first, qkvT, probsT!, temporalTokens(T)),
+        mm(`L${l} temporal proj`, { a: f.ctx, aOffset: D, M: NT, linear: tw.proj, y: f.tmp, yOffset: D }),
+        mm(`L${l} temporal dense`, { a: f.tmp, aOffset: D, M: NT, linear: tw.dense, y: f.xt, yOffset: D, residual: { buffer: x, offset: D } }),
+        { kind: 'copy', label: `L${l} cls`, src: x, srcOffset: 0, dst: f.xt, dstOffset: 0, size: D * 4 },
+      );
+    }
+    const attnIn = tw ? f.xt : x; // the spatial (or only) attention's input
+    steps.push(
+      norm(`L${l} norm1`, lw.norm1, attnIn, f.a, rows),
+      mm(`L${l} qkv`, { a: f.a, M: rows, linear: lw.qkv, y: f.qkv }),
+      attend(`L${l} attention`, spatial, f.qkv, probsS, tw ? { ...spatialTokens(T), clsBase: rows, clsStride: 1 } : spatial.map),
+      ...(tw ? [rowMean(rt, `L${l} cls mean`, f.ctx, D, T, rows * D, D, 0)] : []),
+      mm(`L${l} proj`, { a: f.ctx, M: rows, linear: lw.proj, y: f.h2, residual: { buffer: attnIn } }),
+      norm(`L${l} norm2`, lw.norm2, f.h2, f.a, rows),
+      mm(`L${l} fc1 (no GELU)`, { a: f.a, M: rows, linear: lw.fc1, y: f.mlp }),
+    );
+
+    // MLP: h_out = mid + fc2(gelu(fc1(norm2(mid)))); dH becomes ∂y/∂mid.
+    steps.push(
+      back(`L${l} fc2 backward`, lw.fc2, { dy: dH, M: rows, dx: dMlp }),
+      geluBackward(rt, `L${l} gelu backward`, f.mlp, dMlp, rows * F),
+      back(`L${l} fc1 backward`, lw.fc1, { dy: dMlp, M: rows, dx: dA }),
+      normBack(`L${l} norm2 backward`, lw.norm2, f.h2, dA, dH, rows),
+      back(`L${l} proj backward`, lw.proj, { dy: dH, M: rows, dx: dCtx }),
+    );
+    if (!tw) {
+      // Joint or space-only: mid = h + proj(attention(qkv(norm1(h)))).
+      attendBack(`L${l} attention backward`, spatial, f.qkv, probsS, spatial.map);
+      steps.push(back(`L${l} qkv backward`, lw.qkv, { dy: dQkv, M: rows, dx: dA }), normBack(`L${l} norm1 backward`, lw.norm1, x, dA, dH, rows));
+      continue;
+    }
+    // Divided. 3. The CLS output was the mean of the T frames' CLS outputs: each gets 1/T of its gradient.
+    steps.push(rowMean(rt, `L${l} cls gradient share`, dCtx, D, 1, 0, D, 0, 1 / T));
+    // 2. Spatial attention; each frame's CLS gradient on its own row rows + t, then summed into row 0.
+    attendBack(`L${l} spatial backward`, spatial, f.qkv, probsS, { ...spatialTokens(T), clsBase: rows, clsStride: 1 });
+    steps.push(
+      rowMean(rt, `L${l} cls gradient sum`, dQkv, 3 * D, T, rows * 3 * D, 3 * D, 0, 1),
+      back(`L${l} qkv backward`, lw.qkv, { dy: dQkv, M: rows, dx: dA }),
+      normBack(`L${l} norm1 backward`, lw.norm1, f.xt, dA, dH, rows), // dH: ∂y/∂xt (the CLS row: ∂y/∂h[0])
+      // 1. Temporal attention on the patch rows: xt = x + dense(proj(attention(qkv(norm(x))))).
+      back(`L${l} temporal dense backward`, tw.dense, { dy: dH, yOffset: D, M: NT, dx: dTmp, xOffset: D }),
+      back(`L${l} temporal proj backward`, tw.proj, { dy: dTmp, yOffset: D, M: NT, dx: dCtx, xOffset: D }),
+    );
+    attendBack(`L${l} temporal backward`, first, qkvT, probsT!, first.map);
+    steps.push(back(`L${l} temporal qkv backward`, tw.qkv, { dy: dQkv, yOffset: 3 * D, M: NT, dx: dA, xOffset: D }), normBack(`L${l} temporal norm backward`, tw.norm, x, dA, dH, NT, 1));
+  }
+
+  // Embeddings: patch (p, t)'s token row back to row t·N + p of the patches, through the patch projection
+  // (one GEMM per frame: its tokens are T rows apart, space-only's consecutive), then col2im.
+  for (let t = 0; t < T; t++) {
+    const [row0, stride] = B === 1 ? [1 + t, T] : [t * S + 1, 1];
+    steps.push(back(`patch embed backward ${t}`, w.patchEmbed, { dy: dH, yOffset: row0 * D, ldy: stride * D, M: N, dx: dRows, xOffset: t * N * K }));
+  }
+  steps.push(col2im(rt, 'col2im', dRows, dPixels, T, Hpx, Wpx, P));
+  return {
+    seed,
+    seedScale: 1 / B,
+    labels: c.labels.length,
+    steps,
+    outputs: [rec.staged('grad_pixels', [1, T, 3, Hpx, Wpx], dPixels), rec.staged('relevance', layout.vector.shape, vectors[cur])],
+  };
+}

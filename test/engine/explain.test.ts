@@ -1,0 +1,54 @@
+// The engine's explanations (src/engine/backward.ts) through engine.run: the same from CPU pixels and from a
+// GpuClip, per class (the relevance differs between classes), the forward's outputs unchanged beside them,
+// and a class the model does not have refused. Accuracy on every fixture is verify's (test/cli).
+import { describe, expect, it } from 'vitest';
+import { TimesformerEngine, type GpuClip } from '../../src/engine/timesformer';
+import { explanationOutputs } from '../../src/reference/relevance';
+import { attentionGeometry } from '../../src/model/geometry';
+import { loadFixture } from '../fixtures';
+import { maxAbsDiff, sharedTestRuntime } from '../gpu';
+
+describe('engine.run with explain', () => {
+  it('tiny-divided: CPU pixels and a GpuClip give the same explanations, each class its own, as the CPU reference', async () => {
+    const { model, pixels } = await loadFixture('tiny-divided');
+    const rt = await sharedTestRuntime();
+    const engine = await TimesformerEngine.create(rt, model);
+    const shape = pixels.shape as [number, number, number, number];
+    try {
+      const plain = await engine.run(pixels.data, shape, { attention: 'none', hiddenStates: false });
+      const fromCpu = await engine.run(pixels.data, shape, { attention: 'none', hiddenStates: false, explain: [0, 3] });
+      expect([...fromCpu.keys()].sort()).toEqual(['grad_pixels.class.0', 'grad_pixels.class.3', 'logits', 'relevance.class.0', 'relevance.class.3']);
+      expect(fromCpu.get('logits')!.data).toEqual(plain.get('logits')!.data);
+      const staged = rt.upload('clip', pixels.data);
+      const clip: GpuClip = { encode: (encoder, target) => encoder.copyBufferToBuffer(staged, 0, target, 0, pixels.data.byteLength) };
+      const fromGpu = await engine.run(clip, shape, { attention: 'none', hiddenStates: false, explain: [0, 3] });
+      const want = explanationOutputs(model, pixels, [0, 3], attentionGeometry(model.config, pixels.shape));
+      for (const [name, t] of want) {
+        expect(fromCpu.get(name)!.shape, name).toEqual(name.startsWith('grad') ? [1, ...pixels.shape] : t.shape);
+        expect(fromGpu.get(name)!.data, name).toEqual(fromCpu.get(name)!.data);
+        expect(maxAbsDiff(fromCpu.get(name)!.data, t.data), name).toBeLessThan(1e-5);
+      }
+      expect(maxAbsDiff(fromCpu.get('relevance.class.0')!.data, fromCpu.get('relevance.class.3')!.data)).toBeGreaterThan(1e-3);
+      expect(maxAbsDiff(fromCpu.get('grad_pixels.class.0')!.data, fromCpu.get('grad_pixels.class.3')!.data)).toBeGreaterThan(1e-4);
+    } finally {
+      engine.destroy();
+    }
+  });
+
+  it('tiny-space_only: one class alone is that class’s; an unknown class is refused and the engine goes on', async () => {
+    const { model, pixels } = await loadFixture('tiny-space_only');
+    const engine = await TimesformerEngine.create(await sharedTestRuntime(), model);
+    const shape = pixels.shape as [number, number, number, number];
+    try {
+      const labels = model.config.labels.length;
+      await expect(engine.run(pixels.data, shape, { attention: 'none', hiddenStates: false, explain: [labels] })).rejects.toThrow(`cannot explain class ${labels}: the model has ${labels} labels`);
+      await expect(engine.run(pixels.data, shape, { attention: 'none', hiddenStates: false, explain: [1.5] })).rejects.toThrow('cannot explain class 1.5');
+      const five = await engine.run(pixels.data, shape, { attention: 'none', hiddenStates: false, explain: [5] });
+      const want = explanationOutputs(model, pixels, [5], attentionGeometry(model.config, pixels.shape));
+      expect(five.get('relevance.class.5')!.shape).toEqual([shape[0], want.get('relevance.class.5')!.shape[1]]);
+      for (const [name, t] of want) expect(maxAbsDiff(five.get(name)!.data, t.data), name).toBeLessThan(1e-5);
+    } finally {
+      engine.destroy();
+    }
+  });
+});
