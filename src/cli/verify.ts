@@ -6,7 +6,7 @@ import { loadModel } from '../checkpoint/load';
 import { folderSource } from '../checkpoint/node-source';
 import { readSafetensors } from '../checkpoint/safetensors';
 import { toFloat32 } from '../checkpoint/tensor';
-import { compareOutputs, EXPLANATION, formatComparison, verdict } from '../verify/compare';
+import { compareOutputs, EXPLANATION, explainedClasses, formatComparison, verdict } from '../verify/compare';
 import { ALL_BACKENDS, OUR_ENGINE } from '../backends/registry';
 import type { DeviceTier } from '../engine/device';
 import { GPU_BACKENDS, nodeBackends } from './node-backends';
@@ -72,7 +72,7 @@ async function main(): Promise<number> {
   // The rollout is compared whenever the expected file holds it: a backend that cannot produce it fails.
   const rollout = [...expected.keys()].some((name) => ROLLOUT.test(name));
   // So are the class-specific explanations, for each class the file names.
-  const explain = [...new Set([...expected.keys()].flatMap((name) => EXPLANATION.exec(name)?.[2] ?? []).map(Number))];
+  const explain = explainedClasses(expected.keys());
   for (const c of explain) {
     if (c >= model.config.labels.length) throw new Error(`${args.expectedPath} explains class ${c}; the model has ${model.config.labels.length} labels`);
   }

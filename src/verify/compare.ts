@@ -52,6 +52,8 @@ export interface Comparison {
 
 /** Class-specific explanations: `grad_pixels.class.<c>` and `relevance.class.<c>`. */
 export const EXPLANATION = /^(grad_pixels|relevance)\.class\.(\d+)$/;
+/** The classes an expected file's explanations name, each once. */
+export const explainedClasses = (names: Iterable<string>) => [...new Set([...names].flatMap((name) => EXPLANATION.exec(name)?.[2] ?? []).map(Number))];
 
 /** Inputs and Hugging Face's own copies in the fixture files, which no backend produces. */
 const NOT_OUTPUTS = /^(pixel_values|video_u8|hf_attentions\.\d+)$/;

@@ -16,12 +16,13 @@ import { maxAbsDiff, random, runAndRead, testDevice, testRuntime } from '../gpu'
 const { features } = await testDevice();
 
 describe('gemmTransposed: dX = dY·Wᵀ against the packed weight', () => {
-  const shapes: [number, number, number][] = [[1, 1, 1], [5, 3, 7], [17, 10, 33], [65, 64, 8], [70, 130, 257], [129, 66, 21]];
+  const shapes: [number, number, number][] = [[1, 1, 1], [5, 3, 7], [6, 12, 5], [17, 10, 33], [65, 64, 8], [70, 130, 257], [129, 66, 21]];
   for (const [variant, dtype] of GEMM_TRANSPOSED_VARIANTS.flatMap((v) => (['f32', 'f16'] as const).map((d) => [v, d] as const))) {
     for (const [M, N, K] of shapes) {
       it(`${variant} ${dtype} M=${M} N=${N} K=${K} with offsets and strides, set and accumulate`, async () => {
         const rt = await testRuntime();
-        const ldy = N + 3, ldx = K + 2, yOffset = 5, xOffset = 3;
+        // N, ldy and yOffset multiples of 4 take the vec4 dY path.
+        const ldy = N % 4 === 0 ? N + 4 : N + 3, ldx = K + 2, yOffset = N % 4 === 0 ? 8 : 5, xOffset = 3;
         const bits = Uint16Array.from(random(N * K, N * 3 + K), floatToHalf);
         const w = dtype === 'f16' ? Float32Array.from(bits, halfToFloat) : random(N * K, N * 3 + K);
         const linear = packLinear(rt, 'w', dtype === 'f16' ? bits : w, N, K);

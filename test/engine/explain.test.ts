@@ -2,6 +2,8 @@
 // GpuClip, per class (the relevance differs between classes), the forward's outputs unchanged beside them,
 // and a class the model does not have refused. Accuracy on every fixture is verify's (test/cli).
 import { describe, expect, it } from 'vitest';
+import { BACKEND_CATALOG } from '../../src/backends/registry';
+import { wgslBackend } from '../../src/backends/wgsl';
 import { TimesformerEngine, type GpuClip } from '../../src/engine/timesformer';
 import { explanationOutputs } from '../../src/reference/relevance';
 import { attentionGeometry } from '../../src/model/geometry';
@@ -49,6 +51,20 @@ describe('engine.run with explain', () => {
       for (const [name, t] of want) expect(maxAbsDiff(five.get(name)!.data, t.data), name).toBeLessThan(1e-5);
     } finally {
       engine.destroy();
+    }
+  });
+
+  it('through the wgsl backend: RunOptions.explain, and capabilities.explain as the registry says (ours alone)', async () => {
+    const { model, pixels } = await loadFixture('tiny-joint_space_time');
+    const backend = wgslBackend(await TimesformerEngine.create(await sharedTestRuntime(), model));
+    try {
+      expect(backend.capabilities.explain).toBe(BACKEND_CATALOG.wgsl.explain);
+      expect(Object.entries(BACKEND_CATALOG).filter(([, e]) => e.explain).map(([name]) => name)).toEqual(['wgsl']);
+      const out = await backend.run(pixels.data, pixels.shape as [number, number, number, number], { explain: [2] });
+      expect([...out.keys()].sort()).toEqual(['grad_pixels.class.2', 'logits', 'relevance.class.2']);
+      expect(out.get('relevance.class.2')!.shape).toEqual([1 + 16 * 4]);
+    } finally {
+      await backend.dispose();
     }
   });
 });

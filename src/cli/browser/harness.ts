@@ -8,7 +8,7 @@ import { toFloat32 } from '../../checkpoint/tensor';
 import { deviceTierFrom, requestEngineDevice, type EngineDevice } from '../../engine/device';
 import { Runtime } from '../../engine/runtime';
 import { TimesformerEngine } from '../../engine/timesformer';
-import { compareOutputs, verdict, WGSL_TOLERANCES, type Comparison } from '../../verify/compare';
+import { compareOutputs, explainedClasses, verdict, WGSL_TOLERANCES, type Comparison } from '../../verify/compare';
 
 export interface BrowserVerifyResult {
   adapter: EngineDevice['adapter'];
@@ -38,7 +38,8 @@ async function verify(modelUrl: string, expectedUrl: string, tolerance?: number)
   const engine = await TimesformerEngine.create(rt, model);
   try {
     const rollout = [...expected.keys()].some((name) => name.startsWith('rollout.')) ? { discard: 0 } : undefined;
-    const outputs = await engine.run(toFloat32(pv), pv.shape.slice(1) as [number, number, number, number], { attention: 'all', hiddenStates: true, rollout });
+    const explain = explainedClasses(expected.keys());
+    const outputs = await engine.run(toFloat32(pv), pv.shape.slice(1) as [number, number, number, number], { attention: 'all', hiddenStates: true, rollout, explain });
     const results = compareOutputs(outputs, expected, tolerance === undefined ? WGSL_TOLERANCES : { ...WGSL_TOLERANCES, uniform: tolerance });
     return { adapter: rt.gpu.adapter, maxBindingBytes: rt.device.limits.maxStorageBufferBindingSize, gemmVariant: engine.gemmVariant, results, verdict: verdict(results) };
   } finally {

@@ -30,13 +30,14 @@ export interface GemmTransposedArgs {
   accumulate?: boolean;
 }
 
-const source = (variant: GemmTransposedVariant, weights: WeightDType, accumulate: boolean): KernelSource => ({
-  key: `gemm-transposed/${variant}/${weights}/${accumulate ? 'add' : 'set'}`,
+// dY read as vec4 (no bounds checks) when N, ldy and yOffset are multiples of 4: every TimeSformer GEMM but the head's.
+const source = (variant: GemmTransposedVariant, weights: WeightDType, accumulate: boolean, vec4Y: boolean): KernelSource => ({
+  key: `gemm-transposed/${variant}/${weights}/${accumulate ? 'add' : 'set'}${vec4Y ? '/vec4-dy' : ''}`,
   bindings: ['uniform', 'read', 'read', 'write'],
   code: /* wgsl */ `
 struct Params { M: u32, N: u32, K: u32, nPad4: u32, yOffset: u32, ldy: u32, xOffset: u32, ldx: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> dY: array<f32>;
+@group(0) @binding(1) var<storage, read> dY: array<${vec4Y ? 'vec4f' : 'f32'}>;
 @group(0) @binding(2) var<storage, read> W: array<${weights === 'f16' ? 'vec2u' : 'vec4f'}>;
 @group(0) @binding(3) var<storage, read_write> dX: array<f32>;
 
@@ -45,11 +46,12 @@ fn loadW(i: u32) -> vec4f {
 }
 
 // dY[row, 4·n4 .. 4·n4+3], zero past N (W's padding is zero too, but dY's next row is not).
-fn loadDY(row: u32, n4: u32) -> vec4f {
+fn loadDY(row: u32, n4: u32) -> vec4f {${vec4Y ? `
+  return dY[(p.yOffset + row * p.ldy) / 4u + n4];` : `
   let base = p.yOffset + row * p.ldy + n4 * 4u;
   var v = vec4f(0.0);
   for (var i = 0u; i < 4u; i++) { if (n4 * 4u + i < p.N) { v[i] = dY[base + i]; } }
-  return v;
+  return v;`}
 }
 
 const ROWS = ${ROWS[variant]}u;
@@ -84,7 +86,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 export function gemmTransposed(rt: Runtime, label: string, a: GemmTransposedArgs, variant: GemmTransposedVariant = 'rows4'): Step {
   const { linear, M } = a;
   const words = params([M, linear.N, linear.K, linear.nPad / 4, a.yOffset ?? 0, a.ldy ?? linear.N, a.xOffset ?? 0, a.ldx ?? linear.K]);
-  return rt.dispatch(label, source(variant, linear.dtype, !!a.accumulate), words, [a.dy, linear.w, a.dx], [Math.ceil(linear.K / 32), Math.ceil(M / (8 * ROWS[variant])), 1]);
+  const ldy = a.ldy ?? linear.N, vec4Y = linear.N % 4 === 0 && ldy % 4 === 0 && (a.yOffset ?? 0) % 4 === 0;
+  return rt.dispatch(label, source(variant, linear.dtype, !!a.accumulate, vec4Y), words, [a.dy, linear.w, a.dx], [Math.ceil(linear.K / 32), Math.ceil(M / (8 * ROWS[variant])), 1]);
 }
 
 /** Shapes as the forward GEMM's (M rows, the Linear's N outputs and K inputs): the reduction here is over N. */
