@@ -1,4 +1,5 @@
-// One Dawn device per test file (Node): SwiftShader unless TIMESFORMER_GPU=system.
+// One Dawn device per test file (Node): SwiftShader unless TIMESFORMER_GPU=system; with WebGPU's default limits
+// and no optional features when TIMESFORMER_DEVICE=baseline (vitest project 'baseline').
 import { afterAll } from 'vitest';
 import type { EngineDevice } from '../src/engine/device';
 import { nodeEngineDevice } from '../src/engine/node-gpu';
@@ -8,7 +9,7 @@ let shared: Promise<EngineDevice> | undefined;
 
 export function testDevice(): Promise<EngineDevice> {
   if (!shared) {
-    shared = nodeEngineDevice();
+    shared = nodeEngineDevice(undefined, process.env.TIMESFORMER_DEVICE === 'baseline' ? 'baseline' : 'adapter');
     afterAll(async () => (await shared!).device.destroy());
   }
   return shared;
