@@ -184,12 +184,21 @@ describe('attention', () => {
         const context = rt.buffer('ctx', c.seqs * c.len * D * 4), probs = rt.buffer('probs', ref.probs.length * 4), cls = rt.buffer('cls', c.seqs * H * c.len * 4);
         const args = { qkv: rt.upload('qkv', qkv), context, seqs: c.seqs, len: c.len, heads: H, D, input: c.map, output: out };
         const all = attention(rt, 'attn', { ...args, probs, probsMode: 'all' }, variant);
-        expect(maxAbsDiff(await runAndRead(rt, [all], context, c.seqs * c.len * D), ref.context)).toBeLessThan(2e-6);
+        const contextRows = await runAndRead(rt, [all], context, c.seqs * c.len * D);
+        expect(maxAbsDiff(contextRows, ref.context)).toBeLessThan(2e-6);
         expect(maxAbsDiff(await rt.read(probs, ref.probs.length * 4), ref.probs)).toBeLessThan(1e-6);
         const clsRows = await runAndRead(rt, [attention(rt, 'attn cls', { ...args, probs: cls, probsMode: 'cls' }, variant)], cls, c.seqs * H * c.len);
         const want = new Float32Array(c.seqs * H * c.len);
         for (let i = 0; i < c.seqs * H; i++) want.set(ref.probs.subarray(i * c.len * c.len, i * c.len * c.len + c.len), i * c.len);
         expect(maxAbsDiff(clsRows, want)).toBeLessThan(1e-6);
+        // qkv (59 KB) larger than a lowered 20 000-byte binding: bound in three parts, the same numbers.
+        const parted = rt.withBindingLimit(20_000);
+        const partedContext = parted.buffer('ctx', c.seqs * c.len * D * 4), partedCls = parted.buffer('cls', c.seqs * H * c.len * 4);
+        const inParts = attention(parted, 'attn in parts', { ...args, context: partedContext, probs: partedCls, probsMode: 'cls' }, variant);
+        expect(inParts.kind === 'dispatch' && inParts.kernel.key).toContain('qkv in 3');
+        expect(await runAndRead(parted, [inParts], partedContext, c.seqs * c.len * D)).toEqual(contextRows);
+        expect(await parted.read(partedCls, c.seqs * H * c.len * 4)).toEqual(clsRows);
+        parted.destroy();
         rt.destroy();
       });
     }
