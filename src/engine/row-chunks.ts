@@ -12,13 +12,15 @@ export interface RowChunk {
 }
 
 /**
- * Chunks of `rows` rows, a multiple of `multiple` rows each (but the last), such that a binding spanning
- * `rowElements` f32 per row (the widest row stride of the pass) fits the binding limit from any aligned start.
+ * Chunks of `rows` rows such that a binding spanning `rowElements` f32 per row (the widest row stride of the
+ * pass) fits the binding limit from any aligned start: a multiple of `multiple` rows each (a kernel's tile),
+ * but the last, where that many fit.
  */
 export function rowChunks(rt: Runtime, rows: number, rowElements: number, multiple = 1): RowChunk[] {
   const slack = rt.device.limits.minStorageBufferOffsetAlignment + 16;
-  const perChunk = Math.floor(Math.floor((rt.limits.binding - slack) / (rowElements * 4)) / multiple) * multiple;
-  if (perChunk < 1) throw new GpuError(`a row of ${rowElements * 4} bytes does not fit this GPU's ${rt.limits.binding}-byte binding`);
+  const fit = Math.floor((rt.limits.binding - slack) / (rowElements * 4));
+  if (fit < 1) throw new GpuError(`a row of ${rowElements * 4} bytes does not fit this GPU's ${rt.limits.binding}-byte binding`);
+  const perChunk = fit >= multiple ? Math.floor(fit / multiple) * multiple : fit;
   const chunks: RowChunk[] = [];
   for (let first = 0; first < rows; first += perChunk) chunks.push({ first, count: Math.min(perChunk, rows - first) });
   return chunks;
