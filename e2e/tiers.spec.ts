@@ -1,5 +1,5 @@
-// ?gpu=baseline: the inference worker asks for WebGPU's default limits. A model whose MLP activation outgrows a
-// 128 MiB binding (TimeSformer-HR's shapes at base width) is refused in one line from its config.json alone,
+// ?gpu=baseline: the inference worker asks for WebGPU's default limits. A model whose residual stream outgrows a
+// 128 MiB binding (TimeSformer-HR's shapes at base width, with 96 frames) is refused in one line from its config.json alone,
 // before its weights are asked for; the app keeps working: the tiny model loads and classifies on that device.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ test.beforeEach(({ context }) => offlineHub(context));
 
 test('?gpu=baseline refuses what a baseline binding cannot hold before reading its weights, and the tiny model still classifies', async ({ page, context }) => {
   const tiny = JSON.parse(readFileSync('fixtures/timesformer/tiny-divided/model/config.json', 'utf8'));
-  const hr = { ...tiny, hidden_size: 768, num_attention_heads: 12, intermediate_size: 3072, num_hidden_layers: 12, image_size: 448, num_frames: 16 };
+  const hr = { ...tiny, hidden_size: 768, num_attention_heads: 12, intermediate_size: 3072, num_hidden_layers: 12, image_size: 448, num_frames: 96 };
   const asked: string[] = [];
   await context.route('**/models/hr-shaped/**', (route) => {
     const file = route.request().url().split('/').pop()!;
@@ -20,7 +20,7 @@ test('?gpu=baseline refuses what a baseline binding cannot hold before reading i
   });
   await page.goto('/?model=/models/hr-shaped&backend=wgsl&gpu=baseline');
   const alert = page.getByRole('alert');
-  await expect(alert).toContainText('models/hr-shaped needs a 147 MiB buffer (mlp); this GPU allows 128 MiB in one', { timeout: 120_000 });
+  await expect(alert).toContainText('models/hr-shaped needs a 221 MiB buffer (context); this GPU allows 128 MiB in one', { timeout: 120_000 });
   expect(asked).toEqual(['config.json']);
 
   await page.getByTestId('model-select').selectOption('tiny-divided');

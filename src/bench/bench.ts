@@ -230,7 +230,7 @@ async function benchKernels(gpu: EngineDevice, iterations: number, record: (r: B
   const linear16 = packLinear(rt, 'W f16', new Uint16Array(N * K).fill(0x211f), N, K, new Float32Array(N));
   for (const variant of GEMM_TUNING.candidates(gpu, { M, N, K, dtype: 'f16' })) {
     const linear = variant === 'registers-f16' ? linear16 : linear32;
-    const steps = [gemm(rt, variant, variant, { a, M, linear, y })];
+    const steps = gemm(rt, variant, variant, { a, M, linear, y });
     const ms = await timeKernel(steps);
     record({ name: `gemm ${variant} ${M}x${K}x${N}`, ms, gflops: (2 * M * K * N) / ms / 1e6 });
   }

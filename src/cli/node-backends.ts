@@ -15,10 +15,11 @@ import { CPU_TOLERANCES, WGSL_TOLERANCES, type Tolerances } from '../verify/comp
 export interface NodeBackend {
   tolerances: Tolerances;
   /**
-   * Every output verify compares: logits, hidden states, all attention probabilities; `rollout.<fusion>` when
-   * asked and able; `grad_pixels.class.<c>` and `relevance.class.<c>` for each class in `explain`, when able.
+   * Every output verify compares: logits, hidden states, all attention probabilities (our engine: unless
+   * `probabilities` or `hiddenStates` is false); `rollout.<fusion>` when asked and able; `grad_pixels.class.<c>`
+   * and `relevance.class.<c>` for each class in `explain`, when able.
    */
-  run(model: LoadedModel, pixels: Tensor, options?: { rollout?: boolean; explain?: number[]; tier?: DeviceTier }): Promise<NamedTensors>;
+  run(model: LoadedModel, pixels: Tensor, options?: { rollout?: boolean; explain?: number[]; probabilities?: boolean; hiddenStates?: boolean; tier?: DeviceTier }): Promise<NamedTensors>;
   /**
    * The expected tensors this backend is checked on, when it cannot produce them all (an ONNX export
    * returns logits only). Default: every output in the expected file.
@@ -80,7 +81,7 @@ export const nodeBackends: Record<string, NodeBackend> = {
       withGpu(options?.tier, async (gpu) => {
         const engine = await TimesformerEngine.create(gpu, model);
         try {
-          return await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: 'all', hiddenStates: true, rollout: options?.rollout ? { discard: 0 } : undefined, explain: options?.explain });
+          return await engine.run(pixels.data, pixels.shape as [number, number, number, number], { attention: options?.probabilities === false ? 'none' : 'all', hiddenStates: options?.hiddenStates !== false, rollout: options?.rollout ? { discard: 0 } : undefined, explain: options?.explain });
         } finally {
           engine.destroy();
         }

@@ -82,7 +82,7 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
   const vectors = [rec.buffer('relevance a', [start.length]), rec.buffer('relevance b', [start.length])];
   let cur = 0;
 
-  const steps: Step[] = [{ kind: 'copy', label: 'relevance start', src: init, srcOffset: 0, dst: vectors[0], dstOffset: 0, size: start.byteLength }];
+  const steps: (Step | Step[])[] = [{ kind: 'copy', label: 'relevance start', src: init, srcOffset: 0, dst: vectors[0], dstOffset: 0, size: start.byteLength }];
   const mm = (label: string, args: GemmArgs) => gemm(rt, label, kernels.gemm({ M: args.M, N: args.linear.N, K: args.linear.K, dtype: args.linear.dtype }), args);
   const back = (label: string, linear: PackedLinear, args: Omit<GemmTransposedArgs, 'linear'>) =>
     gemmTransposed(rt, label, { ...args, linear }, kernels.gemmTransposed({ M: args.M, N: linear.N, K: linear.K, dtype: linear.dtype }));
@@ -174,7 +174,7 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
     seed,
     seedScale: 1 / B,
     labels: c.labels.length,
-    steps,
+    steps: steps.flat(),
     outputs: [rec.staged('grad_pixels', [1, T, 3, Hpx, Wpx], dPixels), rec.staged('relevance', layout.vector.shape, vectors[cur])],
   };
 }

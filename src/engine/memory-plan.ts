@@ -13,6 +13,7 @@ import { HEAD_FUSIONS } from '../model/head-fusions';
 import { engineLayout } from './weight-layout';
 import type { WeightDType } from './kernels/gemm';
 import { packedWords } from './kernels/pack-f16';
+import { MAX_QKV_PARTS } from './kernels/attention';
 import { rolloutLayout } from './kernels/rollout';
 import { GpuError, type EngineDevice } from './device';
 import { DEFAULT_PLAN_BUDGET_BYTES, type EngineOptions, type RunRequest } from './timesformer';
@@ -30,9 +31,20 @@ export interface PlanBytes {
   total: number;
   /** Of `attention`: the maps kept on the GPU for readAttention() (a 'maps' run). */
   keptMaps: number;
-  /** The largest single buffer (each is bound whole as one storage binding). */
+  /** The largest single buffer. */
   largest: { label: string; bytes: number };
+  /** The largest buffer the engine binds whole (every one but those of CHUNKED_BUFFERS). */
+  largestWhole: { label: string; bytes: number };
+  /** The bytes of each buffer the engine binds in parts. */
+  chunked: Record<string, number>;
 }
+
+/**
+ * The buffers the engine binds in parts, with how many bindings each may take: attention reads qkv in up to
+ * MAX_QKV_PARTS bindings, and the MLP's GEMMs run in row chunks (row-chunks.ts), so its hidden rows are only ever
+ * bound a chunk at a time. Each must still be one buffer (maxBufferSize).
+ */
+const CHUNKED_BUFFERS: Record<string, number> = { qkv: MAX_QKV_PARTS, mlp: Infinity };
 
 /** What `Runtime.buffer` makes of a request: whole 16-byte units, at least one. */
 const storage = (bytes: number) => Math.max(16, Math.ceil(bytes / 16) * 16);
@@ -59,12 +71,14 @@ export function planBytes(c: TimesformerConfig, T: number, Hpx: number, Wpx: num
   const seqLen = spaceOnly ? 1 + N : 1 + N * T;
   const B = spaceOnly ? T : 1;
   const S = B * seqLen;
-  const bytes: PlanBytes = { activations: 0, attention: 0, rollout: 0, readBack: 0, total: 0, keptMaps: 0, largest: { label: '', bytes: 0 } };
+  const bytes: PlanBytes = { activations: 0, attention: 0, rollout: 0, readBack: 0, total: 0, keptMaps: 0, largest: { label: '', bytes: 0 }, largestWhole: { label: '', bytes: 0 }, chunked: {} };
   type Category = 'activations' | 'attention' | 'rollout' | 'readBack';
   const add = (category: Category, label: string, size: number) => {
     bytes[category] += size;
     bytes.total += size;
     if (size > bytes.largest.bytes) bytes.largest = { label, bytes: size };
+    if (label in CHUNKED_BUFFERS) bytes.chunked[label] = size;
+    else if (size > bytes.largestWhole.bytes) bytes.largestWhole = { label, bytes: size };
   };
   const buf = (category: Category, label: string, floats: number) => add(category, label, storage(floats * F32));
   /** An output read back: its buffer (unless it reads one made already) and its staging buffer. */
@@ -177,23 +191,28 @@ const MB = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
  * A budget fits the weights, the largest plan and the plans kept beside it (the engine records a new plan
  * before it drops old ones). Cheapest first: fewer kept plans (recorded again when needed), then fewer maps
  * kept on the GPU (the explorer reads fewer slices), then f16 weights (half the bytes, logits within 1e-2).
- * A plain run's buffers must each fit one binding; the explorer's run is planned with what fits and is
- * refused by the engine on its own if one of its buffers does not.
+ * A plain run's buffers must each fit one binding, or, for those the engine binds in parts, one buffer and their
+ * bindings; the explorer's run is planned with what fits and is refused by the engine on its own if one of its
+ * buffers does not.
  */
 export function fitMemory(name: string, c: TimesformerConfig, dtype: WeightDType, device: DeviceMemory, defaults: { planBudgetBytes: number }): MemoryFit {
   const [T, Hpx, Wpx] = [c.numFrames, c.imageSize, c.imageSize];
   const plan = planBytes(c, T, Hpx, Wpx, { attention: 'none', hiddenStates: false, returnInput: true });
   const mapsWith = (keptBytes: number) => planBytes(c, T, Hpx, Wpx, { attention: 'maps', hiddenStates: false, returnInput: true }, { readBytes: DEFAULT_ATTENTION_BUDGET_BYTES, keptBytes });
   const bindLimit = Math.min(device.maxStorageBufferBindingSize, device.maxBufferSize);
+  const chunkedLimit = (label: string) => Math.min(device.maxBufferSize, CHUNKED_BUFFERS[label] * device.maxStorageBufferBindingSize);
   const weights = (d: WeightDType) => weightBytes(c, d);
-  const tooLarge = [weights(dtype).largest, plan.largest].find((b) => b.bytes > bindLimit);
+  const tooLarge = [
+    ...[weights(dtype).largest, plan.largestWhole].map((b) => ({ ...b, limit: bindLimit })),
+    ...Object.entries(plan.chunked).map(([label, bytes]) => ({ label, bytes, limit: chunkedLimit(label) })),
+  ].find((b) => b.bytes > b.limit);
   const fit = (d: WeightDType, keptAttentionBytes: number, planBudgetBytes: number): MemoryFit => {
     const maps = mapsWith(keptAttentionBytes);
     const w = weights(d).total + SCOPE_BYTES;
     return { weights: d, planBudgetBytes, keptAttentionBytes, bytes: { weights: w, plan, maps, total: w + Math.max(plan.total, maps.total) + planBudgetBytes } };
   };
   if (tooLarge) {
-    return { ...fit(dtype, DEFAULT_KEPT_ATTENTION_BYTES, defaults.planBudgetBytes), refusal: `${name} needs a ${MB(tooLarge.bytes)} buffer (${tooLarge.label}); this GPU allows ${MB(bindLimit)} in one` };
+    return { ...fit(dtype, DEFAULT_KEPT_ATTENTION_BYTES, defaults.planBudgetBytes), refusal: `${name} needs a ${MB(tooLarge.bytes)} buffer (${tooLarge.label}); this GPU allows ${MB(tooLarge.limit)} in one` };
   }
   const budget = device.budgetBytes;
   if (budget === undefined) return fit(dtype, DEFAULT_KEPT_ATTENTION_BYTES, defaults.planBudgetBytes);

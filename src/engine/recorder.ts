@@ -35,8 +35,9 @@ export class PlanRecorder {
     this.rollout = discards && new RolloutRecorder(rt, layout.vector, discards, (label, floats) => this.buffer(label, [floats]), fusions);
   }
 
-  push(...steps: Step[]) {
-    this.steps.push(...steps);
+  /** Steps, or lists of them (a kernel run in row chunks). */
+  push(...steps: (Step | Step[])[]) {
+    this.steps.push(...steps.flat());
   }
 
   /** A plan buffer of f32 values of this shape (released with the plan). */

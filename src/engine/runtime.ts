@@ -48,6 +48,24 @@ export interface CachedPipeline {
   compiling: Promise<GPUComputePipeline>;
 }
 
+/**
+ * A binding of part of a buffer, in bytes: a buffer larger than the device lets one binding hold (WebGPU's
+ * baseline: 128 MiB of a 256 MiB buffer) is bound in ranges, each `offset` a multiple of
+ * `minStorageBufferOffsetAlignment`.
+ */
+export interface BufferRange {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+export type Bound = GPUBuffer | BufferRange;
+
+/** The sizes a runtime keeps within, in bytes: one binding, one buffer (the device's limits unless a test lowers them). */
+export interface BufferLimits {
+  binding: number;
+  buffer: number;
+}
+
 /** What every scope of a device's Runtime shares: compiled pipelines and memoized per-device values. */
 interface DeviceCaches {
   pipelines: Map<string, CachedPipeline>;
@@ -59,19 +77,27 @@ export class Runtime {
   /** Bound where a kernel's optional input is unused (bindings cannot be left empty). */
   readonly placeholder: GPUBuffer;
   private readonly caches: DeviceCaches;
+  readonly limits: BufferLimits;
 
   constructor(
     readonly gpu: EngineDevice,
     caches?: DeviceCaches,
+    limits?: BufferLimits,
   ) {
     this.device = gpu.device;
     this.caches = caches ?? { pipelines: new Map(), memo: new Map() };
+    this.limits = limits ?? { binding: this.device.limits.maxStorageBufferBindingSize, buffer: this.device.limits.maxBufferSize };
     this.placeholder = this.buffer('placeholder', 16);
   }
 
   /** A runtime on the same device sharing this one's pipelines and memos, owning (and destroying) only its own buffers. */
   scope(): Runtime {
-    return new Runtime(this.gpu, this.caches);
+    return new Runtime(this.gpu, this.caches, this.limits);
+  }
+
+  /** A scope that binds at most `binding` bytes at once (tests: the row chunks of large buffers, on small models). */
+  withBindingLimit(binding: number): Runtime {
+    return new Runtime(this.gpu, this.caches, { ...this.limits, binding: Math.min(binding, this.limits.binding) });
   }
 
   /** A value made once per device (a pipeline of another shape, a measurement) and shared by every scope. */
@@ -131,9 +157,7 @@ export class Runtime {
 
   buffer(label: string, bytes: number, usage = 0): GPUBuffer {
     const size = Math.max(16, Math.ceil(bytes / 16) * 16);
-    if (size > this.device.limits.maxStorageBufferBindingSize) {
-      throw new GpuError(`${label} needs ${size} bytes, more than this GPU allows in one buffer (${this.device.limits.maxStorageBufferBindingSize})`);
-    }
+    if (size > this.limits.buffer) throw new GpuError(`${label} needs ${size} bytes, more than this GPU allows in one buffer (${this.limits.buffer})`);
     const buffer = this.device.createBuffer({ label, size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | usage });
     this.owned.add(buffer);
     return buffer;
@@ -167,13 +191,16 @@ export class Runtime {
     return buffer;
   }
 
-  /** Record a dispatch of `source` over `buffers` (in binding order) with its uniform words. */
-  dispatch(label: string, source: KernelSource, params: ArrayBuffer, buffers: GPUBuffer[], workgroups: [number, number, number]): Step {
+  /** Record a dispatch of `source` over `buffers` or ranges of them (in binding order) with its uniform words. */
+  dispatch(label: string, source: KernelSource, params: ArrayBuffer, buffers: Bound[], workgroups: [number, number, number]): Step {
     const kernel = this.pipeline(source);
+    for (const b of buffers) {
+      if (b.size > this.limits.binding) throw new GpuError(`${label}: binding ${b.size} bytes of ${'buffer' in b ? b.buffer.label : b.label}, more than this GPU allows in one binding (${this.limits.binding})`);
+    }
     const uniform = this.uniform(`${label} params`, params);
     const all = [uniform, ...buffers];
     if (all.length !== source.bindings.length) throw new GpuError(`${label}: ${all.length} bindings given, kernel has ${source.bindings.length}`);
-    const bindGroup = this.device.createBindGroup({ label, layout: kernel.layout, entries: all.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const bindGroup = this.device.createBindGroup({ label, layout: kernel.layout, entries: all.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })) });
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (workgroups.some((n) => n > max)) throw new GpuError(`${label}: ${workgroups} workgroups exceed the limit ${max}`);
     return { kind: 'dispatch', label, kernel, bindGroup, workgroups, params: uniform };

@@ -66,7 +66,7 @@ describe('kernel variant needs', () => {
     }
     for (const variant of runnable) {
       const f16Linear = variant === 'registers-f16' ? packLinear(rt, 'w16', new Uint16Array(8 * 16), 8, 16) : linear;
-      const code = wgslOf(rt, () => gemm(rt, variant, variant, { a: rt.buffer('a', 4 * 16 * 4), M: 4, linear: f16Linear, y: rt.buffer('y', 4 * 8 * 4) }));
+      const code = wgslOf(rt, () => gemm(rt, variant, variant, { a: rt.buffer('a', 4 * 16 * 4), M: 4, linear: f16Linear, y: rt.buffer('y', 4 * 8 * 4) })[0]);
       expect(needsOf(code), variant).toEqual(declared(GEMM_NEEDS[variant]));
     }
     rt.destroy();

@@ -32,8 +32,8 @@ describe('gemm', () => {
         for (let m = 0; m < M; m++) rows.set(a.subarray(aOffset + m * lda, aOffset + m * lda + K), m * K);
         const ref = cpu.linear(rows, M, K, w, bias, N);
         for (const mode of ['plain', 'gelu', 'residual'] as const) {
-          const step = gemm(rt, 'gemm', variant, { a: aBuf, M, aOffset, lda, linear, y, yOffset, ldy, gelu: mode === 'gelu', residual: mode === 'residual' ? { buffer: rBuf, offset: rOffset, ld: ldy } : undefined });
-          const out = await runAndRead(rt, [step], y, yOffset + M * ldy);
+          const steps = gemm(rt, 'gemm', variant, { a: aBuf, M, aOffset, lda, linear, y, yOffset, ldy, gelu: mode === 'gelu', residual: mode === 'residual' ? { buffer: rBuf, offset: rOffset, ld: ldy } : undefined });
+          const out = await runAndRead(rt, steps, y, yOffset + M * ldy);
           const got = new Float32Array(M * N), want = mode === 'gelu' ? cpu.gelu(ref) : ref.slice();
           for (let m = 0; m < M; m++) {
             got.set(out.subarray(yOffset + m * ldy, yOffset + m * ldy + N), m * N);
@@ -49,6 +49,34 @@ describe('gemm', () => {
   }
 });
 
+describe('gemm in row chunks', () => {
+  // A, Y and R larger than a (lowered) binding limit: bound in ranges of 128 rows (the largest tile), at
+  // aligned offsets that fall inside rows (aOffset 5: not even vec4-aligned), each chunk the same arithmetic.
+  for (const variant of F32_GEMMS) {
+    for (const K of [20, 19]) {
+      it(`${variant} M=300 K=${K}: three chunks give exactly the one dispatch's result`, async () => {
+        const whole = await testRuntime();
+        const M = 300, N = 13, lda = K + 4, ldy = N + 2, aOffset = K % 4 ? 5 : 8, yOffset = 7, rOffset = 2;
+        const chunked = whole.withBindingLimit(128 * lda * 4 + 512);
+        const linear = packLinear(whole, 'w', random(N * K, 5), N, K, random(N, 6));
+        const a = whole.upload('a', random(aOffset + M * lda, 7)), r = whole.upload('r', random(rOffset + M * ldy, 8));
+        const args = { a, M, aOffset, lda, linear, yOffset, ldy, gelu: true, residual: { buffer: r, offset: rOffset, ld: ldy } };
+        const outputs = [];
+        for (const rt of [whole, chunked]) {
+          const y = rt.buffer('y', (yOffset + M * ldy) * 4);
+          const steps = gemm(rt, 'gemm', variant, { ...args, y });
+          expect(steps).toHaveLength(rt === whole ? 1 : 3);
+          outputs.push(await runAndRead(rt, steps, y, yOffset + M * ldy));
+        }
+        expect(outputs[1]).toEqual(outputs[0]);
+        expect(outputs[0].subarray(yOffset, yOffset + N).some((v) => v !== 0)).toBe(true);
+        whole.destroy();
+        chunked.destroy();
+      });
+    }
+  }
+});
+
 describe('gemm with f16 weights', () => {
   for (const variant of F32_GEMMS) {
     it(`${variant}: widens f16 weights exactly (same result as f32 weights holding the same values)`, async () => {
@@ -58,7 +86,7 @@ describe('gemm with f16 weights', () => {
       const widened = Float32Array.from(bits, halfToFloat);
       const a = random(M * K, 32), bias = random(N, 33);
       const y = rt.buffer('y', M * N * 4), aBuf = rt.upload('a', a);
-      const out = await runAndRead(rt, [gemm(rt, 'gemm f16', variant, { a: aBuf, M, linear: packLinear(rt, 'w16', bits, N, K, bias), y })], y, M * N);
+      const out = await runAndRead(rt, gemm(rt, 'gemm f16', variant, { a: aBuf, M, linear: packLinear(rt, 'w16', bits, N, K, bias), y }), y, M * N);
       expect(maxAbsDiff(out, cpu.linear(a, M, K, widened, bias, N))).toBeLessThan(2e-6 * Math.sqrt(K));
       rt.destroy();
     });
@@ -84,8 +112,8 @@ describe.skipIf(!features.shaderF16).each(F16_ARITHMETIC_GEMMS)('gemm with f16 a
       const absDot = cpu.linear(rows.map(Math.abs), M, K, w.map(Math.abs), undefined, N);
       let worst = 0;
       for (const mode of ['plain', 'gelu', 'residual'] as const) {
-        const step = gemm(rt, 'gemm f16', variant, { a: aBuf, M, aOffset, lda, linear, y, yOffset, ldy, gelu: mode === 'gelu', residual: mode === 'residual' ? { buffer: rBuf, offset: rOffset, ld: ldy } : undefined });
-        const out = await runAndRead(rt, [step], y, yOffset + M * ldy);
+        const steps = gemm(rt, 'gemm f16', variant, { a: aBuf, M, aOffset, lda, linear, y, yOffset, ldy, gelu: mode === 'gelu', residual: mode === 'residual' ? { buffer: rBuf, offset: rOffset, ld: ldy } : undefined });
+        const out = await runAndRead(rt, steps, y, yOffset + M * ldy);
         const want = mode === 'gelu' ? cpu.gelu(ref) : ref.slice();
         for (let m = 0; m < M; m++) {
           for (let n = 0; n < N; n++) {
@@ -156,12 +184,21 @@ describe('attention', () => {
         const context = rt.buffer('ctx', c.seqs * c.len * D * 4), probs = rt.buffer('probs', ref.probs.length * 4), cls = rt.buffer('cls', c.seqs * H * c.len * 4);
         const args = { qkv: rt.upload('qkv', qkv), context, seqs: c.seqs, len: c.len, heads: H, D, input: c.map, output: out };
         const all = attention(rt, 'attn', { ...args, probs, probsMode: 'all' }, variant);
-        expect(maxAbsDiff(await runAndRead(rt, [all], context, c.seqs * c.len * D), ref.context)).toBeLessThan(2e-6);
+        const contextRows = await runAndRead(rt, [all], context, c.seqs * c.len * D);
+        expect(maxAbsDiff(contextRows, ref.context)).toBeLessThan(2e-6);
         expect(maxAbsDiff(await rt.read(probs, ref.probs.length * 4), ref.probs)).toBeLessThan(1e-6);
         const clsRows = await runAndRead(rt, [attention(rt, 'attn cls', { ...args, probs: cls, probsMode: 'cls' }, variant)], cls, c.seqs * H * c.len);
         const want = new Float32Array(c.seqs * H * c.len);
         for (let i = 0; i < c.seqs * H; i++) want.set(ref.probs.subarray(i * c.len * c.len, i * c.len * c.len + c.len), i * c.len);
         expect(maxAbsDiff(clsRows, want)).toBeLessThan(1e-6);
+        // qkv (59 KB) larger than a lowered 20 000-byte binding: bound in three parts, the same numbers.
+        const parted = rt.withBindingLimit(20_000);
+        const partedContext = parted.buffer('ctx', c.seqs * c.len * D * 4), partedCls = parted.buffer('cls', c.seqs * H * c.len * 4);
+        const inParts = attention(parted, 'attn in parts', { ...args, context: partedContext, probs: partedCls, probsMode: 'cls' }, variant);
+        expect(inParts.kind === 'dispatch' && inParts.kernel.key).toContain('qkv in 3');
+        expect(await runAndRead(parted, [inParts], partedContext, c.seqs * c.len * D)).toEqual(contextRows);
+        expect(await parted.read(partedCls, c.seqs * H * c.len * 4)).toEqual(clsRows);
+        parted.destroy();
         rt.destroy();
       });
     }

@@ -91,9 +91,15 @@ describe('memory plan at base width', () => {
     expect(weightBytes(BASE, 'f16').total).toBeLessThan(weightBytes(BASE, 'f32').total / 1.9);
   });
 
-  it('refuses what a binding cannot hold, in one line, and fits base on the baseline tier', () => {
-    expect(fitMemory('TimeSformer-HR', HR, 'f32', baseline, defaults).refusal).toBe('TimeSformer-HR needs a 147 MiB buffer (mlp); this GPU allows 128 MiB in one');
-    expect(fitMemory('TimeSformer-L', L, 'f32', baseline, defaults).refusal).toBe('TimeSformer-L needs a 221 MiB buffer (mlp); this GPU allows 128 MiB in one');
+  it('fits base, HR and L on the baseline tier (qkv and the MLP rows bound in parts), and refuses what a binding cannot hold, in one line', () => {
+    // HR's MLP rows (147 MiB) and L's qkv (165 MiB) and MLP rows (221 MiB) are over one 128 MiB binding, within one 256 MiB buffer.
+    expect(plain(L).chunked).toEqual({ qkv: (1 + 196 * 96) * 3 * 768 * 4, mlp: (1 + 196 * 96) * 3072 * 4 });
+    expect(fitMemory('TimeSformer-HR', HR, 'f32', baseline, defaults).refusal).toBeUndefined();
+    expect(fitMemory('TimeSformer-L', L, 'f32', baseline, defaults).refusal).toBeUndefined();
+    // 96 frames at 448²: the residual stream and the context rows (bound whole) are 221 MiB each.
+    expect(fitMemory('HR, 96 frames', { ...HR, numFrames: 96 }, 'f32', baseline, defaults).refusal).toBe('HR, 96 frames needs a 221 MiB buffer (context); this GPU allows 128 MiB in one');
+    // A buffer bound in parts must still be one buffer: L's 221 MiB of MLP rows on a 192 MiB buffer limit.
+    expect(fitMemory('TimeSformer-L', L, 'f32', { ...baseline, maxBufferSize: 192 * MiB }, defaults).refusal).toBe('TimeSformer-L needs a 221 MiB buffer (mlp); this GPU allows 192 MiB in one');
     const base = fitMemory('base', BASE, 'f32', baseline, defaults);
     expect(base.refusal).toBeUndefined();
     expect([base.weights, base.planBudgetBytes]).toEqual(['f32', DEFAULT_PLAN_BUDGET_BYTES]);

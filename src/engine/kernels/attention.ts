@@ -19,7 +19,7 @@
 // workgroup instead of per query, which real GPUs reward on spatial and joint attention).
 import * as cpu from '../../reference/ops';
 import { GpuError, grants, type KernelNeeds } from '../device';
-import { grid, params, WORKGROUP_SIZE, type KernelSource, type Runtime, type Step } from '../runtime';
+import { grid, params, WORKGROUP_SIZE, type Bound, type KernelSource, type Runtime, type Step } from '../runtime';
 import { once, random, sampleRows, sizeClass, trialRows, type KernelTuning } from '../trial';
 
 export interface TokenMap {
@@ -72,7 +72,23 @@ fn row(m: Map, s: u32, j: u32) -> u32 {
 }
 `;
 
-const header = (headDim: number) => /* wgsl */ `
+/**
+ * qkv bound whole (`parts` 1), or in `parts` bindings of QKV_PART vec4s each where it is larger than one
+ * binding (TimeSformer-L's is 173 MB): then the kernel's reads qkv[i] become qkvAt(i), which picks the part.
+ */
+const qkvBindings = (parts: number) =>
+  parts === 1
+    ? '@group(0) @binding(1) var<storage, read> qkv: array<vec4f>;'
+    : /* wgsl */ `override QKV_PART: u32;
+${Array.from({ length: parts }, (_, k) => `@group(0) @binding(${1 + k}) var<storage, read> qkv${k}: array<vec4f>;`).join('\n')}
+fn qkvAt(i: u32) -> vec4f {
+  let part = i / QKV_PART;
+  let j = i - part * QKV_PART;
+${Array.from({ length: parts - 1 }, (_, k) => `  if (part == ${k}u) { return qkv${k}[j]; }`).join('\n')}
+  return qkv${parts - 1}[j];
+}`;
+
+const header = (headDim: number, parts: number) => /* wgsl */ `
 override WORKGROUP_SIZE: u32;
 ${TOKEN_MAP_WGSL}
 struct Params {
@@ -81,9 +97,9 @@ struct Params {
   outHasCls: u32, outClsBase: u32, outClsStride: u32, outRowBase: u32, outSeqStride: u32, outTokenStride: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<vec4f>;
-@group(0) @binding(2) var<storage, read_write> context: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> probs: array<f32>;
+${qkvBindings(parts)}
+@group(0) @binding(${parts + 1}) var<storage, read_write> context: array<vec4f>;
+@group(0) @binding(${parts + 2}) var<storage, read_write> probs: array<f32>;
 const HD4 = ${headDim / 4}u;   // head dimension in vec4s
 
 fn inMap() -> Map { return Map(p.inHasCls, p.inClsBase, p.inClsStride, p.inRowBase, p.inSeqStride, p.inTokenStride); }
@@ -208,12 +224,29 @@ ${ONLINE_STEP('Ks[t][c]', 'Vs[t][c]')}
 }
 `;
 
-const source = (variant: AttentionVariant, headDim: number): KernelSource => ({
-  key: `attention/${variant}/d=${headDim}`,
-  bindings: ['uniform', 'read', 'write', 'write'],
-  code: header(headDim) + (variant === 'kv-tiles' ? KV_TILES : GLOBAL),
-  constants: variant === 'kv-tiles' ? { WORKGROUP_SIZE, KV_TILE } : { WORKGROUP_SIZE },
-});
+/** Most parts qkv is bound in: with context and probs, 6 of the 8 storage bindings every device grants a stage. */
+export const MAX_QKV_PARTS = 4;
+
+function source(variant: AttentionVariant, headDim: number, qkvPart?: number, parts = 1): KernelSource {
+  const code = header(headDim, parts) + (variant === 'kv-tiles' ? KV_TILES : GLOBAL);
+  return {
+    key: `attention/${variant}/d=${headDim}${parts > 1 ? `/qkv in ${parts}` : ''}`,
+    bindings: ['uniform', ...Array<'read'>(parts).fill('read'), 'write', 'write'],
+    code: parts === 1 ? code : code.replace(/qkv\[([^\]]+)\]/g, 'qkvAt($1)'),
+    constants: { WORKGROUP_SIZE, ...(variant === 'kv-tiles' ? { KV_TILE } : {}), ...(qkvPart ? { QKV_PART: qkvPart } : {}) },
+  };
+}
+
+/** qkv whole, or in parts of the largest aligned size one binding holds. */
+function qkvParts(rt: Runtime, label: string, qkv: GPUBuffer): { ranges: Bound[]; part?: number } {
+  if (qkv.size <= rt.limits.binding) return { ranges: [qkv] };
+  const align = rt.device.limits.minStorageBufferOffsetAlignment;
+  const bytes = Math.floor(rt.limits.binding / align) * align;
+  const parts = Math.ceil(qkv.size / bytes);
+  if (parts > MAX_QKV_PARTS) throw new GpuError(`${label}: qkv (${qkv.size} bytes) needs more than ${MAX_QKV_PARTS} bindings of this GPU's ${rt.limits.binding} bytes`);
+  const ranges = Array.from({ length: parts }, (_, k) => ({ buffer: qkv, offset: k * bytes, size: Math.min(bytes, qkv.size - k * bytes) }));
+  return { ranges, part: bytes / 16 };
+}
 
 /** A TokenMap as the uniform words of TOKEN_MAP_WGSL's struct. */
 export const mapWords = (m: TokenMap) => [m.hasCls ? 1 : 0, m.clsBase, m.clsStride, m.rowBase, m.seqStride, m.tokenStride];
@@ -224,7 +257,8 @@ export function attention(rt: Runtime, label: string, a: AttentionArgs, variant:
   const mode = { none: 0, all: 1, cls: 2 }[a.probsMode];
   const words = params([a.seqs, a.len, a.heads, a.D, mode, { f32: 1 / Math.sqrt(headDim) }, ...mapWords(a.input), ...mapWords(a.output)]);
   const workgroups = variant === 'kv-tiles' ? a.seqs * a.heads * Math.ceil(a.len / WORKGROUP_SIZE) : Math.ceil((a.seqs * a.heads * a.len) / WORKGROUP_SIZE);
-  return rt.dispatch(label, source(variant, headDim), words, [a.qkv, a.context, a.probs ?? rt.placeholder], grid(workgroups));
+  const qkv = qkvParts(rt, label, a.qkv);
+  return rt.dispatch(label, source(variant, headDim, qkv.part, qkv.ranges.length), words, [...qkv.ranges, a.context, a.probs ?? rt.placeholder], grid(workgroups));
 }
 
 /** An attention shape class's representative: `seqs` sequences of `len` tokens, `heads` heads over D. */

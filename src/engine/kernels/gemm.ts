@@ -8,7 +8,8 @@
 import { floatToHalf, halfToFloat } from '../../checkpoint/tensor';
 import * as cpu from '../../reference/ops';
 import { GpuError, grants, type EngineDevice, type KernelNeeds } from '../device';
-import { params, type KernelSource, type Runtime, type Step } from '../runtime';
+import { elementRange, fitsOneBinding, rowChunks } from '../row-chunks';
+import { params, type Bound, type KernelSource, type Runtime, type Step } from '../runtime';
 import { once, random, sampleRows, sizeClass, trialRows, type KernelTuning } from '../trial';
 import { F16_ARITHMETIC_GEMMS, GEMM_VARIANTS, gemmShader, gemmTile, type GemmVariant, type WeightDType } from './gemm-wgsl';
 
@@ -78,20 +79,34 @@ function source(variant: GemmVariant, aVec4: boolean, gelu: boolean, residual: b
   return { key: `gemm/${variant}/vec4=${aVec4}/w=${weights}`, bindings: ['uniform', 'read', 'read', 'read', 'read', 'write'], ...gemmShader(variant, aVec4, weights, { gelu, residual }) };
 }
 
-/** Record Y = act(A·W + bias) (+ R). */
-export function gemm(rt: Runtime, label: string, variant: GemmVariant, args: GemmArgs): Step {
+/**
+ * Record Y = act(A·W + bias) (+ R): one dispatch, or one per row chunk where A, Y or R is larger than one
+ * binding (row-chunks.ts), each binding the rows its chunk covers.
+ */
+export function gemm(rt: Runtime, label: string, variant: GemmVariant, args: GemmArgs): Step[] {
   const { a, M, linear, y, residual } = args;
   const lda = args.lda ?? linear.K, ldy = args.ldy ?? linear.N, aOffset = args.aOffset ?? 0;
   if (!gemmVariantsFor(rt.gpu, linear.dtype, linear.K, lda, aOffset).includes(variant)) {
     throw new GpuError(`${label}: GEMM variant ${variant} cannot run K=${linear.K} (lda ${lda}, offset ${aOffset}) with ${linear.dtype} weights on this device`);
   }
   const aVec4 = variant !== 'tiled' && vec4Aligned(linear.K, lda, aOffset);
+  const kernel = source(variant, aVec4, !!args.gelu, !!residual, linear.dtype);
   const unit = aVec4 ? 4 : 1;
-  const words = params([M, linear.N, linear.K, linear.nPad / 4, aOffset / unit, lda / unit, residual?.offset ?? 0, residual?.ld ?? ldy, args.yOffset ?? 0, ldy]);
   const tile = gemmTile(variant);
-  const workgroups: [number, number, number] = [Math.ceil(linear.nPad / tile.columns), Math.ceil(M / tile.rows), 1];
-  const buffers = [a, linear.w, linear.bias, residual?.buffer ?? rt.placeholder, y];
-  return rt.dispatch(label, source(variant, aVec4, !!args.gelu, !!residual, linear.dtype), words, buffers, workgroups);
+  const ldr = residual?.ld ?? ldy, yOffset = args.yOffset ?? 0, rOffset = residual?.offset ?? 0;
+  const dispatch = (rows: number, bound: { a: Bound; aOffset: number; r: Bound; rOffset: number; y: Bound; yOffset: number }, name: string) => {
+    const words = params([rows, linear.N, linear.K, linear.nPad / 4, bound.aOffset / unit, lda / unit, bound.rOffset, ldr, bound.yOffset, ldy]);
+    const workgroups: [number, number, number] = [Math.ceil(linear.nPad / tile.columns), Math.ceil(rows / tile.rows), 1];
+    return rt.dispatch(name, kernel, words, [bound.a, linear.w, linear.bias, bound.r, bound.y], workgroups);
+  };
+  const r = residual?.buffer ?? rt.placeholder;
+  if (fitsOneBinding(rt, [a, r, y])) return [dispatch(M, { a, aOffset, r, rOffset, y, yOffset }, label)];
+  return rowChunks(rt, M, Math.max(lda, ldy, ldr), tile.rows).map(({ first, count }) => {
+    const ra = elementRange(rt, a, aOffset + first * lda, (count - 1) * lda + linear.K);
+    const ry = elementRange(rt, y, yOffset + first * ldy, (count - 1) * ldy + linear.N);
+    const rr = residual ? elementRange(rt, r, rOffset + first * ldr, (count - 1) * ldr + linear.N) : { range: r, offset: 0 };
+    return dispatch(count, { a: ra.range, aOffset: ra.offset, r: rr.range, rOffset: rr.offset, y: ry.range, yOffset: ry.offset }, `${label} rows ${first}..${first + count}`);
+  });
 }
 
 /** A GEMM shape class's representative: M rows of A, a Linear of K inputs and N outputs stored in `dtype`. */
@@ -135,7 +150,7 @@ export const GEMM_TUNING: KernelTuning<GemmShape, GemmVariant> = {
       const linear = packLinear(scope, 'tune W', bits ?? w32, N, K, bias);
       const y = scope.buffer('tune Y', M * N * 4);
       return {
-        steps: [gemm(scope, `tune ${variant}`, variant, { a: scope.upload('tune A', a), M, linear, y })],
+        steps: gemm(scope, `tune ${variant}`, variant, { a: scope.upload('tune A', a), M, linear, y }),
         async check() {
           const out = await scope.read(y, M * N * 4);
           for (let i = 0; i < rows.length; i++) {

@@ -2,7 +2,8 @@
 // shader-f16 needed). The frames a run returns for display come back this way: a 96-frame 224² clip is
 // 29 MB instead of 58 MB of the per-clip read-back budget, at a precision far below one 8-bit pixel step.
 import { halfToFloat } from '../../checkpoint/tensor';
-import { params, type KernelSource, type Runtime, type Step } from '../runtime';
+import { elementRange, fitsOneBinding, rowChunks } from '../row-chunks';
+import { params, type Bound, type KernelSource, type Runtime, type Step } from '../runtime';
 
 /** Threads per workgroup (its WGSL's WORKGROUP_SIZE): more than the other kernels' 64, as each does little. */
 const WORKGROUP = 256;
@@ -32,12 +33,22 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lane:
 /** Words `packF16` writes for `n` values. */
 export const packedWords = (n: number) => Math.ceil(n / 2);
 
-/** Record packing the first `n` floats of `x` into `packedWords(n)` u32 words of `packed` (low half first). */
-export function packF16(rt: Runtime, label: string, x: GPUBuffer, packed: GPUBuffer, n: number): Step {
-  // Two dimensions of workgroups: a long clip's frames need more than one dimension's 65 535.
-  const groups = Math.ceil(packedWords(n) / WORKGROUP);
-  const groupsPerRow = Math.min(groups, rt.device.limits.maxComputeWorkgroupsPerDimension);
-  return rt.dispatch(label, SOURCE, params([n, groupsPerRow]), [x, packed], [groupsPerRow, Math.ceil(groups / groupsPerRow), 1]);
+/**
+ * Record packing the first `n` floats of `x` into `packedWords(n)` u32 words of `packed` (low half first): one
+ * dispatch, or one per chunk of values where `x` is larger than one binding.
+ */
+export function packF16(rt: Runtime, label: string, x: GPUBuffer, packed: GPUBuffer, n: number): Step[] {
+  const dispatch = (count: number, xs: Bound, words: Bound, name: string) => {
+    // Two dimensions of workgroups: a long clip's frames need more than one dimension's 65 535.
+    const groups = Math.ceil(packedWords(count) / WORKGROUP);
+    const groupsPerRow = Math.min(groups, rt.device.limits.maxComputeWorkgroupsPerDimension);
+    return rt.dispatch(name, SOURCE, params([count, groupsPerRow]), [xs, words], [groupsPerRow, Math.ceil(groups / groupsPerRow), 1]);
+  };
+  if (fitsOneBinding(rt, [x, packed])) return [dispatch(n, x, packed, label)];
+  // Chunks of a multiple of 128 values start both bindings at an aligned offset (512 and 256 bytes).
+  return rowChunks(rt, n, 1, 128).map(({ first, count }) =>
+    dispatch(count, elementRange(rt, x, first, count).range, elementRange(rt, packed, first / 2, packedWords(count)).range, `${label} values ${first}..${first + count}`),
+  );
 }
 
 /** The CPU side: `n` floats from the packed words as read back. */
