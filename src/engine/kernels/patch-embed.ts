@@ -8,16 +8,19 @@
 // is in at most one patch: a copy, no sums), 0 for the pixels outside the patch grid.
 import { ELEMENT_CONSTANTS, elementGrid, params, type KernelSource, type Runtime, type Step } from '../runtime';
 
+/** im2col's and col2im's shared header: the grid's params, one array read and one written. */
+const patchHeader = (input: string, output: string) => /* wgsl */ `
+override WORKGROUP_SIZE: u32;
+struct Params { T: u32, H: u32, W: u32, P: u32, gh: u32, gw: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> ${input}: array<f32>;
+@group(0) @binding(2) var<storage, read_write> ${output}: array<f32>;`;
+
 const IM2COL: KernelSource = {
   key: 'im2col',
   bindings: ['uniform', 'read', 'write'],
   constants: ELEMENT_CONSTANTS,
-  code: /* wgsl */ `
-override WORKGROUP_SIZE: u32;
-struct Params { T: u32, H: u32, W: u32, P: u32, gh: u32, gw: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> pixels: array<f32>;
-@group(0) @binding(2) var<storage, read_write> patches: array<f32>;
+  code: /* wgsl */ `${patchHeader('pixels', 'patches')}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
@@ -41,12 +44,7 @@ const COL2IM: KernelSource = {
   key: 'col2im',
   bindings: ['uniform', 'read', 'write'],
   constants: ELEMENT_CONSTANTS,
-  code: /* wgsl */ `
-override WORKGROUP_SIZE: u32;
-struct Params { T: u32, H: u32, W: u32, P: u32, gh: u32, gw: u32 }
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> patches: array<f32>;
-@group(0) @binding(2) var<storage, read_write> pixels: array<f32>;
+  code: /* wgsl */ `${patchHeader('patches', 'pixels')}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;

@@ -21,7 +21,7 @@ import { tokenLayout } from '../../model/geometry';
 import { discardCount, HEAD_FUSIONS, type HeadFusion } from '../../model/head-fusions';
 import { GpuError } from '../device';
 import { ELEMENT_CONSTANTS, elementGrid, grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
-import { spatialTokens, temporalTokens, wholeSequences, type TokenMap } from './attention';
+import { spatialTokens, temporalTokens, TOKEN_MAP_WGSL, wholeSequences, type TokenMap } from './attention';
 
 const FUSE: KernelSource = {
   key: 'rollout-fuse',
@@ -141,10 +141,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read> rIn: array<f32>;
 @group(0) @binding(5) var<storage, read_write> rOut: array<f32>;
 ${DROPPED}
-fn tok(s: u32, j: u32) -> u32 {
-  if (p.hasCls == 1u && j == 0u) { return p.clsBase + s * p.clsStride; }
-  return p.rowBase + s * p.seqStride + (j - p.hasCls) * p.tokenStride;
-}
+${TOKEN_MAP_WGSL}
+fn tok(s: u32, j: u32) -> u32 { return row(Map(p.hasCls, p.clsBase, p.clsStride, p.rowBase, p.seqStride, p.tokenStride), s, j); }
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
