@@ -101,7 +101,7 @@ export function planBytes(c: TimesformerConfig, T: number, Hpx: number, Wpx: num
   const otherBytes = B * L * F32 + (request.returnInput ? packedWords(frameValues) * F32 : 0);
   const maps = request.attention === 'maps' ? planAttentionReadBack(geometry, budgets.readBytes, budgets.keptBytes, otherBytes) : undefined;
   const discards = request.rollout ? [request.rollout.discard] : maps ? MAPS_DISCARDS : undefined;
-  const fusions = maps?.fusions ?? HEAD_FUSIONS;
+  const fusions = request.rollout?.fusions ?? maps?.fusions ?? HEAD_FUSIONS;
   const layout = rolloutLayout(c.attentionType, c.numLayers, H, T, N);
   let scratch = false;
   /** One attention step's probabilities and the rollout's buffers for it, as timesformer.ts's `attend`. */

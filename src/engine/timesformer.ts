@@ -18,7 +18,10 @@ import type { Runtime } from './runtime';
 export type { EngineOptions, LoadOptions, LoadProgress } from './load';
 export type { AttentionSlice, GpuClip } from './plans';
 export { DEFAULT_PLAN_BUDGET_BYTES } from './plans';
-export type { RunRequest } from './read-back';
+export type { RolloutRequest, RunRequest } from './read-back';
+
+/** Pixels a batch of clips (runBatch) uploads per submission: a few base-size clips (4.8 MB each), one HR clip (38.5 MB). */
+export const BATCH_PIXEL_BYTES = 64 * 2 ** 20;
 
 export class TimesformerEngine {
   readonly rt: Runtime;
@@ -69,19 +72,40 @@ export class TimesformerEngine {
 
   /** Run one clip: pixels [T, 3, Hpx, Wpx] normalized, from the CPU or the GPU. Outputs are named as the reference's. */
   run(pixels: Float32Array | GpuClip, shape: [number, number, number, number], request: RunRequest): Promise<NamedTensors> {
-    const [T, C, Hpx, Wpx] = shape;
+    const [T, , Hpx, Wpx] = shape;
     return this.exclusive(async () => {
-      if (C !== 3 || (pixels instanceof Float32Array && pixels.length !== T * C * Hpx * Wpx)) {
-        throw new GpuError(`pixels must be [T, 3, H, W]; got ${pixels instanceof Float32Array ? pixels.length : '?'} values for [${shape}]`);
-      }
-      const P = this.config.patchSize;
-      if (Hpx < P || Wpx < P || T < 1) throw new GpuError(`a clip of ${T} frames of ${Wpx}×${Hpx} is smaller than one ${P}×${P} patch`);
+      this.checkClip(pixels, shape);
       const labels = this.config.labels.length;
       for (const k of request.explain ?? []) if (!(Number.isInteger(k) && k >= 0 && k < labels)) throw new GpuError(`cannot explain class ${k}: the model has ${labels} labels`);
       // The backward's kernels are tuned when the model first explains (once per device), not at every load.
       if (request.explain?.length) await tuneShapes(this.rt, explainShapes(this.config, this.weightDType), this.forced);
       return this.plans.run(await this.planFor(T, Hpx, Wpx, request), pixels, request.explain);
     });
+  }
+
+  /**
+   * Run several clips of one shape (CPU pixels) with one request and no explanation, in as few submissions as
+   * `maxPixelBytes` of their pixels allow, one read-back each (Plans.runBatch): each clip's outputs are what `run`
+   * gives it alone.
+   */
+  runBatch(clips: Float32Array[], shape: [number, number, number, number], request: RunRequest, maxPixelBytes = BATCH_PIXEL_BYTES): Promise<NamedTensors[]> {
+    const [T, , Hpx, Wpx] = shape;
+    return this.exclusive(async () => {
+      if (request.explain?.length) throw new GpuError('a batch of clips is run without a backward pass: explain a clip with run');
+      for (const clip of clips) this.checkClip(clip, shape);
+      if (!clips.length) return [];
+      return this.plans.runBatch(await this.planFor(T, Hpx, Wpx, request), clips, maxPixelBytes);
+    });
+  }
+
+  /** A clip [T, 3, H, W] of at least one patch, with as many pixels as its shape says when they are on the CPU. */
+  private checkClip(pixels: Float32Array | GpuClip, shape: [number, number, number, number]) {
+    const [T, C, Hpx, Wpx] = shape;
+    if (C !== 3 || (pixels instanceof Float32Array && pixels.length !== T * C * Hpx * Wpx)) {
+      throw new GpuError(`pixels must be [T, 3, H, W]; got ${pixels instanceof Float32Array ? pixels.length : '?'} values for [${shape}]`);
+    }
+    const P = this.config.patchSize;
+    if (Hpx < P || Wpx < P || T < 1) throw new GpuError(`a clip of ${T} frames of ${Wpx}×${Hpx} is smaller than one ${P}×${P} patch`);
   }
 
   /** GPU time of each kernel of a plain run of a [T, 3, H, W] clip (on the pixels its plan last held): see Runtime.timeDispatches. */

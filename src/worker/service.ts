@@ -106,15 +106,32 @@ export class InferenceService {
     if (backend.capabilities.gpuInput || clip instanceof Float32Array) {
       const pixels = clip;
       const outputs = await task.gpu(() => {
-        // Any run replaces what the backend kept: only a 'maps' run keeps something new.
-        if (options.attention === 'maps' && backend.readAttention) this.keptAttention = { backend, token: ++this.keptTokens };
-        else if (this.keptAttention?.backend === backend) this.keptAttention = undefined;
+        this.running(backend, options);
         return backend.run(pixels, shape, options);
       });
       if (options.returnInput && pixels instanceof Float32Array && !outputs.has('pixel_values')) outputs.set('pixel_values', { shape: [...shape], data: pixels });
       return outputs;
     }
     return this.runClip(task, backend, await this.clipPixels(task, clip, shape), shape, options);
+  }
+
+  /**
+   * Several clips of one shape (CPU pixels) in `task`'s one GPU turn, as a batch: one submission and one read-back
+   * for as many as fit (a backend with `runBatch`: our engine).
+   */
+  runClips(task: Task, backend: InferenceBackend, clips: Float32Array[], shape: ClipShape, options: RunOptions): Promise<NamedTensors[]> {
+    const batch = backend.runBatch;
+    if (!batch) return Promise.reject(new Error(`${backend.name} runs one clip at a time, not a batch`));
+    return task.gpu(() => {
+      this.running(backend, options);
+      return batch.call(backend, clips, shape, options);
+    });
+  }
+
+  /** A run of `backend` starts: it replaces what the backend kept on the GPU; only a 'maps' run keeps something new. */
+  private running(backend: InferenceBackend, options: RunOptions) {
+    if (options.attention === 'maps' && backend.readAttention) this.keptAttention = { backend, token: ++this.keptTokens };
+    else if (this.keptAttention?.backend === backend) this.keptAttention = undefined;
   }
 
   /** A clip's exact pixels on the CPU: a clip made on the CPU (a CPU adapter's frame store) is read there, a GPU clip read back in `task`'s GPU turn. */
