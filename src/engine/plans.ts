@@ -241,6 +241,11 @@ export class Plans {
     }
   }
 
+  /** Whether the plan under `key` is kept (running it allocates nothing). */
+  has(key: string): boolean {
+    return this.plans.has(key);
+  }
+
   /** Keys of the kept plans, least recently used first (for tests and the memory readout). */
   get kept(): { key: string; bytes: number }[] {
     return [...this.plans.values()].map((p) => ({ key: p.key, bytes: p.bytes }));

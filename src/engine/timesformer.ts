@@ -6,10 +6,11 @@ import type { TimesformerWeights } from '../checkpoint/weights';
 import { explainShapes, modelShapes } from '../model/kernel-shapes';
 import { tuneShapes, type ForcedKernels } from './autotune';
 import type { NamedTensors } from '../tensor';
-import { GpuError, type EngineDevice } from './device';
+import { GpuError, GpuMemoryError, type EngineDevice } from './device';
 import type { ByteSink, ByteSource, OpenedCopy } from './engine-weights';
 import { recordForward, type EngineModel } from './forward';
 import type { GemmVariant, WeightDType } from './kernels/gemm';
+import { explanationRefusal } from './memory-plan';
 import { loadCopy, loadPacked, type EngineOptions, type LoadedParts, type LoadOptions } from './load';
 import { DEFAULT_PLAN_BUDGET_BYTES, Plans, type AttentionSlice, type GpuClip } from './plans';
 import { DEFAULT_ATTENTION_BUDGET, type RunRequest } from './read-back';
@@ -23,6 +24,14 @@ export type { RolloutRequest, RunRequest } from './read-back';
 /** Pixels a batch of clips (runBatch) uploads per submission: a few base-size clips (4.8 MB each), one HR clip (38.5 MB). */
 export const BATCH_PIXEL_BYTES = 64 * 2 ** 20;
 
+/** A plan's key: the same request written in another key order or without returnInput reuses the plan. */
+function planKey(T: number, Hpx: number, Wpx: number, request: RunRequest): string {
+  const { attention, hiddenStates, fullSpatialLayer, returnInput = false, rollout } = request;
+  // Explaining records the backward pass, whichever classes: the class is written at run time.
+  const explain = !!request.explain?.length;
+  return JSON.stringify([T, Hpx, Wpx, { attention, hiddenStates, fullSpatialLayer, returnInput, rollout, explain }]);
+}
+
 export class TimesformerEngine {
   readonly rt: Runtime;
   readonly config: TimesformerConfig;
@@ -32,6 +41,7 @@ export class TimesformerEngine {
   private readonly model: EngineModel;
   private readonly plans: Plans;
   private readonly forced: ForcedKernels;
+  private readonly memoryBudget?: EngineOptions['memoryBudget'];
   private busy = false;
   private lost?: string;
 
@@ -44,6 +54,7 @@ export class TimesformerEngine {
     this.model = { rt, config, weights, kernels, budget };
     this.plans = new Plans(rt, options.planBudgetBytes ?? DEFAULT_PLAN_BUDGET_BYTES);
     this.forced = options.kernels ?? {};
+    this.memoryBudget = options.memoryBudget;
     rt.device.lost.then((info) => (this.lost = info.message || info.reason));
   }
 
@@ -77,8 +88,11 @@ export class TimesformerEngine {
       this.checkClip(pixels, shape);
       const labels = this.config.labels.length;
       for (const k of request.explain ?? []) if (!(Number.isInteger(k) && k >= 0 && k < labels)) throw new GpuError(`cannot explain class ${k}: the model has ${labels} labels`);
-      // The backward's kernels are tuned when the model first explains (once per device), not at every load.
-      if (request.explain?.length) await tuneShapes(this.rt, explainShapes(this.config, this.weightDType), this.forced);
+      if (request.explain?.length) {
+        this.refuseUnfitting(T, Hpx, Wpx, request);
+        // The backward's kernels are tuned when the model first explains (once per device), not at every load.
+        await tuneShapes(this.rt, explainShapes(this.config, this.weightDType), this.forced);
+      }
       return this.plans.run(await this.planFor(T, Hpx, Wpx, request), pixels, request.explain);
     });
   }
@@ -131,12 +145,20 @@ export class TimesformerEngine {
 
   /** The plan for this shape and request, recorded when not kept (plans.ts). */
   private planFor(T: number, Hpx: number, Wpx: number, request: RunRequest) {
-    // Canonical: the same request written in another key order or without returnInput reuses the plan.
-    const { attention, hiddenStates, fullSpatialLayer, returnInput = false, rollout } = request;
-    // Explaining records the backward pass, whichever classes: the class is written at run time.
-    const explain = !!request.explain?.length;
-    const key = JSON.stringify([T, Hpx, Wpx, { attention, hiddenStates, fullSpatialLayer, returnInput, rollout, explain }]);
+    const key = planKey(T, Hpx, Wpx, request);
     return this.plans.get(key, `a [${T}, 3, ${Hpx}, ${Wpx}] clip`, () => recordForward(this.model, key, T, Hpx, Wpx, request));
+  }
+
+  /**
+   * An explanation whose plan is not recorded yet and would not fit the device (its limits, and the memory budget
+   * the load was fitted to) is refused in one line before anything is allocated (memory-plan.ts).
+   */
+  private refuseUnfitting(T: number, Hpx: number, Wpx: number, request: RunRequest) {
+    if (this.plans.has(planKey(T, Hpx, Wpx, request))) return;
+    const device = { maxBufferSize: this.rt.limits.buffer, maxStorageBufferBindingSize: this.rt.limits.binding, ...this.memoryBudget };
+    const kept = this.plans.kept.reduce((n, p) => n + p.bytes, 0);
+    const refusal = explanationRefusal(this.config, T, Hpx, Wpx, request, this.weightDType, device, kept, this.model.budget);
+    if (refusal) throw new GpuMemoryError(refusal);
   }
 
   /**

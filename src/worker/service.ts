@@ -8,6 +8,7 @@ import type { BackendChoice } from '../backends/choose';
 import { OUR_ENGINE } from '../backends/registry';
 import { isWgslBackend } from '../backends/wgsl';
 import { GpuError, requestEngineDevice, type DeviceTier } from '../engine/device';
+import { deviceMemory, memoryBudget } from '../engine/memory-plan';
 import { Runtime } from '../engine/runtime';
 import type { AttentionSlice, GpuClip } from '../engine/timesformer';
 import type { PreprocessedClip } from '../preprocess/frame-store';
@@ -180,7 +181,11 @@ export class InferenceService {
     const { weights } = loaded.model;
     // Only our engine loads from an engine-ready copy, and then it is the backend itself.
     if (!weights) return Promise.reject(new Error('the model was loaded without its weights'));
-    loaded.engine ??= this.device().then((gpu) => createBrowserBackend(OUR_ENGINE, { model: { ...loaded.model, weights }, gpu: gpu.runtime }));
+    loaded.engine ??= this.device().then((gpu) => {
+      // Its explanations are held to the device's memory budget, as a load of our engine is (memory-plan.ts).
+      const budget = memoryBudget(deviceMemory(gpu.device.device, gpu.device.gpuAdapter.info, (navigator as { deviceMemory?: number }).deviceMemory));
+      return createBrowserBackend(OUR_ENGINE, { model: { ...loaded.model, weights }, gpu: gpu.runtime, engine: { memoryBudget: budget } });
+    });
     loaded.engine.catch(() => (loaded.engine = undefined));
     return loaded.engine;
   }
