@@ -117,8 +117,9 @@ export interface DeletionCurve {
 
 /**
  * Deletion curves for several orders over the same clip: at each fraction the clip with that share of the patches
- * removed is scored by `probability` (the class's probability for a clip); the whole clip (fraction 0) is scored
- * once and shared. `onStep(done, total)` after each scoring.
+ * removed is scored by `probabilities` (the class's probability for each of a batch of clips), one batch per
+ * step with every order's clip; the whole clip (fraction 0) is scored once, with the first step's batch, and
+ * shared. `onStep(done, total)` after each batch, counting clips.
  */
 export async function deletionCurves(
   pixels: Float32Array,
@@ -126,23 +127,23 @@ export async function deletionCurves(
   grid: [number, number],
   orders: { order: DeletionOrder; patches: Uint32Array }[],
   steps: number,
-  probability: (clip: Float32Array<ArrayBuffer>) => Promise<number>,
+  probabilities: (clips: Float32Array<ArrayBuffer>[]) => Promise<ArrayLike<number>>,
   onStep: (done: number, total: number) => void = () => {},
 ): Promise<DeletionCurve[]> {
   const fractions = deletionFractions(steps);
   const total = 1 + orders.length * steps;
-  const whole = await probability(Float32Array.from(pixels));
-  let done = 1;
-  onStep(done, total);
-  const curves: DeletionCurve[] = [];
-  for (const { order, patches } of orders) {
-    const probs = new Float32Array(fractions.length);
-    probs[0] = whole;
-    for (let i = 1; i < fractions.length; i++) {
-      probs[i] = await probability(maskedClip(pixels, shape, grid, patches, Math.round(fractions[i] * patches.length)));
-      onStep(++done, total);
-    }
-    curves.push({ order, fractions, probs, area: curveArea(fractions, probs) });
+  const probs = orders.map(() => new Float32Array(fractions.length));
+  let done = 0;
+  for (let i = 1; i < fractions.length; i++) {
+    const clips = orders.map(({ patches }) => maskedClip(pixels, shape, grid, patches, Math.round(fractions[i] * patches.length)));
+    const whole = i === 1 ? [Float32Array.from(pixels)] : [];
+    const scored = await probabilities([...whole, ...clips]);
+    if (scored.length !== whole.length + clips.length) throw new Error(`deletion curve: ${scored.length} probabilities for ${whole.length + clips.length} clips`);
+    orders.forEach((_, o) => {
+      if (whole.length) probs[o][0] = scored[0];
+      probs[o][i] = scored[whole.length + o];
+    });
+    onStep((done += scored.length), total);
   }
-  return curves;
+  return orders.map(({ order }, o) => ({ order, fractions, probs: probs[o], area: curveArea(fractions, probs[o]) }));
 }

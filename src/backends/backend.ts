@@ -2,7 +2,7 @@
 // model run by other libraries (onnxruntime-web, TensorFlow.js) — so that the worker, `verify` and `bench`
 // switch between them. The worker runs a model only through this interface. Everything here is DOM-free:
 // it runs in a page, a worker and Node.
-import type { AttentionSlice, GpuClip } from '../engine/timesformer';
+import type { AttentionSlice, GpuClip, RolloutRequest } from '../engine/timesformer';
 import type { NamedTensors } from '../tensor';
 import type { BackendName } from './registry';
 
@@ -31,6 +31,8 @@ export interface RunOptions {
    * `relevance.class.<c>` ([1 + N·T]; space-only [T, 1 + N]), as src/reference/relevance.ts defines them.
    */
   explain?: number[];
+  /** Our engine: also the attention rollout, `rollout.<fusion>` (e.g. beside `explain`, from the same forward pass). */
+  rollout?: RolloutRequest;
 }
 
 /** What a backend can do, as the worker and the UI read it. */
@@ -55,6 +57,11 @@ export interface InferenceBackend {
    * reference fixtures name them. Calls are queued: one clip at a time.
    */
   run(input: ClipInput, shape: ClipShape, options?: RunOptions): Promise<NamedTensors>;
+  /**
+   * Several clips of one shape (CPU pixels), the same options, no explanation, run as a batch: one submission and
+   * one read-back for as many as fit (queued like runs); each clip's outputs are what `run` gives it. Only our engine has it.
+   */
+  runBatch?(clips: Float32Array[], shape: ClipShape, options?: RunOptions): Promise<NamedTensors[]>;
   /** Slices of the attention the last 'maps' run kept on the GPU (queued like runs); only our engine has it. */
   readAttention?(slices: AttentionSlice[]): Promise<Float32Array[]>;
   /** Free the session / weights. The backend cannot run afterwards; a shared GPUDevice is left alive. */

@@ -3,7 +3,7 @@
 // caller never sees the engine's "already running" guard.
 import type { EngineDevice } from '../engine/device';
 import type { ByteSink } from '../engine/engine-weights';
-import type { EngineOptions, LoadOptions } from '../engine/timesformer';
+import type { EngineOptions, LoadOptions, RunRequest } from '../engine/timesformer';
 import { TimesformerEngine } from '../engine/timesformer';
 import type { Runtime } from '../engine/runtime';
 import type { TfjsModel } from './tfjs';
@@ -16,6 +16,12 @@ export interface WgslBackend extends InferenceBackend {
 /** Whether `backend` is our engine (and has its `engine`: the GEMM it picked, its plans). */
 export function isWgslBackend(backend: InferenceBackend): backend is WgslBackend {
   return (backend as Partial<WgslBackend>).engine instanceof TimesformerEngine;
+}
+
+/** A backend's run options as the engine's request. */
+function runRequest(run: RunOptions): RunRequest {
+  const attention = run.attention === 'maps' || run.attention === 'cls' ? run.attention : run.attention ? 'all' : 'none';
+  return { attention, hiddenStates: !!run.hiddenStates, returnInput: !!run.returnInput, explain: run.explain, rollout: run.rollout };
 }
 
 /** The engine on `gpu` (pass the device's Runtime to share compiled kernels with preprocessing). */
@@ -34,8 +40,13 @@ export function wgslBackend(engine: TimesformerEngine): WgslBackend {
     run(input: ClipInput, shape: ClipShape, run: RunOptions = {}) {
       return queue.run(() => {
         if (disposed) throw new Error('wgsl: the backend was disposed');
-        const attention = run.attention === 'maps' || run.attention === 'cls' ? run.attention : run.attention ? 'all' : 'none';
-        return engine.run(input, shape, { attention, hiddenStates: !!run.hiddenStates, returnInput: !!run.returnInput, explain: run.explain });
+        return engine.run(input, shape, runRequest(run));
+      });
+    },
+    runBatch(clips: Float32Array[], shape: ClipShape, run: RunOptions = {}) {
+      return queue.run(() => {
+        if (disposed) throw new Error('wgsl: the backend was disposed');
+        return engine.runBatch(clips, shape, runRequest(run));
       });
     },
     readAttention(slices) {

@@ -83,10 +83,20 @@ const state = (rt: Runtime): TunerState => rt.memo('autotune', () => ({ picks: n
  */
 export const CPU_ADAPTER_COMPILE_LIMIT_MS = 500;
 
-/** Adapter identity for stored picks: the same driver and features give the same kernels the same speeds. */
+/**
+ * The device's limits that decide what the tuner offers and tries (`grants`: workgroup memory, invocations) and
+ * whether a trial's buffers can be bound: the tier a browser hands out (WebGPU's baseline, or the adapter's own).
+ */
+const TIER_LIMITS = ['maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxStorageBufferBindingSize'] as const;
+
+/**
+ * Device identity for stored picks: the same driver, features and limits tier give the same candidates the same
+ * speeds. Picks made among fewer candidates (the baseline tier) are not the adapter tier's, nor the reverse.
+ */
 export function adapterKey(gpu: EngineDevice): string {
   const a = gpu.adapter, f = gpu.features;
-  return [a.vendor, a.architecture, a.device, a.description, f.shaderF16 ? 'f16' : '', f.subgroups ? 'subgroups' : ''].join('|');
+  const tier = TIER_LIMITS.map((name) => gpu.device.limits[name]).join(',');
+  return [a.vendor, a.architecture, a.device, a.description, f.shaderF16 ? 'f16' : '', f.subgroups ? 'subgroups' : '', tier].join('|');
 }
 
 /** The picks as JSON to store (e.g. in localStorage or a file) and hand back to `rememberPicks` next time. */

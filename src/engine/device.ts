@@ -4,6 +4,11 @@ export class GpuError extends Error {
   override name = 'GpuError';
 }
 
+/** Work refused before anything was allocated because its planned GPU memory does not fit (memory-plan.ts): the GPU is fine. */
+export class GpuMemoryError extends GpuError {
+  override name = 'GpuMemoryError';
+}
+
 export interface AdapterDescription {
   vendor: string;
   architecture: string;

@@ -43,6 +43,11 @@ export interface EngineOptions {
   /** What an attention run ('maps') may read back per clip (default 64 MB) and keep on the GPU for readAttention() (1 GiB). */
   attentionBudgetBytes?: number;
   keptAttentionBytes?: number;
+  /**
+   * GPU memory the engine may take in all, where the device says (memory-plan.ts's fit at load): an explanation
+   * whose plan would exceed it, beside the weights and the kept plans, is refused before anything is allocated.
+   */
+  memoryBudget?: { budgetBytes: number; budgetSource?: string };
 }
 
 /** What `build` hands the engine it makes: its own scope of the device's Runtime, the weights and the kernel picks. */

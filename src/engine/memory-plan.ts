@@ -1,9 +1,10 @@
 // GPU memory planned before it is spent: from the config, the clip shape and the weight type alone, the bytes
 // the engine will allocate — its weights (engine-weights.ts's layout) and each recorded plan's buffers, buffer
-// by buffer as TimesformerEngine.record makes them (test/engine/memory-plan.test.ts holds the two to the same
+// by buffer as forward.ts and backward.ts make them (test/engine/memory-plan.test.ts holds the two to the same
 // bytes on a real device) — and the largest single buffer. `fitMemory` fits them to what the device allows
 // (its limits, and a memory budget where the browser says something) before anything is allocated: fewer kept
 // plans, then fewer attention maps kept on the GPU, then f16 weights; else one line saying why not.
+// `explanationRefusal` says, before an explanation's plan is recorded, when its buffers do not fit.
 //
 // Dimension key (as timesformer.ts): T frames, N patches, D hidden, H heads, F intermediate, L labels,
 // S token rows (1 + N·T divided and joint, T·(1+N) space-only), B sequences with a CLS row.
@@ -14,9 +15,11 @@ import { engineLayout } from './weight-layout';
 import type { WeightDType } from './kernels/gemm';
 import { packedWords } from './kernels/pack-f16';
 import { MAX_QKV_PARTS } from './kernels/attention';
-import { rolloutLayout } from './kernels/rollout';
+import { rolloutLayout, type SubLayerLayout } from './kernels/rollout';
 import { GpuError, type EngineDevice } from './device';
-import { DEFAULT_PLAN_BUDGET_BYTES, type EngineOptions, type RunRequest } from './timesformer';
+import type { EngineOptions } from './load';
+import { DEFAULT_PLAN_BUDGET_BYTES } from './plans';
+import type { RunRequest } from './read-back';
 
 /** Bytes by what they hold; `total` is their sum. */
 export interface PlanBytes {
@@ -28,12 +31,17 @@ export interface PlanBytes {
   rollout: number;
   /** Staging buffers outputs are read back through, and the copies hidden states are read from. */
   readBack: number;
+  /**
+   * The backward pass of an `explain` run (backward.ts): the residual stream kept before each layer and after the
+   * last, the recomputation's qkv and probabilities, the activation gradients and the relevance vectors.
+   */
+  explanation: number;
   total: number;
   /** Of `attention`: the maps kept on the GPU for readAttention() (a 'maps' run). */
   keptMaps: number;
   /** The largest single buffer. */
   largest: { label: string; bytes: number };
-  /** The largest buffer the engine binds whole (every one but those of CHUNKED_BUFFERS). */
+  /** The largest buffer the engine binds whole (every one but those of CHUNKED_BUFFERS; every one when explaining). */
   largestWhole: { label: string; bytes: number };
   /** The bytes of each buffer the engine binds in parts. */
   chunked: Record<string, number>;
@@ -71,13 +79,15 @@ export function planBytes(c: TimesformerConfig, T: number, Hpx: number, Wpx: num
   const seqLen = spaceOnly ? 1 + N : 1 + N * T;
   const B = spaceOnly ? T : 1;
   const S = B * seqLen;
-  const bytes: PlanBytes = { activations: 0, attention: 0, rollout: 0, readBack: 0, total: 0, keptMaps: 0, largest: { label: '', bytes: 0 }, largestWhole: { label: '', bytes: 0 }, chunked: {} };
-  type Category = 'activations' | 'attention' | 'rollout' | 'readBack';
+  const bytes: PlanBytes = { activations: 0, attention: 0, rollout: 0, readBack: 0, explanation: 0, total: 0, keptMaps: 0, largest: { label: '', bytes: 0 }, largestWhole: { label: '', bytes: 0 }, chunked: {} };
+  type Category = 'activations' | 'attention' | 'rollout' | 'readBack' | 'explanation';
+  // The backward pass binds qkv (attention's backward) and the MLP rows (GELU's) whole.
+  const explaining = !!request.explain?.length;
   const add = (category: Category, label: string, size: number) => {
     bytes[category] += size;
     bytes.total += size;
     if (size > bytes.largest.bytes) bytes.largest = { label, bytes: size };
-    if (label in CHUNKED_BUFFERS) bytes.chunked[label] = size;
+    if (label in CHUNKED_BUFFERS && !explaining) bytes.chunked[label] = size;
     else if (size > bytes.largestWhole.bytes) bytes.largestWhole = { label, bytes: size };
   };
   const buf = (category: Category, label: string, floats: number) => add(category, label, storage(floats * F32));
@@ -101,7 +111,7 @@ export function planBytes(c: TimesformerConfig, T: number, Hpx: number, Wpx: num
   const otherBytes = B * L * F32 + (request.returnInput ? packedWords(frameValues) * F32 : 0);
   const maps = request.attention === 'maps' ? planAttentionReadBack(geometry, budgets.readBytes, budgets.keptBytes, otherBytes) : undefined;
   const discards = request.rollout ? [request.rollout.discard] : maps ? MAPS_DISCARDS : undefined;
-  const fusions = maps?.fusions ?? HEAD_FUSIONS;
+  const fusions = request.rollout?.fusions ?? maps?.fusions ?? HEAD_FUSIONS;
   const layout = rolloutLayout(c.attentionType, c.numLayers, H, T, N);
   let scratch = false;
   /** One attention step's probabilities and the rollout's buffers for it, as timesformer.ts's `attend`. */
@@ -142,6 +152,25 @@ export function planBytes(c: TimesformerConfig, T: number, Hpx: number, Wpx: num
       output('rollout', 'rollout layers', c.numLayers * size);
       output('rollout', 'rollout', size);
     }
+  }
+  if (explaining) {
+    // As recordBackward makes them, after the forward's checkpoints.
+    const [first, second] = layout.subLayers, spatial = second ?? first;
+    const probs = (u: SubLayerLayout) => u.seqs * H * u.len * u.len;
+    for (let i = 0; i <= c.numLayers; i++) buf('explanation', `checkpoint ${i}`, S * D);
+    if (second) for (const [label, floats] of [['temporal qkv', S * 3 * D], ['temporal probabilities', probs(first)]] as const) buf('explanation', label, floats);
+    buf('explanation', second ? 'spatial probabilities' : 'probabilities', probs(spatial));
+    buf('explanation', 'logit gradient', L);
+    for (const label of ['∂y/∂last', '∂y/∂h', '∂y/∂normed', '∂y/∂context', '∂y/∂temporal proj']) buf('explanation', label, S * D);
+    buf('explanation', '∂y/∂fc1', S * F);
+    buf('explanation', '∂y/∂qkv', (S + T) * 3 * D);
+    buf('explanation', '∂y/∂probabilities', Math.max(...layout.subLayers.map(probs)));
+    buf('explanation', 'attention backward row sums', H * Math.max(...layout.subLayers.map((u) => u.seqs * u.len)));
+    buf('explanation', '∂y/∂patches', T * N * 3 * P * P);
+    buf('explanation', '∂y/∂pixels', frameValues);
+    for (const label of ['relevance start', 'relevance a', 'relevance b']) buf('explanation', label, layout.vector.size);
+    output('explanation', 'grad_pixels', frameValues, false);
+    output('explanation', 'relevance', layout.vector.size, false);
   }
   return bytes;
 }
@@ -199,21 +228,14 @@ export function fitMemory(name: string, c: TimesformerConfig, dtype: WeightDType
   const [T, Hpx, Wpx] = [c.numFrames, c.imageSize, c.imageSize];
   const plan = planBytes(c, T, Hpx, Wpx, { attention: 'none', hiddenStates: false, returnInput: true });
   const mapsWith = (keptBytes: number) => planBytes(c, T, Hpx, Wpx, { attention: 'maps', hiddenStates: false, returnInput: true }, { readBytes: DEFAULT_ATTENTION_BUDGET_BYTES, keptBytes });
-  const bindLimit = Math.min(device.maxStorageBufferBindingSize, device.maxBufferSize);
-  const chunkedLimit = (label: string) => Math.min(device.maxBufferSize, CHUNKED_BUFFERS[label] * device.maxStorageBufferBindingSize);
   const weights = (d: WeightDType) => weightBytes(c, d);
-  const tooLarge = [
-    ...[weights(dtype).largest, plan.largestWhole].map((b) => ({ ...b, limit: bindLimit })),
-    ...Object.entries(plan.chunked).map(([label, bytes]) => ({ label, bytes, limit: chunkedLimit(label) })),
-  ].find((b) => b.bytes > b.limit);
+  const tooLarge = overLimit(plan, weights(dtype).largest, device);
   const fit = (d: WeightDType, keptAttentionBytes: number, planBudgetBytes: number): MemoryFit => {
     const maps = mapsWith(keptAttentionBytes);
     const w = weights(d).total + SCOPE_BYTES;
     return { weights: d, planBudgetBytes, keptAttentionBytes, bytes: { weights: w, plan, maps, total: w + Math.max(plan.total, maps.total) + planBudgetBytes } };
   };
-  if (tooLarge) {
-    return { ...fit(dtype, DEFAULT_KEPT_ATTENTION_BYTES, defaults.planBudgetBytes), refusal: `${name} needs a ${MB(tooLarge.bytes)} buffer (${tooLarge.label}); this GPU allows ${MB(tooLarge.limit)} in one` };
-  }
+  if (tooLarge) return { ...fit(dtype, DEFAULT_KEPT_ATTENTION_BYTES, defaults.planBudgetBytes), refusal: `${name} needs ${tooLarge}` };
   const budget = device.budgetBytes;
   if (budget === undefined) return fit(dtype, DEFAULT_KEPT_ATTENTION_BYTES, defaults.planBudgetBytes);
   for (const d of dtype === 'f32' ? (['f32', 'f16'] as const) : (['f16'] as const)) {
@@ -228,11 +250,47 @@ export function fitMemory(name: string, c: TimesformerConfig, dtype: WeightDType
 }
 
 /**
+ * The first buffer over what `device` allows, as "a N MiB buffer (label); this GPU allows M MiB in one": the weights'
+ * largest and the plan's buffers bound whole within one binding, those bound in parts within one buffer and their bindings.
+ */
+function overLimit(plan: PlanBytes, weightsLargest: { label: string; bytes: number }, device: DeviceMemory): string | undefined {
+  const bindLimit = Math.min(device.maxStorageBufferBindingSize, device.maxBufferSize);
+  const chunkedLimit = (label: string) => Math.min(device.maxBufferSize, CHUNKED_BUFFERS[label] * device.maxStorageBufferBindingSize);
+  const tooLarge = [
+    ...[weightsLargest, plan.largestWhole].map((b) => ({ ...b, limit: bindLimit })),
+    ...Object.entries(plan.chunked).map(([label, bytes]) => ({ label, bytes, limit: chunkedLimit(label) })),
+  ].find((b) => b.bytes > b.limit);
+  return tooLarge && `a ${MB(tooLarge.bytes)} buffer (${tooLarge.label}); this GPU allows ${MB(tooLarge.limit)} in one`;
+}
+
+/**
+ * Why the explanation `request` asks for (with `explain`) of a [T, 3, Hpx, Wpx] clip cannot be recorded on `device`,
+ * in one line, or undefined when it fits: a buffer over the device's limits, or, under a memory budget, the weights,
+ * its plan and the plans kept beside it while it is recorded (`keptPlanBytes`) over the budget.
+ */
+export function explanationRefusal(c: TimesformerConfig, T: number, Hpx: number, Wpx: number, request: RunRequest, dtype: WeightDType, device: DeviceMemory, keptPlanBytes: number, budgets?: { readBytes: number; keptBytes: number }): string | undefined {
+  const plan = planBytes(c, T, Hpx, Wpx, request, budgets);
+  const weights = weightBytes(c, dtype);
+  const what = `An explanation of ${T} frames of ${Wpx}×${Hpx}`;
+  const tooLarge = overLimit(plan, weights.largest, device);
+  if (tooLarge) return `${what} needs ${tooLarge}`;
+  const total = weights.total + SCOPE_BYTES + plan.total + keptPlanBytes;
+  if (device.budgetBytes !== undefined && total > device.budgetBytes) return `${what} needs ≈ ${GB(total)} of GPU memory; this GPU allows ${GB(device.budgetBytes)} (${device.budgetSource})`;
+  return undefined;
+}
+
+/**
  * What a load passes the engine so that the model fits `gpu` (fitMemory with the engine's default plan budget),
  * or the refusal as a GpuError: called with the config, before the weights are read or anything is allocated.
  */
 export function fittedEngineOptions(name: string, c: TimesformerConfig, dtype: WeightDType, gpu: EngineDevice, navigatorMemoryGB?: number): EngineOptions {
-  const fit = fitMemory(name, c, dtype, deviceMemory(gpu.device, gpu.gpuAdapter.info, navigatorMemoryGB), { planBudgetBytes: DEFAULT_PLAN_BUDGET_BYTES });
+  const device = deviceMemory(gpu.device, gpu.gpuAdapter.info, navigatorMemoryGB);
+  const fit = fitMemory(name, c, dtype, device, { planBudgetBytes: DEFAULT_PLAN_BUDGET_BYTES });
   if (fit.refusal) throw new GpuError(fit.refusal);
-  return { weights: fit.weights === 'f16' ? 'f16' : 'auto', planBudgetBytes: fit.planBudgetBytes, keptAttentionBytes: fit.keptAttentionBytes };
+  return { weights: fit.weights === 'f16' ? 'f16' : 'auto', planBudgetBytes: fit.planBudgetBytes, keptAttentionBytes: fit.keptAttentionBytes, memoryBudget: memoryBudget(device) };
+}
+
+/** The engine's memory budget (EngineOptions.memoryBudget) where the device says one. */
+export function memoryBudget({ budgetBytes, budgetSource }: DeviceMemory): EngineOptions['memoryBudget'] {
+  return budgetBytes === undefined ? undefined : { budgetBytes, budgetSource };
 }

@@ -134,35 +134,79 @@ export class Plans {
     const encoder = device.createCommandEncoder();
     if (pixels instanceof Float32Array) device.queue.writeBuffer(plan.pixels, 0, pixels.buffer, pixels.byteOffset, pixels.byteLength);
     else pixels.encode(encoder, plan.pixels);
-    const result = await this.submit(this.rt.encode(plan.steps, encoder), plan.outputs);
+    const [result] = await this.submit(this.staged(this.rt.encode(plan.steps, encoder), plan.outputs), plan.outputs);
     const ex = plan.explanation;
     if (explain.length && !ex) throw new GpuError('this plan was recorded without its backward pass');
     for (const c of explain) {
       const seed = new Float32Array(ex!.labels);
       seed[c] = ex!.seedScale;
       device.queue.writeBuffer(ex!.seed, 0, seed);
-      for (const [name, t] of await this.submit(this.rt.encode(ex!.steps), ex!.outputs)) result.set(`${name}.class.${c}`, t);
+      const [outputs] = await this.submit(this.staged(this.rt.encode(ex!.steps), ex!.outputs), ex!.outputs);
+      for (const [name, t] of outputs) result.set(`${name}.class.${c}`, t);
     }
     return result;
   }
 
-  /** Submit `encoder` with the copies of `outputs` to their staging buffers, and read them. */
-  private async submit(encoder: GPUCommandEncoder, outputs: Output[]): Promise<NamedTensors> {
+  /**
+   * Run a plan on several clips of its shape (CPU pixels), as many per submission as `maxPixelBytes` of their pixels
+   * allow: their pixels written into one buffer, then per clip a copy of its pixels into the plan's input, the plan's
+   * steps and a copy of each output into the clip's row of one staging buffer per output; one read-back per
+   * submission. The same steps on the same pixels: each clip's outputs are those of a run of it alone.
+   */
+  async runBatch(plan: Plan, clips: Float32Array[], maxPixelBytes: number): Promise<NamedTensors[]> {
+    this.keptAttention = plan.kept.size > 0 ? plan.kept : undefined;
+    const bytes = clips[0]?.byteLength ?? 0;
+    const perSubmission = Math.max(1, Math.floor(Math.min(maxPixelBytes, this.rt.limits.buffer) / Math.max(bytes, 1)));
+    const results: NamedTensors[] = [];
+    for (let from = 0; from < clips.length; from += perSubmission) results.push(...(await this.submitBatch(plan, clips.slice(from, from + perSubmission))));
+    return results;
+  }
+
+  private async submitBatch(plan: Plan, clips: Float32Array[]): Promise<NamedTensors[]> {
     const { device } = this.rt;
+    const bytes = clips[0].byteLength, n = clips.length;
+    const input = device.createBuffer({ label: 'batch pixels', size: bytes * n, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const staging = plan.outputs.map((o) => device.createBuffer({ label: `${o.name} batch staging`, size: o.staging.size * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+    try {
+      clips.forEach((clip, k) => device.queue.writeBuffer(input, k * bytes, clip.buffer, clip.byteOffset, bytes));
+      const encoder = device.createCommandEncoder();
+      for (let k = 0; k < n; k++) {
+        encoder.copyBufferToBuffer(input, k * bytes, plan.pixels, 0, bytes);
+        this.rt.encode(plan.steps, encoder);
+        plan.outputs.forEach((o, j) => encoder.copyBufferToBuffer(o.buffer, o.offset, staging[j], k * o.staging.size, o.staging.size));
+      }
+      return await this.submit(encoder, plan.outputs, staging, n);
+    } finally {
+      input.destroy();
+      for (const s of staging) s.destroy();
+    }
+  }
+
+  /** `encoder` with the copies of `outputs` to their staging buffers. */
+  private staged(encoder: GPUCommandEncoder, outputs: Output[]): GPUCommandEncoder {
     for (const o of outputs) encoder.copyBufferToBuffer(o.buffer, o.offset, o.staging, 0, o.staging.size);
+    return encoder;
+  }
+
+  /** Submit `encoder` and read `clips` rows of each output from its staging buffer (row k at k × the output's staging size). */
+  private async submit(encoder: GPUCommandEncoder, outputs: Output[], staging = outputs.map((o) => o.staging), clips = 1): Promise<NamedTensors[]> {
+    const { device } = this.rt;
     device.pushErrorScope('validation');
     device.queue.submit([encoder.finish()]);
     const error = await device.popErrorScope();
     if (error) throw new GpuError(`GPU validation error: ${error.message}`);
-    await Promise.all(outputs.map((o) => o.staging.mapAsync(GPUMapMode.READ)));
-    const result: NamedTensors = new Map();
-    for (const o of outputs) {
-      const range = o.staging.getMappedRange();
+    await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
+    const results: NamedTensors[] = Array.from({ length: clips }, () => new Map());
+    outputs.forEach((o, j) => {
+      const range = staging[j].getMappedRange(), rowBytes = o.staging.size;
       const n = o.shape.reduce((x, y) => x * y, 1);
-      result.set(o.name, o.encoding === 'f16' ? { shape: o.shape, data: unpackF16(range, n), readBytes: range.byteLength } : { shape: o.shape, data: new Float32Array(range.slice(0)) });
-      o.staging.unmap();
-    }
-    return result;
+      results.forEach((result, k) => {
+        const row = range.slice(k * rowBytes, (k + 1) * rowBytes);
+        result.set(o.name, o.encoding === 'f16' ? { shape: o.shape, data: unpackF16(row, n), readBytes: rowBytes } : { shape: o.shape, data: new Float32Array(row) });
+      });
+      staging[j].unmap();
+    });
+    return results;
   }
 
   /** Read slices of the attention probabilities the last run kept on the GPU, without reading the rest back. */
@@ -195,6 +239,11 @@ export class Plans {
     } finally {
       staging.destroy();
     }
+  }
+
+  /** Whether the plan under `key` is kept (running it allocates nothing). */
+  has(key: string): boolean {
+    return this.plans.has(key);
   }
 
   /** Keys of the kept plans, least recently used first (for tests and the memory readout). */

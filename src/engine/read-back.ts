@@ -25,16 +25,22 @@ export interface RunRequest {
   /** Also return the input clip as the model saw it (`pixel_values` [T, 3, H, W]), e.g. to display it. */
   returnInput?: boolean;
   /**
-   * Attention rollout for every head fusion with this discard ratio, composed on the GPU from the full
-   * probabilities (src/engine/kernels/rollout.ts): `rollout.<fusion>` and `rollout.<fusion>.layers`.
+   * Attention rollout for every head fusion (or those in `fusions`) with this discard ratio, composed on the GPU
+   * from the full probabilities (src/engine/kernels/rollout.ts): `rollout.<fusion>` and `rollout.<fusion>.layers`.
+   * With `explain`, in the same run: the rollout from the forward, the relevance from the backward after it.
    */
-  rollout?: { discard: number };
+  rollout?: RolloutRequest;
   /**
    * Explain these classes (indices into the labels): also `grad_pixels.class.<c>` [1, T, 3, H, W] (∂ logit /
    * ∂ pixels; space-only: the mean over frames of the logit) and `relevance.class.<c>` ([1 + N·T]; space-only
    * [T, 1 + N]), by a backward pass after the forward (src/engine/backward.ts), one per class.
    */
   explain?: number[];
+}
+
+export interface RolloutRequest {
+  discard: number;
+  fusions?: readonly HeadFusion[];
 }
 
 /** Bytes an attention run ('maps') may read back per clip, and keep on the GPU for readAttention(). */
@@ -79,6 +85,6 @@ export function readBackPolicy(request: RunRequest, c: TimesformerConfig, g: Cli
         ? { full: all || maps?.temporal === 'heads', cls: false, mean: maps?.temporal === 'mean', keep: !!maps?.keepTemporal }
         : { full: all || (step === 'spatial' && request.fullSpatialLayer === layer) || maps?.spatial === 'heads', cls, mean: maps?.spatial === 'mean', keep: !!maps?.keepSpatial },
     discards: request.rollout ? [request.rollout.discard] : maps ? MAPS_DISCARDS : undefined,
-    fusions: maps?.fusions,
+    fusions: request.rollout?.fusions ?? maps?.fusions,
   };
 }

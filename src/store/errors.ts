@@ -61,6 +61,7 @@ export function explainError(e: unknown, className: string): AppError {
   const message = messageOf(e);
   const title = `Explaining “${className}” failed`;
   if (kind === 'gpu') return { kind, title, message, advice: 'Reload the model and try again.', action: 'reload-model' };
+  if (kind === 'memory') return { kind, title, message, advice: 'The explanation shown is unchanged; a GPU with more memory (or a smaller model) can explain this clip.' };
   return { kind, title, message, advice: 'Try again, or pick another class; the classification itself is unchanged.' };
 }
 

@@ -1,8 +1,9 @@
 // Why the model names a class, in the worker: the video's first view decoded and preprocessed as classify.ts does,
-// run on our engine (whatever backend is loaded: only ours has a backward pass) for the rollout and then for the
-// class's relevance and pixel gradient, then the deletion curves — the class's probability as the patches are
-// removed, most relevant first, by the relevance, by the rollout and at random — one engine run per point, each in
-// its own GPU turn, so that the task can be cancelled (or let a more urgent run go ahead) between two.
+// run on our engine (whatever backend is loaded: only ours has a backward pass) once for the rollout (from the
+// forward) and the class's relevance and pixel gradient (from the backward after it), then the deletion curves —
+// the class's probability as the patches are removed, most relevant first, by the relevance, by the rollout and at
+// random — one batch of clips per step (every order's clip, one submission and one read-back), each batch in its own
+// GPU turn, so that the task can be cancelled (or let a more urgent run go ahead) between two.
 import { deletionCurves, frameImportance, inputTimesGradient, patchOrder, patchScores, randomOrder, type TokenGeometry } from '../attention/explanation';
 import { patchGrid } from '../model/geometry';
 import { viewProbabilities } from '../predictions/scores';
@@ -15,7 +16,7 @@ import type { ExplainOptions, ExplainResult } from './protocol';
 import type { Task } from './scheduler';
 import type { InferenceService } from './service';
 
-export type ExplainHost = Pick<InferenceService, 'use' | 'engineFor' | 'runtime' | 'runClip' | 'clipPixels'>;
+export type ExplainHost = Pick<InferenceService, 'use' | 'engineFor' | 'runtime' | 'runClip' | 'runClips' | 'clipPixels'>;
 
 /** Points of each deletion curve after the whole clip: 10 % of the patches more removed at each. */
 export const DELETION_STEPS = 10;
@@ -42,16 +43,12 @@ export async function explainVideo(service: ExplainHost, task: Task, video: Blob
     // Exact pixels: the masked clips are made from them (a run's `pixel_values` come back as f16, for display).
     const pixels = await service.clipPixels(task, clip, shape);
     const decodeMs = performance.now() - t0;
-    const runs = 2 + 1 + 3 * DELETION_STEPS;
+    const runs = 1 + 1 + 3 * DELETION_STEPS;
     const t1 = performance.now();
-    progress('inference', 0, runs, 'for the rollout');
-    const seen = await service.runClip(task, engine, pixels, shape, { attention: 'maps' });
-    const rollout = seen.get('rollout.mean');
-    if (!rollout) throw new Error('explain: the engine returned no rollout');
-    progress('inference', 1, runs, 'backward, for the relevance');
-    const back = await service.runClip(task, engine, pixels, shape, { explain: [c] });
-    const grad = back.get(`grad_pixels.class.${c}`), rel = back.get(`relevance.class.${c}`);
-    if (!grad || !rel) throw new Error(`explain: the engine returned no ${grad ? 'relevance' : 'pixel gradient'} for class ${c}`);
+    progress('inference', 0, runs, 'backward, for the relevance and the rollout');
+    const back = await service.runClip(task, engine, pixels, shape, { explain: [c], rollout: { discard: 0, fusions: ['mean'] } });
+    const grad = back.get(`grad_pixels.class.${c}`), rel = back.get(`relevance.class.${c}`), rollout = back.get('rollout.mean');
+    if (!grad || !rel || !rollout) throw new Error(`explain: the engine returned no ${!grad ? 'pixel gradient' : !rel ? 'relevance' : 'rollout'} for class ${c}`);
     const explainMs = performance.now() - t1;
     const relevance = patchScores(rel.data, g), rolloutPatches = patchScores(rollout.data, g);
     const t2 = performance.now();
@@ -65,11 +62,12 @@ export async function explainVideo(service: ExplainHost, task: Task, video: Blob
         { order: 'random', patches: randomOrder(relevance.length, RANDOM_SEED) },
       ],
       DELETION_STEPS,
-      async (masked) => {
-        const logits = (await service.runClip(task, engine, masked, shape, {})).get('logits')!;
-        return viewProbabilities(logits.data, logits.shape[0])[c];
-      },
-      (done) => progress('inference', 2 + done, runs, 'for the deletion curves'),
+      async (clips) =>
+        (await service.runClips(task, engine, clips, shape, {})).map((outputs) => {
+          const logits = outputs.get('logits')!;
+          return viewProbabilities(logits.data, logits.shape[0])[c];
+        }),
+      (done) => progress('inference', 1 + done, runs, 'for the deletion curves'),
     );
     return {
       classIndex: c,

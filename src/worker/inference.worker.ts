@@ -5,7 +5,7 @@
 import { BackendError } from '../backends/backend';
 import { BACKEND_CATALOG } from '../backends/registry';
 import { CheckpointError } from '../checkpoint/errors';
-import { GpuError } from '../engine/device';
+import { GpuError, GpuMemoryError } from '../engine/device';
 import { VideoError } from '../video/errors';
 import { liveHandler, serviceLiveHost } from './live';
 import { isLiveRequest, type LiveEvent, type LiveRequest } from './live-protocol';
@@ -73,6 +73,7 @@ function describe(error: unknown): ErrorInfo {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof CheckpointError || error instanceof NoModelError) return { kind: 'model', message };
   if (error instanceof VideoError) return { kind: 'video', message };
+  if (error instanceof GpuMemoryError) return { kind: 'memory', message };
   if (error instanceof GpuError) return { kind: 'gpu', message };
   // A GPU backend's failure is the GPU's; the wasm EP's and tfjs-cpu's are not.
   if (error instanceof BackendError && BACKEND_CATALOG[error.backend].gpu) return { kind: 'gpu', message };

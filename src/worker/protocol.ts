@@ -148,8 +148,11 @@ export type Request =
   | { type: 'device-tier'; tier: DeviceTier };
 
 export interface ErrorInfo {
-  /** What failed, for the UI to phrase its advice: a model file, the video, the GPU, or a cancel. */
-  kind: 'model' | 'video' | 'gpu' | 'cancelled' | 'internal';
+  /**
+   * What failed, for the UI to phrase its advice: a model file, the video, the GPU, work refused before it started
+   * because its planned GPU memory does not fit ('memory': the GPU is fine), or a cancel.
+   */
+  kind: 'model' | 'video' | 'gpu' | 'memory' | 'cancelled' | 'internal';
   message: string;
 }
 

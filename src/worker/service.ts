@@ -8,6 +8,7 @@ import type { BackendChoice } from '../backends/choose';
 import { OUR_ENGINE } from '../backends/registry';
 import { isWgslBackend } from '../backends/wgsl';
 import { GpuError, requestEngineDevice, type DeviceTier } from '../engine/device';
+import { deviceMemory, memoryBudget } from '../engine/memory-plan';
 import { Runtime } from '../engine/runtime';
 import type { AttentionSlice, GpuClip } from '../engine/timesformer';
 import type { PreprocessedClip } from '../preprocess/frame-store';
@@ -106,15 +107,32 @@ export class InferenceService {
     if (backend.capabilities.gpuInput || clip instanceof Float32Array) {
       const pixels = clip;
       const outputs = await task.gpu(() => {
-        // Any run replaces what the backend kept: only a 'maps' run keeps something new.
-        if (options.attention === 'maps' && backend.readAttention) this.keptAttention = { backend, token: ++this.keptTokens };
-        else if (this.keptAttention?.backend === backend) this.keptAttention = undefined;
+        this.running(backend, options);
         return backend.run(pixels, shape, options);
       });
       if (options.returnInput && pixels instanceof Float32Array && !outputs.has('pixel_values')) outputs.set('pixel_values', { shape: [...shape], data: pixels });
       return outputs;
     }
     return this.runClip(task, backend, await this.clipPixels(task, clip, shape), shape, options);
+  }
+
+  /**
+   * Several clips of one shape (CPU pixels) in `task`'s one GPU turn, as a batch: one submission and one read-back
+   * for as many as fit (a backend with `runBatch`: our engine).
+   */
+  runClips(task: Task, backend: InferenceBackend, clips: Float32Array[], shape: ClipShape, options: RunOptions): Promise<NamedTensors[]> {
+    const batch = backend.runBatch;
+    if (!batch) return Promise.reject(new Error(`${backend.name} runs one clip at a time, not a batch`));
+    return task.gpu(() => {
+      this.running(backend, options);
+      return batch.call(backend, clips, shape, options);
+    });
+  }
+
+  /** A run of `backend` starts: it replaces what the backend kept on the GPU; only a 'maps' run keeps something new. */
+  private running(backend: InferenceBackend, options: RunOptions) {
+    if (options.attention === 'maps' && backend.readAttention) this.keptAttention = { backend, token: ++this.keptTokens };
+    else if (this.keptAttention?.backend === backend) this.keptAttention = undefined;
   }
 
   /** A clip's exact pixels on the CPU: a clip made on the CPU (a CPU adapter's frame store) is read there, a GPU clip read back in `task`'s GPU turn. */
@@ -163,7 +181,11 @@ export class InferenceService {
     const { weights } = loaded.model;
     // Only our engine loads from an engine-ready copy, and then it is the backend itself.
     if (!weights) return Promise.reject(new Error('the model was loaded without its weights'));
-    loaded.engine ??= this.device().then((gpu) => createBrowserBackend(OUR_ENGINE, { model: { ...loaded.model, weights }, gpu: gpu.runtime }));
+    loaded.engine ??= this.device().then((gpu) => {
+      // Its explanations are held to the device's memory budget, as a load of our engine is (memory-plan.ts).
+      const budget = memoryBudget(deviceMemory(gpu.device.device, gpu.device.gpuAdapter.info, (navigator as { deviceMemory?: number }).deviceMemory));
+      return createBrowserBackend(OUR_ENGINE, { model: { ...loaded.model, weights }, gpu: gpu.runtime, engine: { memoryBudget: budget } });
+    });
     loaded.engine.catch(() => (loaded.engine = undefined));
     return loaded.engine;
   }

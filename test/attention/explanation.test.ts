@@ -71,14 +71,16 @@ describe('deletion curves', () => {
     expect(curveArea([0, 1], [0.2, 0.2])).toBeCloseTo(0.2, 12);
   });
 
-  it('score each order’s clips, sharing the whole clip, with progress', async () => {
+  it('score each step’s clips of every order as one batch, the whole clip once with the first, with progress', async () => {
     const shape = [2, 3, 4, 4], grid: [number, number] = [2, 2];
     const pixels = new Float32Array(2 * 3 * 16).fill(1);
     // The share of pixels still there: falls linearly whatever the order.
-    const kept = async (clip: Float32Array) => clip.reduce((s, v) => s + v, 0) / clip.length;
+    const batches: number[] = [];
+    const kept = async (clips: Float32Array[]) => (batches.push(clips.length), clips.map((clip) => clip.reduce((s, v) => s + v, 0) / clip.length));
     const steps: number[] = [];
     const curves = await deletionCurves(pixels, shape, grid, [{ order: 'relevance', patches: patchOrder(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8])) }, { order: 'random', patches: randomOrder(8, 1) }], 4, kept, (done) => steps.push(done));
-    expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(batches).toEqual([3, 2, 2, 2]);
+    expect(steps).toEqual([3, 5, 7, 9]);
     for (const c of curves) {
       expect([...c.probs]).toEqual([1, 0.75, 0.5, 0.25, 0]);
       expect(c.area).toBeCloseTo(0.5, 6);
@@ -99,13 +101,14 @@ describe('deletion curves', () => {
         const logits = forwardReference(model, { shape: pixels.shape, data: clip }, { attentions: false }).get('logits')!;
         return viewProbabilities(logits.data, logits.shape[0])[c];
       };
+      const probabilities = (clips: Float32Array[]) => Promise.all(clips.map(probability));
       const orders = [
         { order: 'relevance' as const, patches: patchOrder(patchScores(rel.data, g)) },
         { order: 'rollout' as const, patches: patchOrder(patchScores(rollout.data, g)) },
         { order: 'random' as const, patches: randomOrder(g.frames * g.patches, 1) },
       ];
       expect([...orders[0].patches]).not.toEqual([...orders[1].patches]);
-      const curves = await deletionCurves(pixels.data, pixels.shape, grid, orders, 10, probability);
+      const curves = await deletionCurves(pixels.data, pixels.shape, grid, orders, 10, probabilities);
       const whole = await probability(pixels.data), none = await probability(new Float32Array(pixels.data.length));
       for (const curve of curves) {
         expect(curve.probs).toHaveLength(11);

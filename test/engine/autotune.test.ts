@@ -2,11 +2,13 @@
 // kept per device and carried across visits by a JSON keyed by the adapter.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CPU_ADAPTER_COMPILE_LIMIT_MS, exportPicks, rememberPicks, tune, tuneCandidates, tuneKernels, tuneReport, tuneShapes, type Measurement, type ModelShapes } from '../../src/engine/autotune';
+import { adapterKey, CPU_ADAPTER_COMPILE_LIMIT_MS, exportPicks, rememberPicks, tune, tuneCandidates, tuneKernels, tuneReport, tuneShapes, type Measurement, type ModelShapes } from '../../src/engine/autotune';
 import { declaredWeightDType } from '../../src/engine/engine-weights';
 import { attention, ATTENTION_TUNING } from '../../src/engine/kernels/attention';
 import { GEMM_TUNING, gemmVariantsFor } from '../../src/engine/kernels/gemm';
 import { LAYER_NORM_TUNING } from '../../src/engine/kernels/layernorm';
+import type { EngineDevice } from '../../src/engine/device';
+import { nodeEngineDevice } from '../../src/engine/node-gpu';
 import { Runtime } from '../../src/engine/runtime';
 import { testDevice, testRuntime } from '../gpu';
 
@@ -130,6 +132,34 @@ describe('autotuner', () => {
     await tune(third, GEMM_TUNING, shape);
     expect(tuneReport(third).measurements[GEMM_TUNING.shapeClass(shape)]).toBeDefined();
     for (const rt of [first, second, third]) rt.destroy();
+  });
+
+  it('keys stored picks by the limits tier too: those made on the adapter’s limits are not taken on the baseline device, nor the reverse', async () => {
+    const gpu = await testDevice();
+    // Same adapter, no optional feature either way (where the features alone used to tell the tiers apart).
+    const tier = (workgroupBytes: number, invocations: number, binding: number): EngineDevice => ({
+      ...gpu,
+      features: { shaderF16: false, subgroups: false, timestampQuery: false },
+      device: { limits: { maxComputeWorkgroupStorageSize: workgroupBytes, maxComputeInvocationsPerWorkgroup: invocations, maxStorageBufferBindingSize: binding } } as GPUDevice,
+    });
+    const adapterTier = adapterKey(tier(32768, 1024, 2 ** 30)), baselineTier = adapterKey(tier(16384, 256, 2 ** 27));
+    expect(adapterTier).not.toBe(baselineTier);
+    expect(adapterKey(tier(32768, 1024, 2 ** 30))).toBe(adapterTier);
+    expect(adapterKey(tier(16384, 1024, 2 ** 30))).not.toBe(adapterTier);
+
+    // On this adapter: picks exported on its own limits, and on WebGPU's defaults, each taken by its tier alone.
+    const [big, baseline] = await Promise.all([nodeEngineDevice(undefined, 'adapter'), nodeEngineDevice(undefined, 'baseline')]);
+    const [onBig, onBaseline] = [new Runtime(big), new Runtime(baseline)];
+    try {
+      const shape = { M: 33, N: 20, K: 16, dtype: 'f32' as const };
+      await Promise.all([tune(onBig, GEMM_TUNING, shape), tune(onBaseline, GEMM_TUNING, shape)]);
+      expect(rememberPicks(new Runtime(baseline), exportPicks(onBig))).toBe(false);
+      expect(rememberPicks(new Runtime(big), exportPicks(onBaseline))).toBe(false);
+      expect(rememberPicks(new Runtime(baseline), exportPicks(onBaseline))).toBe(true);
+    } finally {
+      big.device.destroy();
+      baseline.device.destroy();
+    }
   });
 
   it('tunes ahead of the engine, one shape class per GPU turn, so that the engine then measures nothing', async () => {

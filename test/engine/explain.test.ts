@@ -37,6 +37,22 @@ describe('engine.run with explain', () => {
     }
   });
 
+  it('tiny-divided: the rollout in the same run as the explanation, each as its own run gives it', async () => {
+    const { model, pixels } = await loadFixture('tiny-divided');
+    const engine = await TimesformerEngine.create(await sharedTestRuntime(), model);
+    const shape = pixels.shape as [number, number, number, number];
+    try {
+      const both = await engine.run(pixels.data, shape, { attention: 'none', hiddenStates: false, explain: [2], rollout: { discard: 0, fusions: ['mean'] } });
+      expect([...both.keys()].sort()).toEqual(['grad_pixels.class.2', 'logits', 'relevance.class.2', 'rollout.mean', 'rollout.mean.layers']);
+      const maps = await engine.run(pixels.data, shape, { attention: 'maps', hiddenStates: false });
+      const explained = await engine.run(pixels.data, shape, { attention: 'none', hiddenStates: false, explain: [2] });
+      for (const name of ['rollout.mean', 'rollout.mean.layers']) expect(both.get(name)!.data, name).toEqual(maps.get(name)!.data);
+      for (const name of ['logits', 'grad_pixels.class.2', 'relevance.class.2']) expect(both.get(name)!.data, name).toEqual(explained.get(name)!.data);
+    } finally {
+      engine.destroy();
+    }
+  });
+
   it('tiny-space_only: one class alone is that class’s; an unknown class is refused and the engine goes on', async () => {
     const { model, pixels } = await loadFixture('tiny-space_only');
     const engine = await TimesformerEngine.create(await sharedTestRuntime(), model);

@@ -1,11 +1,12 @@
 // The memory plan (src/engine/memory-plan.ts) against what the engine really allocates on a Dawn device: every
 // byte of every buffer created while the weights are made and while each plan is recorded (uniforms aside),
-// for each attention scheme and request; then the numbers for base, HR and L shapes, and the choices and
-// refusals of fitMemory.
+// for each attention scheme and request, explanations included; then the numbers for base, HR and L shapes, the
+// choices and refusals of fitMemory, and an explanation that does not fit refused before anything is allocated.
 import { describe, expect, it } from 'vitest';
 import { randomCheckpoint } from '../../src/bench/random-model';
 import type { TimesformerConfig } from '../../src/checkpoint/config';
-import { deviceMemory, fitMemory, planBytes, SCOPE_BYTES, weightBytes, type DeviceMemory } from '../../src/engine/memory-plan';
+import { GpuMemoryError } from '../../src/engine/device';
+import { deviceMemory, explanationRefusal, fitMemory, planBytes, SCOPE_BYTES, weightBytes, type DeviceMemory } from '../../src/engine/memory-plan';
 import { DEFAULT_PLAN_BUDGET_BYTES, TimesformerEngine, type EngineOptions, type RunRequest } from '../../src/engine/timesformer';
 import { loadFixture, type FixtureName } from '../fixtures';
 import { random, testRuntime } from '../gpu';
@@ -26,7 +27,7 @@ async function created(device: GPUDevice, work: () => Promise<unknown>): Promise
   return bytes;
 }
 
-const FORCED: EngineOptions = { kernels: { gemm: 'registers', attention: 'global', layerNorm: 'workgroup' } };
+const FORCED: EngineOptions = { kernels: { gemm: 'registers', attention: 'global', layerNorm: 'workgroup', gemmTransposed: 'rows1' } };
 type Clip = [number, number, number];
 
 async function checkAgainstEngine(name: FixtureName, runs: { clip?: Clip; request: RunRequest }[], options: EngineOptions = {}) {
@@ -44,7 +45,8 @@ async function checkAgainstEngine(name: FixtureName, runs: { clip?: Clip; reques
       const what = `${name} [${clip}] ${JSON.stringify(request)}`;
       expect(plan, what).toBe(planned.total);
       expect(engine!.keptPlans.at(-1)!.bytes, what).toBe(planned.total);
-      expect(planned.activations + planned.attention + planned.rollout + planned.readBack).toBe(planned.total);
+      expect(planned.activations + planned.attention + planned.rollout + planned.readBack + planned.explanation).toBe(planned.total);
+      expect(planned.explanation > 0, what).toBe(!!request.explain);
     }
   } finally {
     engine!.destroy();
@@ -57,6 +59,9 @@ const REQUESTS: RunRequest[] = [
   { attention: 'maps', hiddenStates: false, returnInput: true },
   { attention: 'cls', hiddenStates: false },
   { attention: 'none', hiddenStates: false, fullSpatialLayer: 1 },
+  { attention: 'none', hiddenStates: false, explain: [1] },
+  // What the worker's explanation asks for (src/worker/explain.ts): the rollout from the same forward.
+  { attention: 'none', hiddenStates: false, explain: [0, 2], rollout: { discard: 0, fusions: ['mean'] } },
 ];
 
 describe('memory plan against the engine', () => {
@@ -126,5 +131,59 @@ describe('memory plan at base width', () => {
     expect(deviceMemory(device, undefined, 8).budgetBytes).toBeUndefined();
     expect(deviceMemory(device).budgetBytes).toBeUndefined();
     expect(deviceMemory(device).maxStorageBufferBindingSize).toBe(device.limits.maxStorageBufferBindingSize);
+  });
+});
+
+describe('an explanation in the memory plan', () => {
+  const explain = (c: TimesformerConfig) => planBytes(c, c.numFrames, c.imageSize, c.imageSize, { attention: 'none', hiddenStates: false, explain: [0], rollout: { discard: 0, fusions: ['mean'] } });
+
+  it('base (8×224²) and HR (16×448²) at base width: the backward pass’s bytes, and what binds whole', () => {
+    const base = explain(BASE), hr = explain(HR);
+    // 13 checkpoints of the residual stream (1 + 196·8 rows of 768 floats) among them.
+    expect(base.explanation).toBeGreaterThan(13 * 1569 * 768 * 4);
+    // The backward binds qkv and the MLP rows whole: nothing is bound in parts, and HR's spatial probabilities
+    // (16 frames × 12 heads × 785² floats) are its largest buffer.
+    const alone = planBytes(HR, 16, 448, 448, { attention: 'none', hiddenStates: false, explain: [0] });
+    expect([hr.chunked, alone.chunked]).toEqual([{}, {}]);
+    expect(alone.largestWhole).toEqual({ label: 'spatial probabilities', bytes: 16 * 12 * 785 * 785 * 4 });
+  });
+
+  it('refuses in one line what does not fit: a buffer over a binding, or the total over a memory budget', () => {
+    const request: RunRequest = { attention: 'none', hiddenStates: false, explain: [0] };
+    expect(explanationRefusal(HR, 16, 448, 448, request, 'f32', baseline, 0)).toBe('An explanation of 16 frames of 448×448 needs a 451 MiB buffer (spatial probabilities); this GPU allows 128 MiB in one');
+    expect(explanationRefusal(BASE, 8, 224, 224, request, 'f32', baseline, 0)).toBeUndefined();
+    const need = weightBytes(BASE, 'f32').total + SCOPE_BYTES + planBytes(BASE, 8, 224, 224, request).total;
+    const budget = (budgetBytes: number) => ({ ...baseline, budgetBytes, budgetSource: 'a test' });
+    expect(explanationRefusal(BASE, 8, 224, 224, request, 'f32', budget(need + 100), 0)).toBeUndefined();
+    // The plans kept beside it count: they are dropped only after the new plan is recorded.
+    expect(explanationRefusal(BASE, 8, 224, 224, request, 'f32', budget(need + 100), 101)).toBe(`An explanation of 8 frames of 224×224 needs ≈ ${((need + 101) / 1e9).toFixed(2)} GB of GPU memory; this GPU allows ${((need + 100) / 1e9).toFixed(2)} GB (a test)`);
+  });
+
+  it('the engine refuses an explanation over its memory budget before allocating anything, and goes on running', async () => {
+    const { model, pixels } = await loadFixture('tiny-divided');
+    const shape = pixels.shape as [number, number, number, number];
+    const [T, , H, W] = shape;
+    const request: RunRequest = { attention: 'none', hiddenStates: false, explain: [1] };
+    const need = weightBytes(model.config, 'f32').total + SCOPE_BYTES + planBytes(model.config, T, H, W, request).total;
+    const rt = (await testRuntime()).scope();
+    const tight = await TimesformerEngine.create(rt, model, { ...FORCED, memoryBudget: { budgetBytes: need - 1, budgetSource: 'a test' } });
+    const enough = await TimesformerEngine.create(rt, model, { ...FORCED, memoryBudget: { budgetBytes: need, budgetSource: 'a test' } });
+    try {
+      let refused: unknown;
+      const bytes = await created(rt.device, () => tight.run(pixels.data, shape, request).catch((e) => (refused = e)));
+      expect(refused).toBeInstanceOf(GpuMemoryError);
+      expect((refused as Error).message).toBe(`An explanation of 4 frames of ${W}×${H} needs ≈ ${(need / 1e9).toFixed(2)} GB of GPU memory; this GPU allows ${((need - 1) / 1e9).toFixed(2)} GB (a test)`);
+      expect(bytes).toBe(0);
+      const plain = { attention: 'none', hiddenStates: false } as const;
+      expect((await tight.run(pixels.data, shape, plain)).get('logits')!.data).toEqual((await enough.run(pixels.data, shape, plain)).get('logits')!.data);
+      // With the plain plan kept beside it, the budget that fitted the explanation alone does not; alone again, it does.
+      await expect(enough.run(pixels.data, shape, request)).rejects.toThrow(GpuMemoryError);
+      const fresh = await TimesformerEngine.create(rt, model, { ...FORCED, memoryBudget: { budgetBytes: need, budgetSource: 'a test' } });
+      expect((await fresh.run(pixels.data, shape, request)).get('relevance.class.1')).toBeDefined();
+      fresh.destroy();
+    } finally {
+      tight.destroy();
+      enough.destroy();
+    }
   });
 });

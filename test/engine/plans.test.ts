@@ -1,8 +1,12 @@
 // Recorded plans are kept per (input shape, request) and reused, within a memory budget (least recently used
-// out first); engines and preprocessing on one device share one Runtime's kernels, each owning its buffers.
+// out first); engines and preprocessing on one device share one Runtime's kernels, each owning its buffers;
+// a batch of clips runs in one submission (or as few as its pixel budget allows) with what each gives alone.
 import { describe, expect, it } from 'vitest';
 import { chooseGemmVariant } from '../../src/engine/autotune';
 import { TimesformerEngine } from '../../src/engine/timesformer';
+import { maskedClip, randomOrder } from '../../src/attention/explanation';
+import type { RunRequest } from '../../src/engine/timesformer';
+import type { NamedTensors } from '../../src/tensor';
 import { loadFixture } from '../fixtures';
 import { testRuntime } from '../gpu';
 
@@ -55,5 +59,52 @@ describe('engine plans', () => {
     a.destroy();
     expect(await run(b)).toEqual(expected);
     b.destroy();
+  });
+
+  it('runs a batch of clips in one submission (or as few as its pixel budget allows), each clip’s outputs exactly its run alone', async () => {
+    const { model, pixels } = await loadFixture('tiny-divided');
+    const rt = (await testRuntime()).scope();
+    const shape = pixels.shape as Shape;
+    const engine = await TimesformerEngine.create(rt, model);
+    // Deletion-curve clips: 0, 4, 8, … of the 64 patches removed in a random order.
+    const order = randomOrder(64, 3);
+    const clips = Array.from({ length: 5 }, (_, k) => maskedClip(pixels.data, shape, [4, 4], order, 4 * k));
+    const submissions = (() => {
+      const queue = rt.device.queue, submit = queue.submit.bind(queue);
+      let count = 0;
+      queue.submit = (buffers) => (count++, submit(buffers));
+      return { take: () => [count, (count = 0)][0], restore: () => (queue.submit = submit) };
+    })();
+    try {
+      const requests: RunRequest[] = [
+        { attention: 'none', hiddenStates: false },
+        // Several outputs, one of them f16 (the input frames), and a rollout.
+        { attention: 'cls', hiddenStates: false, returnInput: true, rollout: { discard: 0.5, fusions: ['mean'] } },
+      ];
+      for (const request of requests) {
+        const alone: NamedTensors[] = [];
+        for (const clip of clips) alone.push(await engine.run(clip, shape, request));
+        expect(new Set(alone.map((o) => o.get('logits')!.data.join())).size).toBe(clips.length);
+        submissions.take();
+        const batch = await engine.runBatch(clips, shape, request);
+        expect(submissions.take(), JSON.stringify(request)).toBe(1);
+        // Two clips' pixels per submission: 2 + 2 + 1.
+        const split = await engine.runBatch(clips, shape, request, 2 * clips[0].byteLength);
+        expect(submissions.take()).toBe(3);
+        for (const outputs of [batch, split]) {
+          expect(outputs).toHaveLength(clips.length);
+          outputs.forEach((o, k) => {
+            expect([...o.keys()].sort()).toEqual([...alone[k].keys()].sort());
+            for (const [name, t] of alone[k]) expect(o.get(name)!.data, `clip ${k} ${name}`).toEqual(t.data);
+          });
+        }
+      }
+      expect(await engine.runBatch([], shape, requests[0])).toEqual([]);
+      await expect(engine.runBatch(clips, shape, { ...requests[0], explain: [1] })).rejects.toThrow('a batch of clips is run without a backward pass');
+      await expect(engine.runBatch([clips[0], clips[1].subarray(1)], shape, requests[0])).rejects.toThrow('pixels must be [T, 3, H, W]');
+    } finally {
+      submissions.restore();
+      engine.destroy();
+    }
   });
 });

@@ -495,6 +495,15 @@ describe('the app store', () => {
     w.explains[3].reply.reject(new InferenceError('internal', 'this build of the WGSL engine has no backward pass'));
     await tick();
     expect(w.store.getState().why).toMatchObject({ status: 'failed', explains: { classIndex: 2 }, error: { title: 'Explaining “walk” failed' } });
+    // An explanation refused before it started, its planned GPU memory over the device's: said in one line, the shown one kept.
+    const shown = w.store.getState().why.explanationId;
+    void w.actions.explanationRequested();
+    const refusal = 'An explanation of 16 frames of 448×448 needs a 473 MiB buffer (spatial probabilities); this GPU allows 128 MiB in one';
+    w.explains[4].reply.reject(new InferenceError('memory', refusal));
+    await tick();
+    expect(w.store.getState().why).toMatchObject({ status: 'failed', explanationId: shown, explains: { classIndex: 2 }, error: { kind: 'memory', message: refusal } });
+    expect(w.explanations.get(shown)!.classIndex).toBe(2);
+    expect(w.store.getState().why.error!.action).toBeUndefined();
 
     // A new result: its top class next, the old explanation freed.
     void w.actions.classificationRequested();
@@ -503,6 +512,6 @@ describe('the app store', () => {
     expect(w.store.getState().why).toEqual({ classIndex: null, status: 'idle', progress: null, explanationId: null, explains: null, error: null });
     expect(closed).toEqual([1, 2]);
     void w.actions.explanationRequested();
-    expect(w.explains[4].options.classIndex).toBe(1); // the new top, not the class picked before
+    expect(w.explains[5].options.classIndex).toBe(1); // the new top, not the class picked before
   });
 });
