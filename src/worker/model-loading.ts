@@ -91,12 +91,16 @@ async function engineFromCopy(slot: ModelSlot, task: Task, id: string, source: B
   const opened = await openCopy(source).catch(() => undefined);
   if (!opened) return undefined;
   task.signal.throwIfAborted();
+  const p = opened.preprocessor, c = opened.config, dtype = opened.manifest.dtype;
+  // Fitted to this device as the checkpoint's load is (a copy made on a larger device or tier may not fit):
+  // a refusal is thrown before anything is allocated; a copy whose weight type does not fit is not used.
+  const fitted = fittedEngineOptions(id, c, dtype, gpu.device, (navigator as { deviceMemory?: number }).deviceMemory);
+  if (fitted.weights === 'f16' && dtype !== 'f16') return undefined;
   return task.gpu(async () => {
     await slot.swapOut();
-    const p = opened.preprocessor, c = opened.config;
     let engine: TimesformerEngine;
     try {
-      engine = await TimesformerEngine.fromCopy(gpu.runtime, source, opened, { warm: [c.numFrames, p.cropHeight, p.cropWidth], onProgress: clock.enter, signal: task.signal });
+      engine = await TimesformerEngine.fromCopy(gpu.runtime, source, opened, { ...fitted, warm: [c.numFrames, p.cropHeight, p.cropWidth], onProgress: clock.enter, signal: task.signal });
     } catch (e) {
       if (task.signal.aborted || !(e instanceof CopyError || e instanceof DOMException)) throw e;
       return undefined;
