@@ -6,6 +6,8 @@ import type { NamedTensors } from '../tensor';
 import { GpuError } from './device';
 import { unpackF16 } from './kernels/pack-f16';
 import type { Runtime, Step } from './runtime';
+import { pieces, type SequenceParts } from './sequence-chunks';
+import { StagedRead } from './staged-read';
 
 /**
  * A clip for the run (e.g. from the video preprocessing): records its work into the run's command encoder,
@@ -24,14 +26,12 @@ export interface AttentionSlice {
   count: number;
 }
 
-/** A buffer read back after the run, into its own staging buffer. */
+/** A tensor read back after the run, through its own staging buffers. */
 export interface Output {
   name: string;
   shape: number[];
-  buffer: GPUBuffer;
-  offset: number;
-  staging: GPUBuffer;
-  /** 'f16': `buffer` holds the values packed two per word (packF16). */
+  read: StagedRead;
+  /** 'f16': the values packed two per word (packF16). */
   encoding: 'f32' | 'f16';
 }
 
@@ -48,7 +48,8 @@ export interface Explanation {
   outputs: Output[];
 }
 
-export type KeptAttention = Map<string, { buffer: GPUBuffer; shape: number[] }>;
+/** Attention probabilities kept on the GPU by name: [seqs, H, len, len] in parts of whole sequences. */
+export type KeptAttention = Map<string, { probs: SequenceParts; shape: number[] }>;
 
 export interface Plan {
   key: string;
@@ -149,19 +150,17 @@ export class Plans {
   /** Submit `encoder` with the copies of `outputs` to their staging buffers, and read them. */
   private async submit(encoder: GPUCommandEncoder, outputs: Output[]): Promise<NamedTensors> {
     const { device } = this.rt;
-    for (const o of outputs) encoder.copyBufferToBuffer(o.buffer, o.offset, o.staging, 0, o.staging.size);
+    for (const o of outputs) o.read.encode(encoder);
     device.pushErrorScope('validation');
     device.queue.submit([encoder.finish()]);
     const error = await device.popErrorScope();
     if (error) throw new GpuError(`GPU validation error: ${error.message}`);
-    await Promise.all(outputs.map((o) => o.staging.mapAsync(GPUMapMode.READ)));
+    const read = await Promise.all(outputs.map((o) => o.read.read()));
     const result: NamedTensors = new Map();
-    for (const o of outputs) {
-      const range = o.staging.getMappedRange();
+    outputs.forEach((o, k) => {
       const n = o.shape.reduce((x, y) => x * y, 1);
-      result.set(o.name, o.encoding === 'f16' ? { shape: o.shape, data: unpackF16(range, n), readBytes: range.byteLength } : { shape: o.shape, data: new Float32Array(range.slice(0)) });
-      o.staging.unmap();
-    }
+      result.set(o.name, o.encoding === 'f16' ? { shape: o.shape, data: unpackF16(read[k], n), readBytes: read[k].byteLength } : { shape: o.shape, data: new Float32Array(read[k]) });
+    });
     return result;
   }
 
@@ -177,23 +176,16 @@ export class Plans {
         throw new GpuError(`${s.name}: slice [${s.offset}, +${s.count}) is outside its ${size} values`);
       }
     }
-    const total = slices.reduce((n, s) => n + s.count, 0);
-    const { device } = this.rt;
-    const staging = device.createBuffer({ label: 'attention slices staging', size: total * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staged = new StagedRead(this.rt.device, 'attention slices', slices.flatMap((s) => pieces(kept.get(s.name)!.probs, s.offset, s.count)), this.rt.limits.buffer);
     try {
-      const encoder = device.createCommandEncoder();
-      let at = 0;
-      for (const s of slices) {
-        encoder.copyBufferToBuffer(kept.get(s.name)!.buffer, s.offset * 4, staging, at * 4, s.count * 4);
-        at += s.count;
-      }
-      device.queue.submit([encoder.finish()]);
-      await staging.mapAsync(GPUMapMode.READ);
-      const all = new Float32Array(staging.getMappedRange().slice(0));
+      const encoder = this.rt.device.createCommandEncoder();
+      staged.encode(encoder);
+      this.rt.device.queue.submit([encoder.finish()]);
+      const all = new Float32Array(await staged.read());
       let from = 0;
       return slices.map((s) => all.slice(from, (from += s.count)));
     } finally {
-      staging.destroy();
+      staged.destroy();
     }
   }
 
