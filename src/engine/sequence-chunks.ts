@@ -44,16 +44,28 @@ export function sequenceBuffers(make: (label: string, floats: number) => GPUBuff
   return { seqFloats, parts: chunks.map((c) => ({ ...c, buffer: make(partLabel(label, c, chunks.length), c.count * seqFloats) })) };
 }
 
+/** A tensor's sequences and floats a sequence. */
+export interface SequenceShape {
+  seqs: number;
+  seqFloats: number;
+}
+
+/** The floats of each part of scratch shared by tensors of `shapes`: part k the largest part k of any. */
+export function sharedPartFloats(limits: BufferLimits, shapes: SequenceShape[]): number[] {
+  const layouts = shapes.map((s) => sequenceChunks(limits, s.seqs, s.seqFloats).map((c) => c.count * s.seqFloats));
+  return Array.from({ length: Math.max(...layouts.map((l) => l.length)) }, (_, k) => Math.max(...layouts.map((l) => l[k] ?? 0)));
+}
+
+export const sharedPartLabel = (label: string, k: number, parts: number) => (parts === 1 ? label : `${label} part ${k}`);
+
 /**
  * Scratch for tensors of any of `shapes` ({seqs, seqFloats}), one at a time: part k's buffer is the largest part k
  * of any of them, made on first use. `view(shape)` gives that shape's parts over the shared buffers.
  */
-export function sharedSequenceBuffers(make: (label: string, floats: number) => GPUBuffer, label: string, limits: BufferLimits, shapes: { seqs: number; seqFloats: number }[]) {
-  const layouts = shapes.map((s) => sequenceChunks(limits, s.seqs, s.seqFloats).map((c) => c.count * s.seqFloats));
-  const parts = Math.max(...layouts.map((l) => l.length));
+export function sharedSequenceBuffers(make: (label: string, floats: number) => GPUBuffer, label: string, limits: BufferLimits, shapes: SequenceShape[]) {
+  const floats = sharedPartFloats(limits, shapes);
   const buffers: GPUBuffer[] = [];
-  const bufferOf = (k: number) =>
-    (buffers[k] ??= make(parts === 1 ? label : `${label} part ${k}`, Math.max(...layouts.map((l) => l[k] ?? 0))));
+  const bufferOf = (k: number) => (buffers[k] ??= make(sharedPartLabel(label, k, floats.length), floats[k]));
   return (seqs: number, seqFloats: number): SequenceParts => ({ seqFloats, parts: sequenceChunks(limits, seqs, seqFloats).map((c, k) => ({ ...c, buffer: bufferOf(k) })) });
 }
 

@@ -7,7 +7,9 @@ import type { Piece } from './sequence-chunks';
 export function stagingSizes(bytes: number[], maxBytes: number): number[] {
   const max = Math.floor(maxBytes / 4) * 4;
   const total = bytes.reduce((n, b) => n + b, 0);
-  return Array.from({ length: Math.max(1, Math.ceil(total / max)) }, (_, k) => Math.min(max, total - k * max));
+  const sizes: number[] = [];
+  for (let left = total; left > 0 || sizes.length === 0; left -= max) sizes.push(Math.min(max, left));
+  return sizes;
 }
 
 interface Copy {

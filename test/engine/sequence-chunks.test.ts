@@ -48,6 +48,7 @@ describe('sequence chunks', () => {
     expect(sequenceChunks({ binding: 100, buffer: 100 }, 2, 50)).toEqual([{ first: 0, count: 1 }, { first: 1, count: 1 }]);
     expect(stagingSizes([400, 400, 40], 300)).toEqual([300, 300, 240]);
     expect(stagingSizes([400], 1 << 20)).toEqual([400]);
+    expect(stagingSizes([400, 8], Infinity)).toEqual([408]);
   });
 });
 
