@@ -85,3 +85,15 @@ export async function readParts(rt: Runtime, t: SequenceParts): Promise<Float32A
   t.parts.forEach((p, k) => out.set(parts[k].subarray(0, p.count * t.seqFloats), p.first * t.seqFloats));
   return out;
 }
+
+/** Labels of the bind groups made while `work` runs (a dispatch in parts names its part). */
+export async function bindGroupLabels<T>(device: GPUDevice, work: () => Promise<T>): Promise<{ result: T; labels: string[] }> {
+  const create = device.createBindGroup.bind(device);
+  const labels: string[] = [];
+  device.createBindGroup = (d) => (labels.push(d.label ?? ''), create(d));
+  try {
+    return { result: await work(), labels };
+  } finally {
+    device.createBindGroup = create;
+  }
+}

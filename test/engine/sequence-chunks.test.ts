@@ -9,19 +9,7 @@ import { sequenceChunks } from '../../src/engine/sequence-chunks';
 import { stagingSizes } from '../../src/engine/staged-read';
 import { TimesformerEngine } from '../../src/engine/timesformer';
 import type { TimesformerConfig } from '../../src/checkpoint/config';
-import { random, testRuntime } from '../gpu';
-
-/** Labels of the bind groups made while `work` runs (a dispatch per part names its sequences). */
-async function bindGroupLabels<T>(device: GPUDevice, work: () => Promise<T>): Promise<{ result: T; labels: string[] }> {
-  const create = device.createBindGroup.bind(device);
-  const labels: string[] = [];
-  device.createBindGroup = (d) => (labels.push(d.label ?? ''), create(d));
-  try {
-    return { result: await work(), labels };
-  } finally {
-    device.createBindGroup = create;
-  }
-}
+import { bindGroupLabels, random, testRuntime } from '../gpu';
 
 /** Labels of the staging buffers made while `work` runs. */
 async function stagingLabels(device: GPUDevice, work: () => Promise<unknown>): Promise<string[]> {
