@@ -1,6 +1,6 @@
 // Recorded plans: a clip's steps, activations and read-back buffers, recorded once per (input shape,
 // request) and kept within a memory budget (least recently used destroyed first); running one is one
-// command submission and one mapAsync per output. The attention a plan keeps on the GPU stays readable
+// command submission and one mapAsync per staging buffer. The attention a plan keeps on the GPU stays readable
 // in slices (readAttention) until another plan runs.
 import type { NamedTensors } from '../tensor';
 import { GpuError } from './device';
