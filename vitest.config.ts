@@ -24,7 +24,7 @@ export default defineConfig({
             extends: true as const,
             test: {
               name: 'lavapipe',
-              include: ['test/engine/kernels.test.ts', 'test/engine/backward-kernels.test.ts', 'test/engine/explain-kernels.test.ts', 'test/engine/explain.test.ts', 'test/engine/autotune.test.ts', 'test/engine/variants.test.ts', 'test/engine/kernel-needs.test.ts'],
+              include: ['test/engine/kernels.test.ts', 'test/engine/backward-kernels.test.ts', 'test/engine/explain-kernels.test.ts', 'test/engine/explain.test.ts', 'test/engine/sequence-chunks.test.ts', 'test/engine/autotune.test.ts', 'test/engine/variants.test.ts', 'test/engine/kernel-needs.test.ts'],
               // Set before the test process starts: the Vulkan loader reads them when Dawn loads the driver.
               env: { VK_ICD_FILENAMES: lavapipeIcd, LD_LIBRARY_PATH: `${mesa25}/usr/lib/x86_64-linux-gnu` },
             },

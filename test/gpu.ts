@@ -4,6 +4,7 @@ import { afterAll } from 'vitest';
 import type { EngineDevice } from '../src/engine/device';
 import { nodeEngineDevice } from '../src/engine/node-gpu';
 import { Runtime } from '../src/engine/runtime';
+import type { SequenceParts } from '../src/engine/sequence-chunks';
 
 let shared: Promise<EngineDevice> | undefined;
 
@@ -56,4 +57,43 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Number.isNaN(a[i] - b[i]) ? Infinity : Math.abs(a[i] - b[i]));
   return m;
+}
+
+/** Counts of sequences a part for `seqs` sequences in awkward parts: 1, then 2, … (one part when seqs is 1). */
+export function awkwardCounts(seqs: number): number[] {
+  const counts: number[] = [];
+  for (let first = 0, n = 1; first < seqs; first += n, n++) counts.push(Math.min(n, seqs - first));
+  return counts;
+}
+
+/** A tensor of whole sequences of `seqFloats` f32 in parts of `counts` sequences (sequence-chunks.ts), each its own buffer: `data`, or zeros. */
+export function sequenceParts(rt: Runtime, label: string, seqFloats: number, counts: number[], data?: Float32Array): SequenceParts {
+  let first = 0;
+  const parts = counts.map((count) => {
+    const floats = count * seqFloats;
+    const buffer = data ? rt.upload(`${label} ${first}`, data.subarray(first * seqFloats, first * seqFloats + floats)) : rt.buffer(`${label} ${first}`, floats * 4);
+    first += count;
+    return { first: first - count, count, buffer };
+  });
+  return { seqFloats, parts };
+}
+
+/** A tensor in parts read back whole. */
+export async function readParts(rt: Runtime, t: SequenceParts): Promise<Float32Array> {
+  const parts = await Promise.all(t.parts.map((p) => rt.read(p.buffer, p.count * t.seqFloats * 4)));
+  const out = new Float32Array(t.parts.reduce((n, p) => n + p.count, 0) * t.seqFloats);
+  t.parts.forEach((p, k) => out.set(parts[k].subarray(0, p.count * t.seqFloats), p.first * t.seqFloats));
+  return out;
+}
+
+/** Labels of the bind groups made while `work` runs (a dispatch in parts names its part). */
+export async function bindGroupLabels<T>(device: GPUDevice, work: () => Promise<T>): Promise<{ result: T; labels: string[] }> {
+  const create = device.createBindGroup.bind(device);
+  const labels: string[] = [];
+  device.createBindGroup = (d) => (labels.push(d.label ?? ''), create(d));
+  try {
+    return { result: await work(), labels };
+  } finally {
+    device.createBindGroup = create;
+  }
 }

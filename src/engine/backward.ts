@@ -11,7 +11,7 @@
 // sub-layer's qkv and probabilities, and fc1 without the fused GELU (its input is what GELU′ needs).
 // The explained class enters as the head's gradient `seed` [labels] (written per class by Plans.run):
 // e_c/B, so that space-only's B = T rows of logits give the mean over frames.
-import { attention, spatialTokens, temporalTokens, wholeSequences, type TokenMap } from './kernels/attention';
+import { attentionInParts, spatialTokens, temporalTokens, wholeSequences, type TokenMap } from './kernels/attention';
 import { attentionBackward } from './kernels/attention-backward';
 import { gemm, type GemmArgs, type PackedLinear } from './kernels/gemm';
 import { gemmTransposed, type GemmTransposedArgs } from './kernels/gemm-transposed';
@@ -27,6 +27,7 @@ import type { EngineModel } from './forward';
 import type { Explanation } from './plans';
 import type { PlanRecorder } from './recorder';
 import type { Step } from './runtime';
+import { sequenceBuffers, sharedSequenceBuffers, type SequenceParts } from './sequence-chunks';
 import type { NormBuffers } from './weight-layout';
 
 /** The forward's activation buffers, free once the forward is done: the recomputation's scratch. */
@@ -54,8 +55,10 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
   const layout = rolloutLayout(c.attentionType, L, H, T, N);
   const [first, second] = layout.subLayers; // divided: temporal, spatial; else the one attention
   const spatial = second ?? first;
-  const probsOf = (u: SubLayerLayout, label: string) => rec.buffer(label, [u.seqs, H, u.len, u.len]);
-  const biggest = Math.max(...layout.subLayers.map((u) => u.seqs * u.len * u.len));
+  // Probabilities [seqs, H, len, len] and their gradients in parts of whole sequences within one binding (sequence-chunks.ts).
+  const make = (label: string, floats: number) => rec.buffer(label, [floats]);
+  const probsOf = (u: SubLayerLayout, label: string) => sequenceBuffers(make, label, rt.limits, u.seqs, H * u.len * u.len);
+  const dProbsScratch = sharedSequenceBuffers(make, '∂y/∂probabilities', rt.limits, layout.subLayers.map((u) => ({ seqs: u.seqs, seqFloats: H * u.len * u.len })));
   const checkpoints = rec.checkpoints;
 
   // Recomputation (besides the forward's scratch): temporal qkv and probabilities, spatial probabilities.
@@ -71,7 +74,6 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
   const dTmp = rec.buffer('∂y/∂temporal proj', [rows, D]);
   const dMlp = rec.buffer('∂y/∂fc1', [rows, F]);
   const dQkv = rec.buffer('∂y/∂qkv', [rows + T, 3 * D]);
-  const dProbs = rec.buffer('∂y/∂probabilities', [H * biggest]);
   const rowSums = rec.buffer('attention backward row sums', [H * Math.max(...layout.subLayers.map((u) => u.seqs * u.len))]);
   const dRows = rec.buffer('∂y/∂patches', [T * N, K]);
   const dPixels = rec.buffer('∂y/∂pixels', [T, 3, Hpx, Wpx]);
@@ -91,13 +93,14 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
   /** dx (+)= LayerNorm′ of input x, for `count` rows from row `from`. */
   const normBack = (label: string, n: NormBuffers, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, count: number, from = 0, accumulate = true) =>
     layerNormBackward(rt, label, { x, gamma: n.gamma, dy, dx, rows: count, D, eps, xOffset: from * D, dyOffset: from * D, dxOffset: from * D, accumulate }, kernels.layerNorm({ rows: count, D }));
-  const attend = (label: string, u: SubLayerLayout, qkv: GPUBuffer, probs: GPUBuffer, output: TokenMap) =>
-    attention(rt, label, { qkv, context: f.ctx, probs, probsMode: 'all', seqs: u.seqs, len: u.len, heads: H, D, input: u.map, output }, kernels.attention({ seqs: u.seqs, len: u.len, heads: H, D }));
+  const attend = (label: string, u: SubLayerLayout, qkv: GPUBuffer, probs: SequenceParts, output: TokenMap) =>
+    attentionInParts(rt, label, { qkv, context: f.ctx, seqs: u.seqs, len: u.len, heads: H, D, input: u.map, output }, probs, kernels.attention({ seqs: u.seqs, len: u.len, heads: H, D }));
   /** One attention's backward (dContext in dCtx → dQkv and the probabilities' gradient), then its relevance step. */
-  const attendBack = (label: string, u: SubLayerLayout, qkv: GPUBuffer, probs: GPUBuffer, grad: TokenMap) => {
+  const attendBack = (label: string, u: SubLayerLayout, qkv: GPUBuffer, probs: SequenceParts, grad: TokenMap) => {
+    const dProbs = dProbsScratch(u.seqs, probs.seqFloats);
     steps.push(
-      ...attentionBackward(rt, label, { qkv, probs, dContext: dCtx, dQkv, dProbs, rowSums, seqs: u.seqs, len: u.len, heads: H, D, input: u.map, context: u.map, grad }),
-      relevanceStep(rt, `${label} relevance`, { probs, grads: dProbs, rIn: vectors[cur], rOut: vectors[1 - cur], seqs: u.seqs, len: u.len, heads: H, map: u.map, passThrough: u.passThrough }),
+      ...attentionBackward(rt, label, { qkv, probs, dContext: dCtx, dQkv, dProbs, rowSums, len: u.len, heads: H, D, input: u.map, context: u.map, grad }),
+      ...relevanceStep(rt, `${label} relevance`, { probs, grads: dProbs, rIn: vectors[cur], rOut: vectors[1 - cur], len: u.len, heads: H, map: u.map, passThrough: u.passThrough }),
     );
     cur = 1 - cur;
   };

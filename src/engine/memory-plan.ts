@@ -3,8 +3,10 @@
 // by buffer as forward.ts and backward.ts make them (test/engine/memory-plan.test.ts holds the two to the same
 // bytes on a real device) — and the largest single buffer. `fitMemory` fits them to what the device allows
 // (its limits, and a memory budget where the browser says something) before anything is allocated: fewer kept
-// plans, then fewer attention maps kept on the GPU, then f16 weights; else one line saying why not.
-// `explanationRefusal` says, before an explanation's plan is recorded, when its buffers do not fit.
+// plans, then fewer attention maps kept on the GPU, then f16 weights; else one line saying why not. Attention
+// probabilities larger than one binding are planned as the engine keeps them: in parts of whole sequences
+// (sequence-chunks.ts), each its own buffer bound whole. `explanationRefusal` says, before an explanation's plan
+// is recorded, when its buffers do not fit.
 //
 // Dimension key (as timesformer.ts): T frames, N patches, D hidden, H heads, F intermediate, L labels,
 // S token rows (1 + N·T divided and joint, T·(1+N) space-only), B sequences with a CLS row.
@@ -20,6 +22,9 @@ import { GpuError, type EngineDevice } from './device';
 import type { EngineOptions } from './load';
 import { DEFAULT_PLAN_BUDGET_BYTES } from './plans';
 import type { RunRequest } from './read-back';
+import type { BufferLimits } from './runtime';
+import { partLabel, sequenceChunks, sharedPartFloats, sharedPartLabel } from './sequence-chunks';
+import { stagingSizes } from './staged-read';
 
 /** Bytes by what they hold; `total` is their sum. */
 export interface PlanBytes {
@@ -68,11 +73,22 @@ export function weightBytes(c: TimesformerConfig, dtype: WeightDType): { total: 
   return { total: onGpu.reduce((n, b) => n + storage(b.bytes), 0), largest };
 }
 
+/** No limits: every tensor in one buffer. */
+const UNLIMITED: BufferLimits = { binding: Infinity, buffer: Infinity };
+
 /**
  * The bytes of the plan the engine records for a [T, 3, Hpx, Wpx] clip and `request` (Plan.bytes), with the
- * engine's attention budgets (what a 'maps' run reads back and keeps on the GPU).
+ * engine's attention budgets (what a 'maps' run reads back and keeps on the GPU), on a device of `limits`.
  */
-export function planBytes(c: TimesformerConfig, T: number, Hpx: number, Wpx: number, request: RunRequest, budgets = { readBytes: DEFAULT_ATTENTION_BUDGET_BYTES, keptBytes: DEFAULT_KEPT_ATTENTION_BYTES }): PlanBytes {
+export function planBytes(
+  c: TimesformerConfig,
+  T: number,
+  Hpx: number,
+  Wpx: number,
+  request: RunRequest,
+  budgets = { readBytes: DEFAULT_ATTENTION_BUDGET_BYTES, keptBytes: DEFAULT_KEPT_ATTENTION_BYTES },
+  limits = UNLIMITED,
+): PlanBytes {
   const D = c.hiddenSize, H = c.numHeads, F = c.intermediateSize, P = c.patchSize, L = c.labels.length;
   const N = Math.floor(Hpx / P) * Math.floor(Wpx / P);
   const spaceOnly = c.attentionType === 'space_only', divided = c.attentionType === 'divided_space_time';
@@ -91,10 +107,20 @@ export function planBytes(c: TimesformerConfig, T: number, Hpx: number, Wpx: num
     else if (size > bytes.largestWhole.bytes) bytes.largestWhole = { label, bytes: size };
   };
   const buf = (category: Category, label: string, floats: number) => add(category, label, storage(floats * F32));
-  /** An output read back: its buffer (unless it reads one made already) and its staging buffer. */
+  /** The staging buffers (staged-read.ts) `bytes` of `label` are read back through. */
+  const staging = (label: string, ...bytes: number[]) => {
+    const sizes = stagingSizes(bytes, limits.buffer);
+    sizes.forEach((size, k) => add('readBack', sizes.length === 1 ? `${label} staging` : `${label} staging ${k}`, size));
+  };
+  /** An output read back: its buffer (unless it reads one made already) and its staging buffers. */
   const output = (category: Category, label: string, floats: number, own = true, stagingBytes = floats * F32) => {
     if (own) buf(category, label, floats);
-    add('readBack', `${label} staging`, stagingBytes);
+    staging(label, stagingBytes);
+  };
+  /** Probabilities [seqs, H, len, len] in parts of whole sequences (sequence-chunks.ts): each part's label and floats. */
+  const probabilityParts = (label: string, seqs: number, len: number) => {
+    const chunks = sequenceChunks(limits, seqs, H * len * len);
+    return chunks.map((chunk) => ({ label: partLabel(label, chunk, chunks.length), floats: chunk.count * H * len * len }));
   };
 
   const frameValues = T * 3 * Hpx * Wpx;
@@ -117,15 +143,15 @@ export function planBytes(c: TimesformerConfig, T: number, Hpx: number, Wpx: num
   /** One attention step's probabilities and the rollout's buffers for it, as timesformer.ts's `attend`. */
   const attend = (l: number, sub: number, name: string, want: { full: boolean; cls?: boolean; mean?: boolean; keep?: boolean }) => {
     const { seqs, len } = layout.subLayers[sub];
-    const full = seqs * H * len * len;
-    if (want.full) output('attention', name, full);
-    else if (want.keep) {
-      buf('attention', name, full);
-      bytes.keptMaps += storage(full * F32);
-    } else if (discards && !scratch) {
-      // The rollout needs every probability on the GPU: one scratch buffer, the largest sub-layer's, serves all.
+    const parts = probabilityParts(name, seqs, len);
+    if (want.full || want.keep) for (const part of parts) buf('attention', part.label, part.floats);
+    if (want.full) staging(name, ...parts.map((part) => part.floats * F32));
+    else if (want.keep) bytes.keptMaps += parts.reduce((n, part) => n + storage(part.floats * F32), 0);
+    else if (discards && !scratch) {
+      // The rollout needs every probability on the GPU: scratch buffers serve every sub-layer, part k the largest part k.
       scratch = true;
-      buf('attention', 'attention probabilities scratch', H * Math.max(...layout.subLayers.map((u) => u.seqs * u.len * u.len)));
+      const parts = sharedPartFloats(limits, layout.subLayers.map((u) => ({ seqs: u.seqs, seqFloats: H * u.len * u.len })));
+      parts.forEach((floats, k) => buf('attention', sharedPartLabel('attention probabilities scratch', k, parts.length), floats));
     }
     if (want.cls) output('attention', `${name}.cls`, seqs * H * len);
     for (const fusion of discards ? fusions : []) {
@@ -156,15 +182,19 @@ export function planBytes(c: TimesformerConfig, T: number, Hpx: number, Wpx: num
   if (explaining) {
     // As recordBackward makes them, after the forward's checkpoints.
     const [first, second] = layout.subLayers, spatial = second ?? first;
-    const probs = (u: SubLayerLayout) => u.seqs * H * u.len * u.len;
+    const probs = (u: SubLayerLayout, label: string) => { for (const part of probabilityParts(label, u.seqs, u.len)) buf('explanation', part.label, part.floats); };
     for (let i = 0; i <= c.numLayers; i++) buf('explanation', `checkpoint ${i}`, S * D);
-    if (second) for (const [label, floats] of [['temporal qkv', S * 3 * D], ['temporal probabilities', probs(first)]] as const) buf('explanation', label, floats);
-    buf('explanation', second ? 'spatial probabilities' : 'probabilities', probs(spatial));
+    if (second) {
+      buf('explanation', 'temporal qkv', S * 3 * D);
+      probs(first, 'temporal probabilities');
+    }
+    probs(spatial, second ? 'spatial probabilities' : 'probabilities');
     buf('explanation', 'logit gradient', L);
     for (const label of ['∂y/∂last', '∂y/∂h', '∂y/∂normed', '∂y/∂context', '∂y/∂temporal proj']) buf('explanation', label, S * D);
     buf('explanation', '∂y/∂fc1', S * F);
     buf('explanation', '∂y/∂qkv', (S + T) * 3 * D);
-    buf('explanation', '∂y/∂probabilities', Math.max(...layout.subLayers.map(probs)));
+    const dProbs = sharedPartFloats(limits, layout.subLayers.map((u) => ({ seqs: u.seqs, seqFloats: H * u.len * u.len })));
+    dProbs.forEach((floats, k) => buf('explanation', sharedPartLabel('∂y/∂probabilities', k, dProbs.length), floats));
     buf('explanation', 'attention backward row sums', H * Math.max(...layout.subLayers.map((u) => u.seqs * u.len)));
     buf('explanation', '∂y/∂patches', T * N * 3 * P * P);
     buf('explanation', '∂y/∂pixels', frameValues);
@@ -220,16 +250,17 @@ const MB = (n: number) => `${Math.round(n / 2 ** 20)} MiB`;
  * A budget fits the weights, the largest plan and the plans kept beside it (the engine records a new plan
  * before it drops old ones). Cheapest first: fewer kept plans (recorded again when needed), then fewer maps
  * kept on the GPU (the explorer reads fewer slices), then f16 weights (half the bytes, logits within 1e-2).
- * A plain run's buffers must each fit one binding, or, for those the engine binds in parts, one buffer and their
- * bindings; the explorer's run is planned with what fits and is refused by the engine on its own if one of its
- * buffers does not.
+ * A plain run's buffers and the explorer's must each fit one binding, or, for those the engine binds in parts, one
+ * buffer and their bindings (attention probabilities larger than one binding are planned in parts of whole
+ * sequences, each a buffer of its own).
  */
 export function fitMemory(name: string, c: TimesformerConfig, dtype: WeightDType, device: DeviceMemory, defaults: { planBudgetBytes: number }): MemoryFit {
   const [T, Hpx, Wpx] = [c.numFrames, c.imageSize, c.imageSize];
-  const plan = planBytes(c, T, Hpx, Wpx, { attention: 'none', hiddenStates: false, returnInput: true });
-  const mapsWith = (keptBytes: number) => planBytes(c, T, Hpx, Wpx, { attention: 'maps', hiddenStates: false, returnInput: true }, { readBytes: DEFAULT_ATTENTION_BUDGET_BYTES, keptBytes });
+  const limits = deviceLimits(device);
+  const plan = planBytes(c, T, Hpx, Wpx, { attention: 'none', hiddenStates: false, returnInput: true }, undefined, limits);
+  const mapsWith = (keptBytes: number) => planBytes(c, T, Hpx, Wpx, { attention: 'maps', hiddenStates: false, returnInput: true }, { readBytes: DEFAULT_ATTENTION_BUDGET_BYTES, keptBytes }, limits);
   const weights = (d: WeightDType) => weightBytes(c, d);
-  const tooLarge = overLimit(plan, weights(dtype).largest, device);
+  const tooLarge = overLimit(plan, weights(dtype).largest, device) ?? overLimit(mapsWith(DEFAULT_KEPT_ATTENTION_BYTES), weights(dtype).largest, device);
   const fit = (d: WeightDType, keptAttentionBytes: number, planBudgetBytes: number): MemoryFit => {
     const maps = mapsWith(keptAttentionBytes);
     const w = weights(d).total + SCOPE_BYTES;
@@ -248,6 +279,9 @@ export function fitMemory(name: string, c: TimesformerConfig, dtype: WeightDType
   const least = fit('f16', 0, 0);
   return { ...least, refusal: `${name} needs ≈ ${GB(least.bytes.total)} of GPU memory; this GPU allows ${GB(budget)} (${device.budgetSource})` };
 }
+
+/** The limits the engine's buffers are planned within (sequence-chunks.ts). */
+const deviceLimits = (device: DeviceMemory): BufferLimits => ({ binding: device.maxStorageBufferBindingSize, buffer: device.maxBufferSize });
 
 /**
  * The first buffer over what `device` allows, as "a N MiB buffer (label); this GPU allows M MiB in one": the weights'
@@ -269,7 +303,7 @@ function overLimit(plan: PlanBytes, weightsLargest: { label: string; bytes: numb
  * its plan and the plans kept beside it while it is recorded (`keptPlanBytes`) over the budget.
  */
 export function explanationRefusal(c: TimesformerConfig, T: number, Hpx: number, Wpx: number, request: RunRequest, dtype: WeightDType, device: DeviceMemory, keptPlanBytes: number, budgets?: { readBytes: number; keptBytes: number }): string | undefined {
-  const plan = planBytes(c, T, Hpx, Wpx, request, budgets);
+  const plan = planBytes(c, T, Hpx, Wpx, request, budgets, deviceLimits(device));
   const weights = weightBytes(c, dtype);
   const what = `An explanation of ${T} frames of ${Wpx}×${Hpx}`;
   const tooLarge = overLimit(plan, weights.largest, device);

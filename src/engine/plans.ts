@@ -1,11 +1,13 @@
 // Recorded plans: a clip's steps, activations and read-back buffers, recorded once per (input shape,
 // request) and kept within a memory budget (least recently used destroyed first); running one is one
-// command submission and one mapAsync per output. The attention a plan keeps on the GPU stays readable
+// command submission and one mapAsync per staging buffer. The attention a plan keeps on the GPU stays readable
 // in slices (readAttention) until another plan runs.
 import type { NamedTensors } from '../tensor';
 import { GpuError } from './device';
 import { unpackF16 } from './kernels/pack-f16';
 import type { Runtime, Step } from './runtime';
+import { pieces, type SequenceParts } from './sequence-chunks';
+import { StagedRead } from './staged-read';
 
 /**
  * A clip for the run (e.g. from the video preprocessing): records its work into the run's command encoder,
@@ -24,14 +26,12 @@ export interface AttentionSlice {
   count: number;
 }
 
-/** A buffer read back after the run, into its own staging buffer. */
+/** A tensor read back after the run, through its own staging buffers. */
 export interface Output {
   name: string;
   shape: number[];
-  buffer: GPUBuffer;
-  offset: number;
-  staging: GPUBuffer;
-  /** 'f16': `buffer` holds the values packed two per word (packF16). */
+  read: StagedRead;
+  /** 'f16': the values packed two per word (packF16). */
   encoding: 'f32' | 'f16';
 }
 
@@ -48,7 +48,8 @@ export interface Explanation {
   outputs: Output[];
 }
 
-export type KeptAttention = Map<string, { buffer: GPUBuffer; shape: number[] }>;
+/** Attention probabilities kept on the GPU by name: [seqs, H, len, len] in parts of whole sequences. */
+export type KeptAttention = Map<string, { probs: SequenceParts; shape: number[] }>;
 
 export interface Plan {
   key: string;
@@ -164,49 +165,48 @@ export class Plans {
 
   private async submitBatch(plan: Plan, clips: Float32Array[]): Promise<NamedTensors[]> {
     const { device } = this.rt;
-    const bytes = clips[0].byteLength, n = clips.length;
-    const input = device.createBuffer({ label: 'batch pixels', size: bytes * n, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
-    const staging = plan.outputs.map((o) => device.createBuffer({ label: `${o.name} batch staging`, size: o.staging.size * n, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+    const bytes = clips[0].byteLength;
+    const input = device.createBuffer({ label: 'batch pixels', size: bytes * clips.length, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    const reads = clips.map((_, k) => plan.outputs.map((o) => o.read.again(`${o.name} batch ${k}`)));
     try {
       clips.forEach((clip, k) => device.queue.writeBuffer(input, k * bytes, clip.buffer, clip.byteOffset, bytes));
       const encoder = device.createCommandEncoder();
-      for (let k = 0; k < n; k++) {
+      reads.forEach((clipReads, k) => {
         encoder.copyBufferToBuffer(input, k * bytes, plan.pixels, 0, bytes);
         this.rt.encode(plan.steps, encoder);
-        plan.outputs.forEach((o, j) => encoder.copyBufferToBuffer(o.buffer, o.offset, staging[j], k * o.staging.size, o.staging.size));
-      }
-      return await this.submit(encoder, plan.outputs, staging, n);
+        for (const r of clipReads) r.encode(encoder);
+      });
+      return await this.submit(encoder, plan.outputs, reads);
     } finally {
       input.destroy();
-      for (const s of staging) s.destroy();
+      for (const r of reads.flat()) r.destroy();
     }
   }
 
   /** `encoder` with the copies of `outputs` to their staging buffers. */
   private staged(encoder: GPUCommandEncoder, outputs: Output[]): GPUCommandEncoder {
-    for (const o of outputs) encoder.copyBufferToBuffer(o.buffer, o.offset, o.staging, 0, o.staging.size);
+    for (const o of outputs) o.read.encode(encoder);
     return encoder;
   }
 
-  /** Submit `encoder` and read `clips` rows of each output from its staging buffer (row k at k × the output's staging size). */
-  private async submit(encoder: GPUCommandEncoder, outputs: Output[], staging = outputs.map((o) => o.staging), clips = 1): Promise<NamedTensors[]> {
+  /** Submit `encoder` (the staging copies recorded) and read each clip's outputs: `reads[k][j]` holds output j of clip k. */
+  private async submit(encoder: GPUCommandEncoder, outputs: Output[], reads = [outputs.map((o) => o.read)]): Promise<NamedTensors[]> {
     const { device } = this.rt;
     device.pushErrorScope('validation');
     device.queue.submit([encoder.finish()]);
     const error = await device.popErrorScope();
     if (error) throw new GpuError(`GPU validation error: ${error.message}`);
-    await Promise.all(staging.map((s) => s.mapAsync(GPUMapMode.READ)));
-    const results: NamedTensors[] = Array.from({ length: clips }, () => new Map());
-    outputs.forEach((o, j) => {
-      const range = staging[j].getMappedRange(), rowBytes = o.staging.size;
-      const n = o.shape.reduce((x, y) => x * y, 1);
-      results.forEach((result, k) => {
-        const row = range.slice(k * rowBytes, (k + 1) * rowBytes);
-        result.set(o.name, o.encoding === 'f16' ? { shape: o.shape, data: unpackF16(row, n), readBytes: rowBytes } : { shape: o.shape, data: new Float32Array(row) });
-      });
-      staging[j].unmap();
-    });
-    return results;
+    return Promise.all(
+      reads.map(async (clipReads) => {
+        const read = await Promise.all(clipReads.map((r) => r.read()));
+        const result: NamedTensors = new Map();
+        outputs.forEach((o, k) => {
+          const n = o.shape.reduce((x, y) => x * y, 1);
+          result.set(o.name, o.encoding === 'f16' ? { shape: o.shape, data: unpackF16(read[k], n), readBytes: read[k].byteLength } : { shape: o.shape, data: new Float32Array(read[k]) });
+        });
+        return result;
+      }),
+    );
   }
 
   /** Read slices of the attention probabilities the last run kept on the GPU, without reading the rest back. */
@@ -221,23 +221,16 @@ export class Plans {
         throw new GpuError(`${s.name}: slice [${s.offset}, +${s.count}) is outside its ${size} values`);
       }
     }
-    const total = slices.reduce((n, s) => n + s.count, 0);
-    const { device } = this.rt;
-    const staging = device.createBuffer({ label: 'attention slices staging', size: total * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const staged = new StagedRead(this.rt.device, 'attention slices', slices.flatMap((s) => pieces(kept.get(s.name)!.probs, s.offset, s.count)), this.rt.limits.buffer);
     try {
-      const encoder = device.createCommandEncoder();
-      let at = 0;
-      for (const s of slices) {
-        encoder.copyBufferToBuffer(kept.get(s.name)!.buffer, s.offset * 4, staging, at * 4, s.count * 4);
-        at += s.count;
-      }
-      device.queue.submit([encoder.finish()]);
-      await staging.mapAsync(GPUMapMode.READ);
-      const all = new Float32Array(staging.getMappedRange().slice(0));
+      const encoder = this.rt.device.createCommandEncoder();
+      staged.encode(encoder);
+      this.rt.device.queue.submit([encoder.finish()]);
+      const all = new Float32Array(await staged.read());
       let from = 0;
       return slices.map((s) => all.slice(from, (from += s.count)));
     } finally {
-      staging.destroy();
+      staged.destroy();
     }
   }
 

@@ -1,12 +1,14 @@
 // Recording one plan: its buffers (sized by shape), the outputs it reads back, and where each attention
 // step's probabilities go as the read-back policy (read-back.ts) says, the rollout fused from them on the
 // way. forward.ts says what the model computes; this says what is kept of it.
-import { attention, type AttentionArgs } from './kernels/attention';
+import { attention, attentionInParts, type AttentionArgs } from './kernels/attention';
 import { packedWords, packF16 } from './kernels/pack-f16';
 import { RolloutRecorder, type rolloutLayout } from './kernels/rollout';
 import type { Explanation, KeptAttention, Output, Plan } from './plans';
 import type { AttentionStep, ReadBackPolicy } from './read-back';
 import type { Runtime, Step } from './runtime';
+import { pieces, sequenceBuffers, sharedSequenceBuffers, type SequenceParts } from './sequence-chunks';
+import { StagedRead } from './staged-read';
 import type { KernelPicks } from './autotune';
 
 const count = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
@@ -17,8 +19,8 @@ export class PlanRecorder {
   private readonly outputs: Output[] = [];
   private readonly kept: KeptAttention = new Map();
   private readonly rollout?: RolloutRecorder;
-  /** The largest sub-layer's probabilities, made on first use, when a rollout needs them and nothing else keeps them. */
-  private scratch?: GPUBuffer;
+  /** The largest sub-layer's probabilities (in parts), made on first use, when a rollout needs them and nothing else keeps them. */
+  private scratch?: (seqs: number, seqFloats: number) => SequenceParts;
   /** Explaining: the residual stream before each layer and after the last, kept for the backward pass (backward.ts). */
   readonly checkpoints: GPUBuffer[] = [];
   private explanation?: Explanation;
@@ -59,12 +61,17 @@ export class PlanRecorder {
     return buffer;
   }
 
-  /** `buffer` [shape] with a staging buffer to read it back through. */
-  staged(name: string, shape: number[], buffer: GPUBuffer, offset = 0, encoding: Output['encoding'] = 'f32'): Output {
+  /** `source` [shape] (a buffer from `offset`, or a tensor in parts) with staging buffers to read it back through. */
+  staged(name: string, shape: number[], source: GPUBuffer | SequenceParts, offset = 0, encoding: Output['encoding'] = 'f32'): Output {
     const bytes = encoding === 'f16' ? packedWords(count(shape)) * 4 : count(shape) * 4;
-    const staging = this.rt.device.createBuffer({ label: `${name} staging`, size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    this.buffers.push(staging);
-    return { name, shape, buffer, offset, staging, encoding };
+    const read = new StagedRead(this.rt.device, name, 'parts' in source ? pieces(source) : [{ buffer: source, offset, bytes }], this.rt.limits.buffer);
+    this.buffers.push(...read.stagings);
+    return { name, shape, read, encoding };
+  }
+
+  /** `seqs` sequences of `seqFloats` f32, in parts within one binding (sequence-chunks.ts). */
+  private inParts(label: string, seqs: number, seqFloats: number): SequenceParts {
+    return sequenceBuffers((part, floats) => this.buffer(part, [floats]), label, this.rt.limits, seqs, seqFloats);
   }
 
   /** When explaining: a copy of the residual stream `h` ([rows, D], `floats` values) as it is now. */
@@ -96,28 +103,36 @@ export class PlanRecorder {
 
   /**
    * One attention step of layer `l` (sub-layer `sub` of the rollout's) and where its probabilities
-   * [seqs, H, len, len] go. A rollout needs every probability on the GPU: when no buffer of their own holds
-   * them they go to one scratch buffer, fused from before the next step overwrites it.
+   * [seqs, H, len, len] go, in parts of whole sequences where they are larger than one binding. A rollout needs
+   * every probability on the GPU: when no buffer of their own holds them they go to scratch buffers, fused from
+   * before the next step overwrites them.
    */
   attend(l: number, step: AttentionStep, sub: number, label: string, args: Omit<AttentionArgs, 'probs' | 'probsMode'>): Step[] {
     const want = this.policy.want(step, l);
     const name = `attn.${l}.${step}`;
-    const H = args.heads, rollout = this.rollout;
-    const fullShape = [args.seqs, H, args.len, args.len];
-    let probs: GPUBuffer | undefined;
-    if (want.full) probs = this.output(name, fullShape);
-    else if (want.keep) probs = this.buffer(name, fullShape);
-    else if (rollout) probs = this.scratch ??= this.buffer('attention probabilities scratch', [H * Math.max(...this.layout.subLayers.map((u) => u.seqs * u.len * u.len))]);
-    if (probs && (want.full || want.keep)) this.kept.set(name, { buffer: probs, shape: fullShape });
-    const clsRows = want.cls ? this.output(`${name}.cls`, [args.seqs, H, args.len]) : undefined;
-    const steps = [attention(this.rt, label, { ...args, probs: probs ?? clsRows, probsMode: probs ? 'all' : clsRows ? 'cls' : 'none' }, this.kernels.attention(args))];
-    if (clsRows && probs) {
-      for (let r = 0; r < args.seqs * H; r++) {
-        steps.push({ kind: 'copy', label: `${name} CLS row ${r}`, src: probs, srcOffset: r * args.len * args.len * 4, dst: clsRows, dstOffset: r * args.len * 4, size: args.len * 4 });
+    const { rt, rollout } = this;
+    const H = args.heads, len = args.len, variant = this.kernels.attention(args);
+    const fullShape = [args.seqs, H, len, len];
+    let probs: SequenceParts | undefined;
+    if (want.full || want.keep) {
+      probs = this.inParts(name, args.seqs, H * len * len);
+      this.kept.set(name, { probs, shape: fullShape });
+      if (want.full) this.outputs.push(this.staged(name, fullShape, probs));
+    } else if (rollout) {
+      const shapes = this.layout.subLayers.map((u) => ({ seqs: u.seqs, seqFloats: H * u.len * u.len }));
+      this.scratch ??= sharedSequenceBuffers((part, floats) => this.buffer(part, [floats]), 'attention probabilities scratch', rt.limits, shapes);
+      probs = this.scratch(args.seqs, H * len * len);
+    }
+    const clsRows = want.cls ? this.output(`${name}.cls`, [args.seqs, H, len]) : undefined;
+    const steps = probs ? attentionInParts(rt, label, args, probs, variant) : [attention(rt, label, { ...args, probs: clsRows, probsMode: clsRows ? 'cls' : 'none' }, variant)];
+    for (const part of clsRows && probs ? probs.parts : []) {
+      for (let r = 0; r < part.count * H; r++) {
+        const row = part.first * H + r;
+        steps.push({ kind: 'copy', label: `${name} CLS row ${row}`, src: part.buffer, srcOffset: r * len * len * 4, dst: clsRows!, dstOffset: row * len * 4, size: len * 4 });
       }
     }
     const fused = probs && rollout?.subLayer(steps, l, label, { ...this.layout.subLayers[sub], probs });
-    if (want.mean) this.output(`${name}.mean`, [args.seqs, args.len, args.len], fused!.get('mean'));
+    if (want.mean) this.output(`${name}.mean`, [args.seqs, len, len], fused!.get('mean'));
     return steps;
   }
 

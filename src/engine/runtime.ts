@@ -95,9 +95,9 @@ export class Runtime {
     return new Runtime(this.gpu, this.caches, this.limits);
   }
 
-  /** A scope that binds at most `binding` bytes at once (tests: the row chunks of large buffers, on small models). */
-  withBindingLimit(binding: number): Runtime {
-    return new Runtime(this.gpu, this.caches, { ...this.limits, binding: Math.min(binding, this.limits.binding) });
+  /** A scope that binds at most `binding` bytes at once, and makes buffers of at most `buffer` (tests: large buffers in parts, on small models). */
+  withBindingLimit(binding: number, buffer = this.limits.buffer): Runtime {
+    return new Runtime(this.gpu, this.caches, { binding: Math.min(binding, this.limits.binding), buffer: Math.min(buffer, this.limits.buffer) });
   }
 
   /** A value made once per device (a pipeline of another shape, a measurement) and shared by every scope. */

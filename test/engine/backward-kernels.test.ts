@@ -11,7 +11,7 @@ import { LAYER_NORM_VARIANTS } from '../../src/engine/kernels/layernorm';
 import { layerNormBackward } from '../../src/engine/kernels/layernorm-backward';
 import { attention } from '../../src/reference/ops';
 import * as cpu from '../../src/reference/ops-backward';
-import { maxAbsDiff, random, runAndRead, testDevice, testRuntime } from '../gpu';
+import { awkwardCounts, maxAbsDiff, random, readParts, runAndRead, sequenceParts, testDevice, testRuntime } from '../gpu';
 
 const { features } = await testDevice();
 
@@ -149,17 +149,22 @@ describe('attentionBackward through the token maps', () => {
       const { probs } = attention(qkvSeq, seqs, len, D, heads);
       const want = cpu.attentionBackward(qkvSeq, probs, dcSeq, seqs, len, D, heads);
 
-      const dQkv = rt.buffer('dQkv', c.gradRows * 3 * D * 4), dProbs = rt.buffer('dProbs', probs.byteLength);
-      const steps = attentionBackward(rt, 'attn back', {
-        qkv: rt.upload('qkv', qkv), probs: rt.upload('probs', probs), dContext: rt.upload('dC', dContext), dQkv, dProbs,
-        rowSums: rt.buffer('r', seqs * heads * len * 4), seqs, len, heads, D, input: c.input, context: c.context, grad: c.grad,
-      });
-      expect(maxAbsDiff(await runAndRead(rt, steps, dProbs, probs.length), want.dProbs)).toBeLessThan(1e-5);
-      const out = await runAndRead(rt, [], dQkv, c.gradRows * 3 * D);
-      const got = new Float32Array(want.dQkv.length);
-      for (let s = 0; s < seqs; s++)
-        for (let j = 0; j < len; j++) got.set(out.subarray(row(c.grad, s, j) * 3 * D, (row(c.grad, s, j) + 1) * 3 * D), (s * len + j) * 3 * D);
-      expect(maxAbsDiff(got, want.dQkv)).toBeLessThan(1e-5);
+      // Whole, and in parts of whole sequences (1, 2, … a part; sequence-chunks.ts): two dispatches per part.
+      for (const counts of [[seqs], awkwardCounts(seqs)]) {
+        const seqFloats = heads * len * len;
+        const dQkv = rt.buffer('dQkv', c.gradRows * 3 * D * 4), dProbs = sequenceParts(rt, 'dProbs', seqFloats, counts);
+        const steps = attentionBackward(rt, 'attn back', {
+          qkv: rt.upload('qkv', qkv), probs: sequenceParts(rt, 'probs', seqFloats, counts, probs), dContext: rt.upload('dC', dContext), dQkv, dProbs,
+          rowSums: rt.buffer('r', seqs * heads * len * 4), len, heads, D, input: c.input, context: c.context, grad: c.grad,
+        });
+        expect(steps.length).toBe(2 * counts.length);
+        const out = await runAndRead(rt, steps, dQkv, c.gradRows * 3 * D);
+        expect(maxAbsDiff(await readParts(rt, dProbs), want.dProbs), `${counts}`).toBeLessThan(1e-5);
+        const got = new Float32Array(want.dQkv.length);
+        for (let s = 0; s < seqs; s++)
+          for (let j = 0; j < len; j++) got.set(out.subarray(row(c.grad, s, j) * 3 * D, (row(c.grad, s, j) + 1) * 3 * D), (s * len + j) * 3 * D);
+        expect(maxAbsDiff(got, want.dQkv), `${counts}`).toBeLessThan(1e-5);
+      }
       rt.destroy();
     });
   }
@@ -168,7 +173,8 @@ describe('attentionBackward through the token maps', () => {
     const rt = await testRuntime();
     const b = rt.buffer('b', 64);
     const map: TokenMap = { hasCls: false, clsBase: 0, clsStride: 0, rowBase: 0, seqStride: 0, tokenStride: 1 };
-    expect(() => attentionBackward(rt, 'bad', { qkv: b, probs: b, dContext: b, dQkv: b, dProbs: b, rowSums: b, seqs: 1, len: 2, heads: 2, D: 6, input: map, context: map, grad: map })).toThrow(/divisible by 4/);
+    const parts = { seqFloats: 8, parts: [{ first: 0, count: 1, buffer: b }] };
+    expect(() => attentionBackward(rt, 'bad', { qkv: b, probs: parts, dContext: b, dQkv: b, dProbs: parts, rowSums: b, len: 2, heads: 2, D: 6, input: map, context: map, grad: map })).toThrow(/divisible by 4/);
     rt.destroy();
   });
 });

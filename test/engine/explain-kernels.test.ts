@@ -9,12 +9,13 @@ import { relevanceStep } from '../../src/engine/kernels/relevance';
 import { rowMean } from '../../src/engine/kernels/row-mean';
 import { relevance } from '../../src/reference/relevance';
 import type { NamedTensors } from '../../src/tensor';
-import { maxAbsDiff, random, runAndRead, testRuntime } from '../gpu';
+import { awkwardCounts, maxAbsDiff, random, runAndRead, sequenceParts, testRuntime } from '../gpu';
 
 describe('relevanceStep: r ← r + r·E for each sub-layer, last first', () => {
   const cases: [AttentionType, number, number, number][] = [['divided_space_time', 3, 5, 3], ['divided_space_time', 1, 7, 2], ['joint_space_time', 2, 3, 5], ['space_only', 3, 5, 3]];
-  for (const [type, T, N, H] of cases) {
-    it(`${type} T=${T} N=${N} H=${H}, two layers`, async () => {
+  for (const [[type, T, N, H], inParts] of cases.flatMap((c) => [[c, false], [c, true]] as const)) {
+    // In parts: each sub-layer's probabilities and gradients in parts of 1, 2, … whole sequences, a dispatch per part.
+    it(`${type} T=${T} N=${N} H=${H}, two layers${inParts ? ', in parts of whole sequences' : ''}`, async () => {
       const rt = await testRuntime();
       const layers = 2;
       const { vector, subLayers } = rolloutLayout(type, layers, H, T, N);
@@ -31,7 +32,9 @@ describe('relevanceStep: r ← r + r·E for each sub-layer, last first', () => {
           const p = random(n, 10 * l + k, 0.5).map(Math.abs), g = random(n, 20 * l + k + 3, 2);
           probs.set(`attn.${l}.${kinds[k]}`, { shape, data: p });
           grads.set(`attn.${l}.${kinds[k]}`, { shape, data: g });
-          steps.push(relevanceStep(rt, `L${l} ${kinds[k]}`, { probs: rt.upload('p', p), grads: rt.upload('g', g), rIn: vectors[cur], rOut: vectors[1 - cur], seqs: u.seqs, len: u.len, heads: H, map: u.map, passThrough: u.passThrough }));
+          const counts = inParts ? awkwardCounts(u.seqs) : [u.seqs], seqFloats = H * u.len * u.len;
+          const args = { probs: sequenceParts(rt, 'p', seqFloats, counts, p), grads: sequenceParts(rt, 'g', seqFloats, counts, g) };
+          steps.push(...relevanceStep(rt, `L${l} ${kinds[k]}`, { ...args, rIn: vectors[cur], rOut: vectors[1 - cur], len: u.len, heads: H, map: u.map, passThrough: u.passThrough }));
           cur = 1 - cur;
         }
       }

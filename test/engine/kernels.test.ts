@@ -1,13 +1,13 @@
 // Each WGSL kernel against the CPU reference ops, on awkward shapes (not multiples of any tile).
 import { describe, expect, it } from 'vitest';
-import { ATTENTION_VARIANTS, attention, type TokenMap } from '../../src/engine/kernels/attention';
+import { ATTENTION_VARIANTS, attention, attentionInParts, type TokenMap } from '../../src/engine/kernels/attention';
 import { F16_ARITHMETIC_GEMMS, gemm, GEMM_VARIANTS, gemmTolerance, packLinear } from '../../src/engine/kernels/gemm';
 import { LAYER_NORM_VARIANTS, layerNorm } from '../../src/engine/kernels/layernorm';
 import { embed, im2col } from '../../src/engine/kernels/patch-embed';
 import { rowMean } from '../../src/engine/kernels/row-mean';
 import { floatToHalf, halfToFloat } from '../../src/checkpoint/tensor';
 import * as cpu from '../../src/reference/ops';
-import { maxAbsDiff, random, runAndRead, testDevice, testRuntime } from '../gpu';
+import { awkwardCounts, maxAbsDiff, random, readParts, runAndRead, sequenceParts, testDevice, testRuntime } from '../gpu';
 
 // Variants that need a feature run where the adapter has it (lavapipe 25 has both; SwiftShader has no shader-f16).
 const { features } = await testDevice();
@@ -199,6 +199,12 @@ describe('attention', () => {
         expect(await runAndRead(parted, [inParts], partedContext, c.seqs * c.len * D)).toEqual(contextRows);
         expect(await parted.read(partedCls, c.seqs * H * c.len * 4)).toEqual(clsRows);
         parted.destroy();
+        // Probabilities in parts of whole sequences (1, 2, … a part), one dispatch per part: the same numbers.
+        const probsParts = sequenceParts(rt, 'probs', H * c.len * c.len, awkwardCounts(c.seqs));
+        const byPart = attentionInParts(rt, 'attn by part', args, probsParts, variant);
+        expect(byPart.length).toBe(awkwardCounts(c.seqs).length);
+        expect(await runAndRead(rt, byPart, context, c.seqs * c.len * D)).toEqual(contextRows);
+        expect(maxAbsDiff(await readParts(rt, probsParts), ref.probs)).toBeLessThan(1e-6);
         rt.destroy();
       });
     }

@@ -3,7 +3,7 @@
 // for each attention scheme and request, explanations included; then the numbers for base, HR and L shapes, the
 // choices and refusals of fitMemory, and an explanation that does not fit refused before anything is allocated.
 import { describe, expect, it } from 'vitest';
-import { randomCheckpoint } from '../../src/bench/random-model';
+import { randomCheckpoint, randomModel } from '../../src/bench/random-model';
 import type { TimesformerConfig } from '../../src/checkpoint/config';
 import { GpuMemoryError } from '../../src/engine/device';
 import { deviceMemory, explanationRefusal, fitMemory, planBytes, SCOPE_BYTES, weightBytes, type DeviceMemory } from '../../src/engine/memory-plan';
@@ -30,10 +30,12 @@ async function created(device: GPUDevice, work: () => Promise<unknown>): Promise
 const FORCED: EngineOptions = { kernels: { gemm: 'registers', attention: 'global', layerNorm: 'workgroup', gemmTransposed: 'rows1' } };
 type Clip = [number, number, number];
 
-async function checkAgainstEngine(name: FixtureName, runs: { clip?: Clip; request: RunRequest }[], options: EngineOptions = {}) {
-  const { model } = await loadFixture(name);
+/** A fixture, or a model and its name; on the test device, or within a lowered binding and buffer limit. */
+async function checkAgainstEngine(fixture: FixtureName | { name: string; model: Parameters<typeof TimesformerEngine.create>[1] }, runs: { clip?: Clip; request: RunRequest }[], options: EngineOptions = {}, limit?: number) {
+  const { name, model } = typeof fixture === 'string' ? { name: fixture, model: (await loadFixture(fixture)).model } : fixture;
   const c = model.config;
-  const rt = (await testRuntime()).scope();
+  const device = await testRuntime();
+  const rt = limit ? device.withBindingLimit(limit, limit) : device.scope();
   let engine: TimesformerEngine | undefined;
   const weights = await created(rt.device, async () => (engine = await TimesformerEngine.create(rt, model, { ...FORCED, ...options })));
   expect(weights, `${name} weights`).toBe(weightBytes(c, engine!.weightDType).total + SCOPE_BYTES);
@@ -41,7 +43,7 @@ async function checkAgainstEngine(name: FixtureName, runs: { clip?: Clip; reques
     for (const { clip = [c.numFrames, c.imageSize, c.imageSize], request } of runs) {
       const [T, H, W] = clip;
       const plan = await created(rt.device, () => engine!.run(random(T * 3 * H * W, T + H), [T, 3, H, W], request));
-      const planned = planBytes(c, T, H, W, request, { readBytes: options.attentionBudgetBytes ?? 64 * 2 ** 20, keptBytes: options.keptAttentionBytes ?? 2 ** 30 });
+      const planned = planBytes(c, T, H, W, request, { readBytes: options.attentionBudgetBytes ?? 64 * 2 ** 20, keptBytes: options.keptAttentionBytes ?? 2 ** 30 }, rt.limits);
       const what = `${name} [${clip}] ${JSON.stringify(request)}`;
       expect(plan, what).toBe(planned.total);
       expect(engine!.keptPlans.at(-1)!.bytes, what).toBe(planned.total);
@@ -78,6 +80,20 @@ describe('memory plan against the engine', () => {
     await checkAgainstEngine('tiny-divided', [{ request: maps }], { attentionBudgetBytes: 1248 + 3996 + 40 + 864 + 100, keptAttentionBytes: 40_000 });
     await checkAgainstEngine('tiny-divided', [{ request: maps }], { attentionBudgetBytes: 1248 + 3996 + 40 + 864 + 100, keptAttentionBytes: 0 });
   });
+
+  // As test/engine/sequence-chunks.test.ts: spatial probabilities of 33 800 bytes a frame, over a limit of two frames'.
+  for (const attentionType of ['divided_space_time', 'space_only'] as const) {
+    it(`${attentionType}: probabilities in parts of whole sequences, and read-backs in several staging buffers, within a lowered limit`, async () => {
+      const model = randomModel({ imageSize: 16, patchSize: 2, numFrames: 3, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 64, labels: 5, attentionType });
+      const maps = { attention: 'maps', hiddenStates: false } as const;
+      const fixture = { name: `${attentionType} 16² in 2×2 patches`, model };
+      const limit = 2 * 2 * 65 * 65 * 4 + 16;
+      await checkAgainstEngine(fixture, REQUESTS.map((request) => ({ request })), {}, limit);
+      // Kept on the GPU in parts; and the rollout's scratch in parts (nothing kept).
+      await checkAgainstEngine(fixture, [{ request: maps }], { attentionBudgetBytes: 0, keptAttentionBytes: 2 ** 30 }, limit);
+      await checkAgainstEngine(fixture, [{ request: maps }], { attentionBudgetBytes: 0, keptAttentionBytes: 0 }, limit);
+    });
+  }
 });
 
 /** The random bench configs at base width: base (8×224²), HR (16×448²), L (96×224²). */
@@ -108,6 +124,22 @@ describe('memory plan at base width', () => {
     const base = fitMemory('base', BASE, 'f32', baseline, defaults);
     expect(base.refusal).toBeUndefined();
     expect([base.weights, base.planBudgetBytes]).toEqual(['f32', DEFAULT_PLAN_BUDGET_BYTES]);
+  });
+
+  it("plans HR's and L's maps on the baseline tier with their spatial probabilities in parts of whole sequences", () => {
+    const maps = (c: TimesformerConfig, limits?: { binding: number; buffer: number }) =>
+      planBytes(c, c.numFrames, c.imageSize, c.imageSize, { attention: 'maps', hiddenStates: false, returnInput: true }, undefined, limits);
+    const tier = { binding: baseline.maxStorageBufferBindingSize, buffer: baseline.maxBufferSize };
+    // The rollout's scratch for HR's 16 frames of 12 heads of 785² (473 MB) and L's 96 frames of 197² (179 MB):
+    // four parts of 4 frames, and parts of 72 and 24 frames, each within one 128 MiB binding; the same bytes in all.
+    expect(maps(HR).largestWhole).toEqual({ label: 'attention probabilities scratch', bytes: 16 * 12 * 785 * 785 * 4 });
+    expect(maps(HR, tier).largestWhole).toEqual({ label: 'attention probabilities scratch part 0', bytes: 4 * 12 * 785 * 785 * 4 });
+    expect(maps(L).largestWhole).toEqual({ label: 'attention probabilities scratch', bytes: 96 * 12 * 197 * 197 * 4 });
+    expect(maps(L, tier).largestWhole).toEqual({ label: 'attention probabilities scratch part 0', bytes: 72 * 12 * 197 * 197 * 4 });
+    for (const c of [HR, L]) expect(maps(c, tier).total).toBe(maps(c).total);
+    // fitMemory plans the explorer's run too: refused where one frame's probabilities are over a binding.
+    const narrow = { ...baseline, maxStorageBufferBindingSize: 16 * MiB };
+    expect(fitMemory('TimeSformer-HR', { ...HR, numFrames: 1 }, 'f32', narrow, defaults).refusal).toBe('TimeSformer-HR needs a 28 MiB buffer (attn.0.spatial); this GPU allows 16 MiB in one');
   });
 
   it('within a memory budget: fewer kept plans, then no maps kept on the GPU, then f16 weights, else a refusal', () => {

@@ -7,7 +7,7 @@ import { denseRollout } from '../../src/reference/rollout';
 import { RolloutRecorder, rolloutLayout, rolloutName } from '../../src/engine/kernels/rollout';
 import type { Step } from '../../src/engine/runtime';
 import type { NamedTensors } from '../../src/tensor';
-import { maxAbsDiff, random, testRuntime } from '../gpu';
+import { awkwardCounts, maxAbsDiff, random, sequenceParts, testRuntime } from '../gpu';
 
 /** Softmax-like rows: `count` rows of `n` non-negative values summing to 1; `levels` > 0 rounds values to create ties. */
 function probabilityRows(count: number, n: number, seed: number, levels = 0): Float32Array {
@@ -33,7 +33,8 @@ interface Case {
   levels?: number;
 }
 
-async function gpuRollout(c: Case, probs: NamedTensors, discards: number[]) {
+/** The GPU rollout of `probs`, each sub-layer's uploaded whole or (`inParts`) in parts of 1, 2, … whole sequences. */
+async function gpuRollout(c: Case, probs: NamedTensors, discards: number[], inParts = false) {
   const rt = await testRuntime();
   const { vector, subLayers } = rolloutLayout(c.type, c.L, c.H, c.T, c.N);
   const made: GPUBuffer[] = [];
@@ -47,7 +48,10 @@ async function gpuRollout(c: Case, probs: NamedTensors, discards: number[]) {
   const steps: Step[] = [];
   for (let l = 0; l < c.L; l++) {
     const names = c.type === 'divided_space_time' ? [`attn.${l}.temporal`, `attn.${l}.spatial`] : [`attn.${l}.full`];
-    subLayers.forEach((sub, i) => recorder.subLayer(steps, l, `L${l}.${i}`, { ...sub, probs: rt.upload(names[i], probs.get(names[i])!.data) }));
+    subLayers.forEach((sub, i) => {
+      const counts = inParts ? awkwardCounts(sub.seqs) : [sub.seqs];
+      recorder.subLayer(steps, l, `L${l}.${i}`, { ...sub, probs: sequenceParts(rt, names[i], c.H * sub.len * sub.len, counts, probs.get(names[i])!.data) });
+    });
   }
   recorder.finish(steps, (name, shape) => {
     const b = buffer(name, shape.reduce((a, x) => a * x));
@@ -99,6 +103,9 @@ describe('rollout kernels', () => {
           expect(maxAbsDiff(got.get(name)!, want.final), `${fusion}, discard ${discard}`).toBeLessThan(1e-6);
         }
       });
+      // Fused per part of whole sequences: the same numbers.
+      const parted = await gpuRollout(c, probs, discards, true);
+      for (const [name, values] of got) expect(parted.get(name), name).toEqual(values);
       // The discard changes the result (a test that could not tell them apart would prove nothing).
       expect(maxAbsDiff(got.get('rollout.mean')!, got.get('rollout.mean.discard=0.9')!)).toBeGreaterThan(1e-3);
     });

@@ -6,19 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { randomModel } from '../../src/bench/random-model';
 import { TimesformerEngine } from '../../src/engine/timesformer';
 import type { TimesformerConfig } from '../../src/checkpoint/config';
-import { random, testRuntime } from '../gpu';
-
-/** Labels of the bind groups made while `work` runs (a chunked dispatch's label names its rows). */
-async function bindGroupLabels<T>(device: GPUDevice, work: () => Promise<T>): Promise<{ result: T; labels: string[] }> {
-  const create = device.createBindGroup.bind(device);
-  const labels: string[] = [];
-  device.createBindGroup = (d) => (labels.push(d.label ?? ''), create(d));
-  try {
-    return { result: await work(), labels };
-  } finally {
-    device.createBindGroup = create;
-  }
-}
+import { bindGroupLabels, random, testRuntime } from '../gpu';
 
 describe('engine in row chunks', () => {
   // 513 token rows of width 16: qkv 98 KB, the MLP activation 131 KB; the clip, the residual stream and every weight under 40 KB.

@@ -8,19 +8,22 @@
 //   qkv rows by `input` (as the forward read them), dC rows by `context` (where the forward wrote the
 //   context), dQkv rows by `grad`, which must give every (sequence, token) its own row: the divided spatial
 //   CLS, shared by the T frames in the forward (clsStride 0), needs one row per frame here, summed after.
-// Head dimension in vec4s, as the forward. rowSums: scratch [seqs, heads, len] f32 for r.
+// Head dimension in vec4s, as the forward. rowSums: scratch [seqs, heads, len] f32 for r. Probabilities kept in
+// parts of whole sequences (sequence-chunks.ts; dP in the same parts) take the two dispatches per part, the token
+// maps' sequence index offset by the part's first sequence.
 import { GpuError } from '../device';
 import { ELEMENT_CONSTANTS, elementGrid, params, type KernelSource, type Runtime, type Step } from '../runtime';
+import { partLabel, type SequenceParts } from '../sequence-chunks';
 import { mapWords, TOKEN_MAP_WGSL, type TokenMap } from './attention';
 
 export interface AttentionBackwardArgs {
   qkv: GPUBuffer;
-  probs: GPUBuffer;
+  probs: SequenceParts;
   dContext: GPUBuffer;
   dQkv: GPUBuffer;
-  dProbs: GPUBuffer;
+  /** In the parts of `probs`. */
+  dProbs: SequenceParts;
   rowSums: GPUBuffer;
-  seqs: number;
   len: number;
   heads: number;
   D: number;
@@ -31,7 +34,7 @@ export interface AttentionBackwardArgs {
 
 const header = (headDim: number) => /* wgsl */ `${TOKEN_MAP_WGSL}
 struct Params {
-  seqs: u32, len: u32, heads: u32, D: u32, scale: f32,
+  seqs: u32, len: u32, heads: u32, D: u32, scale: f32, firstSeq: u32,
   inHasCls: u32, inClsBase: u32, inClsStride: u32, inRowBase: u32, inSeqStride: u32, inTokenStride: u32,
   cHasCls: u32, cClsBase: u32, cClsStride: u32, cRowBase: u32, cSeqStride: u32, cTokenStride: u32,
   gHasCls: u32, gClsBase: u32, gClsStride: u32, gRowBase: u32, gSeqStride: u32, gTokenStride: u32,
@@ -71,8 +74,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   if (id >= p.seqs * p.heads * p.len) { return; }
   let i = id % p.len;
   let h = (id / p.len) % p.heads;
-  let s = id / (p.len * p.heads);
-  let rowAt = id * p.len;   // P[s, h, i, 0]
+  let s = p.firstSeq + id / (p.len * p.heads);
+  let rowAt = id * p.len;   // P[s, h, i, 0] (of the part)
   let c = contextAt(s, i, h);
   var r = 0.0;
   for (var j = 0u; j < p.len; j++) {
@@ -101,9 +104,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
   if (id >= p.seqs * p.heads * p.len) { return; }
   let j = id % p.len;
-  let sh = id / p.len;   // s·heads + h
+  let sh = id / p.len;   // s·heads + h (of the part)
   let h = sh % p.heads;
-  let s = sh / p.heads;
+  let s = p.firstSeq + sh / p.heads;
   var dk: array<vec4f, HD4>;
   var dv: array<vec4f, HD4>;
   for (var i = 0u; i < p.len; i++) {
@@ -133,14 +136,17 @@ const source = (pass: 'queries' | 'keys', headDim: number): KernelSource => ({
   code: 'override WORKGROUP_SIZE: u32;\n' + header(headDim) + (pass === 'queries' ? QUERIES : KEYS),
 });
 
-/** The two dispatches, in order: 'queries' writes dP, r and dQ; 'keys' reads them and writes dK and dV. */
+/** The two dispatches of each part, in order: 'queries' writes dP, r and dQ; 'keys' reads them and writes dK and dV. */
 export function attentionBackward(rt: Runtime, label: string, a: AttentionBackwardArgs): Step[] {
   const headDim = a.D / a.heads;
   if (headDim % 4 !== 0) throw new GpuError(`attention's backward needs a head dimension divisible by 4 (vec4 loads); this model has ${headDim}`);
-  const words = params([a.seqs, a.len, a.heads, a.D, { f32: 1 / Math.sqrt(headDim) }, ...mapWords(a.input), ...mapWords(a.context), ...mapWords(a.grad)]);
-  const workgroups = elementGrid(a.seqs * a.heads * a.len);
-  return [
-    rt.dispatch(`${label} queries`, source('queries', headDim), words, [a.qkv, a.probs, a.dContext, a.dQkv, a.dProbs, a.rowSums], workgroups),
-    rt.dispatch(`${label} keys`, source('keys', headDim), words, [a.qkv, a.probs, a.dContext, a.dProbs, a.rowSums, a.dQkv], workgroups),
-  ];
+  return a.probs.parts.flatMap((part, k) => {
+    const words = params([part.count, a.len, a.heads, a.D, { f32: 1 / Math.sqrt(headDim) }, part.first, ...mapWords(a.input), ...mapWords(a.context), ...mapWords(a.grad)]);
+    const workgroups = elementGrid(part.count * a.heads * a.len);
+    const named = partLabel(label, part, a.probs.parts.length), dProbs = a.dProbs.parts[k].buffer;
+    return [
+      rt.dispatch(`${named} queries`, source('queries', headDim), words, [a.qkv, part.buffer, a.dContext, a.dQkv, dProbs, a.rowSums], workgroups),
+      rt.dispatch(`${named} keys`, source('keys', headDim), words, [a.qkv, part.buffer, a.dContext, dProbs, a.rowSums, a.dQkv], workgroups),
+    ];
+  });
 }

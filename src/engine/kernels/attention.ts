@@ -20,6 +20,7 @@
 import * as cpu from '../../reference/ops';
 import { GpuError, grants, type KernelNeeds } from '../device';
 import { grid, params, WORKGROUP_SIZE, type Bound, type KernelSource, type Runtime, type Step } from '../runtime';
+import { partLabel, type SequenceParts } from '../sequence-chunks';
 import { once, random, sampleRows, sizeClass, trialRows, type KernelTuning } from '../trial';
 
 export interface TokenMap {
@@ -56,6 +57,8 @@ export interface AttentionArgs {
   probs?: GPUBuffer;
   probsMode: ProbsMode;
   seqs: number;
+  /** The token maps' index of the first of the `seqs` sequences (probabilities indexed from it: a part's). */
+  firstSeq?: number;
   len: number;
   heads: number;
   D: number;
@@ -92,7 +95,7 @@ const header = (headDim: number, parts: number) => /* wgsl */ `
 override WORKGROUP_SIZE: u32;
 ${TOKEN_MAP_WGSL}
 struct Params {
-  seqs: u32, len: u32, heads: u32, D: u32, probsMode: u32, scale: f32,
+  seqs: u32, len: u32, heads: u32, D: u32, probsMode: u32, scale: f32, firstSeq: u32,
   inHasCls: u32, inClsBase: u32, inClsStride: u32, inRowBase: u32, inSeqStride: u32, inTokenStride: u32,
   outHasCls: u32, outClsBase: u32, outClsStride: u32, outRowBase: u32, outSeqStride: u32, outTokenStride: u32,
 }
@@ -115,7 +118,7 @@ fn score(q: ptr<function, array<vec4f, HD4>>, s: u32, j: u32, h: u32) -> f32 {
 
 // Probabilities for the attention views: scores recomputed (cheaper than storing them), and their
 // sum recomputed with compensated summation so that each row sums to 1 within ~1e-7, which the
-// online sum (rescaled along the way) does not quite give for long rows.
+// online sum (rescaled along the way) does not quite give for long rows. s: the token maps' sequence index.
 fn writeProbs(q: ptr<function, array<vec4f, HD4>>, s: u32, h: u32, i: u32, m: f32) {
   if (p.probsMode == 1u || (p.probsMode == 2u && i == 0u)) {
     var total = 0.0;
@@ -126,7 +129,8 @@ fn writeProbs(q: ptr<function, array<vec4f, HD4>>, s: u32, h: u32, i: u32, m: f3
       carry = (t - total) - e;
       total = t;
     }
-    let base = select((s * p.heads + h) * p.len, ((s * p.heads + h) * p.len + i) * p.len, p.probsMode == 1u);
+    let sh = (s - p.firstSeq) * p.heads + h;
+    let base = select(sh * p.len, (sh * p.len + i) * p.len, p.probsMode == 1u);
     for (var j = 0u; j < p.len; j++) { probs[base + j] = exp(score(q, s, j, h) - m) / total; }
   }
 }
@@ -156,7 +160,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   if (id >= p.seqs * p.heads * p.len) { return; }
   let i = id % p.len;
   let h = (id / p.len) % p.heads;
-  let s = id / (p.len * p.heads);
+  let s = p.firstSeq + id / (p.len * p.heads);
   let D4 = p.D / 4u;
 
   var q: array<vec4f, HD4>;
@@ -188,10 +192,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let blocks = (p.len + WORKGROUP_SIZE - 1u) / WORKGROUP_SIZE;
   let w = wg.x + wg.y * nwg.x;
   let sh = w / blocks;
-  let s = sh / p.heads;
+  let s = p.firstSeq + sh / p.heads;
   let h = sh % p.heads;
   let i = (w % blocks) * WORKGROUP_SIZE + li;
-  let isQuery = s < p.seqs && i < p.len;
+  let inRange = sh / p.heads < p.seqs;
+  let isQuery = inRange && i < p.len;
   let D4 = p.D / 4u;
 
   var q: array<vec4f, HD4>;
@@ -205,7 +210,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   for (var j0 = 0u; j0 < p.len; j0 += KV_TILE) {
     // Threads 0..KV_TILE-1 load key j0 + li, the other half its value.
     let j = j0 + (li % KV_TILE);
-    if (s < p.seqs && j < p.len) {
+    if (inRange && j < p.len) {
       let kRow = row(inMap(), s, j) * 3u * D4 + D4 + h * HD4;
       if (li < KV_TILE) { for (var c = 0u; c < HD4; c++) { Ks[li][c] = qkv[kRow + c]; } }
       else { for (var c = 0u; c < HD4; c++) { Vs[li - KV_TILE][c] = qkv[kRow + D4 + c]; } }
@@ -255,10 +260,15 @@ export function attention(rt: Runtime, label: string, a: AttentionArgs, variant:
   const headDim = a.D / a.heads;
   if (headDim % 4 !== 0) throw new GpuError(`attention needs a head dimension divisible by 4 (vec4 loads); this model has ${headDim}`);
   const mode = { none: 0, all: 1, cls: 2 }[a.probsMode];
-  const words = params([a.seqs, a.len, a.heads, a.D, mode, { f32: 1 / Math.sqrt(headDim) }, ...mapWords(a.input), ...mapWords(a.output)]);
+  const words = params([a.seqs, a.len, a.heads, a.D, mode, { f32: 1 / Math.sqrt(headDim) }, a.firstSeq ?? 0, ...mapWords(a.input), ...mapWords(a.output)]);
   const workgroups = variant === 'kv-tiles' ? a.seqs * a.heads * Math.ceil(a.len / WORKGROUP_SIZE) : Math.ceil((a.seqs * a.heads * a.len) / WORKGROUP_SIZE);
   const qkv = qkvParts(rt, label, a.qkv);
   return rt.dispatch(label, source(variant, headDim, qkv.part, qkv.ranges.length), words, [...qkv.ranges, a.context, a.probs ?? rt.placeholder], grid(workgroups));
+}
+
+/** Attention writing every probability into `probs`, in parts of whole sequences: one dispatch per part. */
+export function attentionInParts(rt: Runtime, label: string, a: Omit<AttentionArgs, 'probs' | 'probsMode'>, probs: SequenceParts, variant?: AttentionVariant): Step[] {
+  return probs.parts.map((part) => attention(rt, partLabel(label, part, probs.parts.length), { ...a, seqs: part.count, firstSeq: (a.firstSeq ?? 0) + part.first, probs: part.buffer, probsMode: 'all' }, variant));
 }
 
 /** An attention shape class's representative: `seqs` sequences of `len` tokens, `heads` heads over D. */

@@ -5,8 +5,13 @@
 // Token j of sequence s is entry tok(s, j) of the vector (the forward's TokenMap, as the rollout's step);
 // a divided spatial sub-layer's CLS is shared by every frame (clsStride 0): its column sums every frame's,
 // done by the thread of sequence 0. One more thread copies the entry no sequence holds (a temporal
-// sub-layer's CLS), when there is one. One thread per output token.
+// sub-layer's CLS), when there is one. One thread per output token. Probabilities kept in parts of whole
+// sequences (sequence-chunks.ts; G in the same parts) take one dispatch per part, the token maps' sequence index
+// offset by the part's first sequence: the shared CLS's column then sums the part's frames onto what the parts
+// before it wrote.
+
 import { ELEMENT_CONSTANTS, elementGrid, params, type KernelSource, type Runtime, type Step } from '../runtime';
+import { partLabel, type SequenceParts } from '../sequence-chunks';
 import { mapWords, TOKEN_MAP_WGSL, type TokenMap } from './attention';
 
 const STEP: KernelSource = {
@@ -16,7 +21,7 @@ const STEP: KernelSource = {
   code: /* wgsl */ `
 override WORKGROUP_SIZE: u32;
 ${TOKEN_MAP_WGSL}
-struct Params { seqs: u32, len: u32, heads: u32, passThrough: u32, hasCls: u32, clsBase: u32, clsStride: u32, rowBase: u32, seqStride: u32, tokenStride: u32 }
+struct Params { seqs: u32, len: u32, heads: u32, passThrough: u32, firstSeq: u32, hasCls: u32, clsBase: u32, clsStride: u32, rowBase: u32, seqStride: u32, tokenStride: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
 @group(0) @binding(2) var<storage, read> grads: array<f32>;
@@ -44,22 +49,22 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   if (sharedCls && s > 0u) { return; }
   let first = select(s, 0u, sharedCls);
   let last = select(s + 1u, p.seqs, sharedCls);
-  var acc = rIn[tok(s, j)];
+  let out = tok(p.firstSeq + s, j);
+  var acc = select(rIn[out], rOut[out], sharedCls && p.firstSeq > 0u);
   for (var t = first; t < last; t++) {
-    for (var i = 0u; i < p.len; i++) { acc += rIn[tok(t, i)] * fused(t, i, j); }
+    for (var i = 0u; i < p.len; i++) { acc += rIn[tok(p.firstSeq + t, i)] * fused(t, i, j); }
   }
-  rOut[tok(s, j)] = acc;
+  rOut[out] = acc;
 }
 `,
 };
 
 export interface RelevanceStepArgs {
-  probs: GPUBuffer;
-  /** ∂y/∂probs, same layout. */
-  grads: GPUBuffer;
+  probs: SequenceParts;
+  /** ∂y/∂probs, in the same parts. */
+  grads: SequenceParts;
   rIn: GPUBuffer;
   rOut: GPUBuffer;
-  seqs: number;
   len: number;
   heads: number;
   map: TokenMap;
@@ -67,8 +72,10 @@ export interface RelevanceStepArgs {
   passThrough?: number;
 }
 
-/** r_out = r_in + r_in·E for one attention sub-layer. */
-export function relevanceStep(rt: Runtime, label: string, a: RelevanceStepArgs): Step {
-  const words = params([a.seqs, a.len, a.heads, a.passThrough ?? 0xffffffff, ...mapWords(a.map)]);
-  return rt.dispatch(label, STEP, words, [a.probs, a.grads, a.rIn, a.rOut], elementGrid(a.seqs * a.len + 1));
+/** r_out = r_in + r_in·E for one attention sub-layer: a dispatch per part of its probabilities. */
+export function relevanceStep(rt: Runtime, label: string, a: RelevanceStepArgs): Step[] {
+  return a.probs.parts.map((part, k) => {
+    const words = params([part.count, a.len, a.heads, a.passThrough ?? 0xffffffff, part.first, ...mapWords(a.map)]);
+    return rt.dispatch(partLabel(label, part, a.probs.parts.length), STEP, words, [part.buffer, a.grads.parts[k].buffer, a.rIn, a.rOut], elementGrid(part.count * a.len + 1));
+  });
 }

@@ -9,7 +9,8 @@
 // rollout at once, since frames never mix).
 //
 // Three kernels:
-//   fuse    probs [seqs, H, len, len] → F [seqs, len, len] (mean, max or min over heads), once per sub-layer;
+//   fuse    probs [seqs, H, len, len] → F [seqs, len, len] (mean, max or min over heads), once per sub-layer
+//           (per part of the probabilities, where they are kept in parts: sequence-chunks.ts);
 //   prepare per sequence (one workgroup): the k-th smallest entry of F (radix select on the f32 bits,
 //           which order non-negative floats like their values) and the row sums Z = ½ + ½·Σ_j F̃;
 //   step    r_out = r_in · A', A' = (½·I + ½·F̃) / Z, one thread per output token; a divided spatial
@@ -20,6 +21,7 @@ import type { AttentionType } from '../../checkpoint/config';
 import { tokenLayout } from '../../model/geometry';
 import { discardCount, HEAD_FUSIONS, type HeadFusion } from '../../model/head-fusions';
 import { GpuError } from '../device';
+import { partLabel, type SequenceParts } from '../sequence-chunks';
 import { ELEMENT_CONSTANTS, elementGrid, grid, params, type KernelSource, type Runtime, type Step } from '../runtime';
 import { spatialTokens, temporalTokens, TOKEN_MAP_WGSL, wholeSequences, type TokenMap } from './attention';
 
@@ -29,8 +31,8 @@ const FUSE: KernelSource = {
   constants: ELEMENT_CONSTANTS,
   code: /* wgsl */ `
 override WORKGROUP_SIZE: u32;
-// One thread per entry (s, i, j) of the fused matrices: a loop over the H heads.
-struct Params { count: u32, heads: u32, area: u32, fusion: u32 }
+// One thread per entry (s, i, j) of the fused matrices of a part's sequences (written from entry outOffset): a loop over the H heads.
+struct Params { count: u32, heads: u32, area: u32, fusion: u32, outOffset: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> probs: array<f32>;
 @group(0) @binding(2) var<storage, read_write> fused: array<f32>;
@@ -45,7 +47,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
     if (p.fusion == 0u) { v += x; } else if (p.fusion == 1u) { v = max(v, x); } else { v = min(v, x); }
   }
   if (p.fusion == 0u) { v /= f32(p.heads); }
-  fused[id] = v;
+  fused[p.outOffset + id] = v;
 }
 `,
 };
@@ -190,7 +192,7 @@ export interface SubLayerLayout {
 
 /** One attention sub-layer as the rollout sees it: its layout and its probabilities [seqs, H, len, len] on the GPU. */
 export interface SubLayer extends SubLayerLayout {
-  probs: GPUBuffer;
+  probs: SequenceParts;
 }
 
 export interface RolloutVector {
@@ -260,8 +262,11 @@ export class RolloutRecorder {
     this.layersDone[layer] ??= this.fusions.map(() => this.discards.map(() => []));
     this.fusions.forEach((fusion, f) => {
       const fused = this.buffer(`${label} fused ${fusion}`, sub.seqs * block);
-      const count = sub.seqs * block;
-      steps.push(rt.dispatch(`${label} fuse ${fusion}`, FUSE, params([count, H, block, HEAD_FUSIONS.indexOf(fusion)]), [sub.probs, fused], elementGrid(count)));
+      for (const part of sub.probs.parts) {
+        const count = part.count * block;
+        const words = params([count, H, block, HEAD_FUSIONS.indexOf(fusion), part.first * block]);
+        steps.push(rt.dispatch(partLabel(`${label} fuse ${fusion}`, part, sub.probs.parts.length), FUSE, words, [part.buffer, fused], elementGrid(count)));
+      }
       fusedBy.set(fusion, fused);
       this.discards.forEach((discard, d) => {
         const drop = discardCount(sub.len, discard);
