@@ -6,10 +6,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { canvasPixels, makeClips, offlineHub } from './app-page';
+import { CLIPS, canvasPixels, makeClips, offlineHub } from './app-page';
 
 const MODELS = ['hr-2layer', 'l-2layer'];
-const CLIP = 'e2e/clips/out/explorer-4s-96px.mp4'; // 120 frames: enough for L's 96
+const CLIP = `${CLIPS}/long-20s.mp4`; // 600 frames: enough for L's 96
 
 test.skip(!process.env.TIER_MODELS, 'opt-in: TIER_MODELS=1 after scripts/make-tier-models.py');
 test.beforeAll(makeClips);
