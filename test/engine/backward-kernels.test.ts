@@ -61,7 +61,7 @@ describe('gemmTransposed: dX = dY·Wᵀ against the packed weight', () => {
     }
     // A kernel that wrote nothing (dX left at 0) is caught.
     const scope = rt.scope();
-    expect(await setUp(scope, 'rows4').check()).toMatch(/^row 0 column \d+: \|error\|/);
+    expect(await setUp(scope, 'registers').check()).toMatch(/^row 0 column \d+: \|error\|/);
     scope.destroy();
     rt.destroy();
   });
