@@ -78,7 +78,7 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
   const dQkv = rec.buffer('∂y/∂qkv', [rows + T, 3 * D]);
   const dProbs = rec.buffer('∂y/∂probabilities', [H * biggest]);
   const rowSums = rec.buffer('attention backward row sums', [H * Math.max(...layout.subLayers.map((u) => u.seqs * u.len))]);
-  const dRows = rec.buffer('∂y/∂patches', [T * N, K]);
+  const dRows = rec.buffer('∂y/∂patches', [rows - 1, K]); // by token row, from the second
   const dPixels = rec.buffer('∂y/∂pixels', [T, 3, Hpx, Wpx]);
   // The relevance row vector, ping-ponged between two buffers, starting at 1 on each CLS.
   const start = new Float32Array(layout.vector.size);
@@ -179,13 +179,13 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
     steps.push(back(`L${l} temporal qkv backward`, tw.qkv, { dy: dQkv, yOffset: 3 * D, M: NT, dx: dA, xOffset: D }), normBack(`L${l} temporal norm backward`, tw.norm, x, dA, dH, NT, 1));
   }
 
-  // Embeddings: patch (p, t)'s token row back to row t·N + p of the patches, through the patch projection
-  // (one GEMM per frame: its tokens are T rows apart, space-only's consecutive), then col2im.
-  for (let t = 0; t < T; t++) {
-    const [row0, stride] = B === 1 ? [1 + t, T] : [t * S + 1, 1];
-    steps.push(back(`patch embed backward ${t}`, w.patchEmbed, { dy: dH, yOffset: row0 * D, ldy: stride * D, M: N, dx: dRows, xOffset: t * N * K }));
-  }
-  steps.push(col2im(rt, 'col2im', dRows, dPixels, T, Hpx, Wpx, P));
+  // Embeddings: every token row but the first through the patch projection in one GEMM (the CLS rows among them,
+  // space-only's, are left unread), then col2im from the patches' token rows: patch p of frame t is token row
+  // 1 + p·T + t (divided, joint), t·S + 1 + p (space-only), here one row less.
+  steps.push(
+    back('patch embed backward', w.patchEmbed, { dy: dH, yOffset: D, M: rows - 1, dx: dRows }),
+    col2im(rt, 'col2im', dRows, dPixels, T, Hpx, Wpx, P, B === 1 ? { frameStride: 1, patchStride: T } : { frameStride: S, patchStride: 1 }),
+  );
   return {
     seed,
     seedScale: 1 / B,

@@ -42,7 +42,7 @@ export function explainShapes(c: TimesformerConfig, dtype: WeightDType): ModelSh
       { M: B, N: F, K: D, dtype },
       { M: rows, N: D, K: D, dtype },
       { M: rows, N: 3 * D, K: D, dtype },
-      { M: N, N: D, K: 3 * P * P, dtype },
+      { M: rows - 1, N: D, K: 3 * P * P, dtype },
     ],
   };
 }
