@@ -72,7 +72,7 @@ describe('layerNormBackward', () => {
     for (const D of [1, 37, 200]) {
       it(`${variant}: D=${D}, strided rows, set and accumulate`, async () => {
         const rt = await testRuntime();
-        const rows = 7, xStride = D + 5, dyStride = D + 1, dxStride = D + 3;
+        const rows = 70, xStride = D + 5, dyStride = D + 1, dxStride = D + 3; // more than a workgroup of rows (the variant of a thread per row)
         const x = random(2 + rows * xStride, D, 3).map((v, i) => v + (i % 11));
         const dy = random(4 + rows * dyStride, D + 1), gamma = random(D, D + 2, 2);
         const xs = new Float32Array(rows * D), dys = new Float32Array(rows * D);
