@@ -9,8 +9,8 @@
 // checkpoints, (L+1)·rows·D floats). Each layer's forward is recomputed from its checkpoint just before its
 // backward, into the forward's own scratch buffers plus what the backward needs besides them: every
 // sub-layer's qkv and probabilities, and fc1 without the fused GELU (its input is what GELU′ needs).
-// The last layer is explained first, while the forward's scratch still holds its xt, spatial qkv and h2: those
-// are not recomputed (the other layers recompute theirs into buffers of their own, so the forward's stay for
+// The last layer is explained first, while the forward's scratch still holds its xt, spatial qkv and h2 (and a
+// buffer of its own its temporal qkv): those are not recomputed (the other layers recompute theirs into buffers of their own, so the forward's stay for
 // every class explained). And only its B CLS rows reach the logits: its MLP, recomputed and back, runs on those
 // alone (every other row's gradient there is exactly 0, as the final LayerNorm's is off the CLS rows).
 // The explained class enters as the head's gradient `seed` [labels] (written per class by Plans.run):
@@ -48,6 +48,8 @@ export interface ForwardScratch {
   xt: GPUBuffer;
   /** after the attention block [rows, D] */
   h2: GPUBuffer;
+  /** divided: the last layer's temporal qkv [rows, 3D] (the forward keeps it for the backward) */
+  lastTemporalQkv?: GPUBuffer;
 }
 
 /** Record the backward pass after the forward that `rec` recorded (with checkpoints) over clip `g`. */
@@ -118,15 +120,13 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
     const lw = w.layers[l], tw = lw.temporal, x = checkpoints[l];
     const lastLayer = l === L - 1;
     const { xt, qkv, h2 } = lastLayer ? f : recomputed;
+    const temporalQkv = lastLayer ? f.lastTemporalQkv! : qkvT;
     // The MLP's rows: the last layer's B CLS rows (S rows apart), else every row.
     const mlpRows = lastLayer ? B : rows, mlpStride = lastLayer ? S * D : D;
     // Recompute layer l's forward from its input x (forward.ts), keeping what the backward reads.
     if (tw) {
-      steps.push(
-        norm(`L${l} temporal norm`, tw.norm, x, f.a, NT, D),
-        mm(`L${l} temporal qkv`, { a: f.a, aOffset: D, M: NT, linear: tw.qkv, y: qkvT, yOffset: 3 * D }),
-        attend(`L${l} temporal attention`, first, qkvT, probsT!, temporalTokens(T)),
-      );
+      if (!lastLayer) steps.push(norm(`L${l} temporal norm`, tw.norm, x, f.a, NT, D), mm(`L${l} temporal qkv`, { a: f.a, aOffset: D, M: NT, linear: tw.qkv, y: qkvT, yOffset: 3 * D }));
+      steps.push(attend(`L${l} temporal attention`, first, temporalQkv, probsT!, temporalTokens(T)));
       if (!lastLayer) {
         steps.push(
           mm(`L${l} temporal proj`, { a: f.ctx, aOffset: D, M: NT, linear: tw.proj, y: f.tmp, yOffset: D }),
@@ -175,7 +175,7 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
       back(`L${l} temporal dense backward`, tw.dense, { dy: dH, yOffset: D, M: NT, dx: dTmp, xOffset: D }),
       back(`L${l} temporal proj backward`, tw.proj, { dy: dTmp, yOffset: D, M: NT, dx: dCtx, xOffset: D }),
     );
-    attendBack(`L${l} temporal backward`, first, qkvT, probsT!, first.map);
+    attendBack(`L${l} temporal backward`, first, temporalQkv, probsT!, first.map);
     steps.push(back(`L${l} temporal qkv backward`, tw.qkv, { dy: dQkv, yOffset: 3 * D, M: NT, dx: dA, xOffset: D }), normBack(`L${l} temporal norm backward`, tw.norm, x, dA, dH, NT, 1));
   }
 
