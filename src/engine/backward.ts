@@ -19,7 +19,6 @@ import { attention, spatialTokens, temporalTokens, wholeSequences, type TokenMap
 import { attentionBackward } from './kernels/attention-backward';
 import { gemm, type GemmArgs, type PackedLinear } from './kernels/gemm';
 import { gemmTransposed, type GemmTransposedArgs } from './kernels/gemm-transposed';
-import { geluBackward } from './kernels/gelu-backward';
 import { layerNorm } from './kernels/layernorm';
 import { layerNormBackward } from './kernels/layernorm-backward';
 import { col2im } from './kernels/patch-embed';
@@ -151,8 +150,7 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
 
     // MLP: h_out = mid + fc2(gelu(fc1(norm2(mid)))); dH becomes ∂y/∂mid.
     steps.push(
-      back(`L${l} fc2 backward`, lw.fc2, { dy: dH, M: mlpRows, ldy: mlpStride, dx: dMlp }),
-      geluBackward(rt, `L${l} gelu backward`, f.mlp, dMlp, mlpRows * F),
+      back(`L${l} fc2 and gelu backward`, lw.fc2, { dy: dH, M: mlpRows, ldy: mlpStride, dx: dMlp, geluInput: f.mlp }),
       back(`L${l} fc1 backward`, lw.fc1, { dy: dMlp, M: mlpRows, dx: dA }),
       layerNormBackward(rt, `L${l} norm2 backward`, { x: h2, xStride: mlpStride, gamma: lw.norm2.gamma, dy: dA, dx: dH, dxStride: mlpStride, rows: mlpRows, D, eps, accumulate: true }, kernels.layerNorm({ rows: mlpRows, D })),
       back(`L${l} proj backward`, lw.proj, { dy: dH, M: rows, dx: dCtx }),

@@ -12,11 +12,14 @@
 //     W tile are loaded with adjacent threads on adjacent memory (W along its rows, over n) and W is stored
 //     transposed in workgroup memory; each thread owns 4 rows × 4 k, its k 16 apart (no bank conflicts).
 // Rows and k past the ends are clamped (registers) or zeroed (tiled) for loading and dropped at the store.
+// Epilogue, fused as the forward fuses GELU: dX = (dY·Wᵀ)·GELU′(x) for x the GELU's input laid out as dX (the
+// first MLP Linear's output, whose GELU the second's input was).
 import * as cpu from '../../reference/ops-backward';
 import { floatToHalf, halfToFloat } from '../../checkpoint/tensor';
-import { grants, type EngineDevice, type KernelNeeds } from '../device';
+import { GpuError, grants, type EngineDevice, type KernelNeeds } from '../device';
 import { params, type KernelSource, type Runtime, type Step } from '../runtime';
 import { once, random, sampleRows, sizeClass, trialRows, type KernelTuning } from '../trial';
+import { ERF_WGSL, GELU_GRAD_WGSL } from './erf';
 import { gemmTolerance, packLinear, type GemmShape, type PackedLinear, type WeightDType } from './gemm';
 
 export const GEMM_TRANSPOSED_VARIANTS = ['registers', 'rows1', 'tiled'] as const;
@@ -40,15 +43,18 @@ export interface GemmTransposedArgs {
   ldx?: number;
   /** Add into dX (a residual branch's gradient joining the main path's) instead of overwriting it. */
   accumulate?: boolean;
+  /** Times GELU′(x) for x [M, K] laid out as dX (rows `ldx` apart from `xOffset`): GELU's backward, fused. */
+  geluInput?: GPUBuffer;
 }
 
-const header = (weights: WeightDType, accumulate: boolean, vec4Y: boolean) => /* wgsl */ `
+const header = (weights: WeightDType, accumulate: boolean, vec4Y: boolean, gelu: boolean) => /* wgsl */ `
 struct Params { M: u32, N: u32, K: u32, nPad4: u32, yOffset: u32, ldy: u32, xOffset: u32, ldx: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dY: array<${vec4Y ? 'vec4f' : 'f32'}>;
 @group(0) @binding(2) var<storage, read> W: array<${weights === 'f16' ? 'vec2u' : 'vec4f'}>;
 @group(0) @binding(3) var<storage, read_write> dX: array<f32>;
-
+@group(0) @binding(4) var<storage, read> geluInput: array<f32>;
+${gelu ? ERF_WGSL + GELU_GRAD_WGSL : ''}
 fn loadW(i: u32) -> vec4f {
   ${weights === 'f16' ? 'let h = W[i]; return vec4f(unpack2x16float(h.x), unpack2x16float(h.y));' : 'return W[i];'}
 }
@@ -65,7 +71,7 @@ fn loadDY(row: u32, n4: u32) -> vec4f {${vec4Y ? `
 fn store(row: u32, k: u32, v: f32) {
   if (row < p.M && k < p.K) {
     let at = p.xOffset + row * p.ldx + k;
-    ${accumulate ? 'dX[at] += v;' : 'dX[at] = v;'}
+    ${accumulate ? 'dX[at] += v;' : gelu ? 'dX[at] = v * geluGrad(geluInput[at]);' : 'dX[at] = v;'}
   }
 }
 `;
@@ -130,10 +136,10 @@ const VARIANTS: Record<GemmTransposedVariant, { code: string; tile: { rows: numb
 };
 
 // dY read as vec4 (no bounds checks) when N, ldy and yOffset are multiples of 4: every TimeSformer GEMM but the head's.
-const source = (variant: GemmTransposedVariant, weights: WeightDType, accumulate: boolean, vec4Y: boolean): KernelSource => ({
-  key: `gemm-transposed/${variant}/${weights}/${accumulate ? 'add' : 'set'}${vec4Y ? '/vec4-dy' : ''}`,
-  bindings: ['uniform', 'read', 'read', 'write'],
-  code: header(weights, accumulate, vec4Y) + VARIANTS[variant].code,
+const source = (variant: GemmTransposedVariant, weights: WeightDType, accumulate: boolean, vec4Y: boolean, gelu: boolean): KernelSource => ({
+  key: `gemm-transposed/${variant}/${weights}/${accumulate ? 'add' : gelu ? 'gelu' : 'set'}${vec4Y ? '/vec4-dy' : ''}`,
+  bindings: ['uniform', 'read', 'read', 'write', 'read'],
+  code: header(weights, accumulate, vec4Y, gelu) + VARIANTS[variant].code,
 });
 
 /** The variants this device grants. */
@@ -145,7 +151,8 @@ export function gemmTransposed(rt: Runtime, label: string, a: GemmTransposedArgs
   const words = params([M, linear.N, linear.K, linear.nPad / 4, a.yOffset ?? 0, a.ldy ?? linear.N, a.xOffset ?? 0, a.ldx ?? linear.K]);
   const ldy = a.ldy ?? linear.N, vec4Y = linear.N % 4 === 0 && ldy % 4 === 0 && (a.yOffset ?? 0) % 4 === 0;
   const { tile } = VARIANTS[variant];
-  return rt.dispatch(label, source(variant, linear.dtype, !!a.accumulate, vec4Y), words, [a.dy, linear.w, a.dx], [Math.ceil(linear.K / tile.columns), Math.ceil(M / tile.rows), 1]);
+  if (a.accumulate && a.geluInput) throw new GpuError(`${label}: the GELU′ epilogue does not accumulate`);
+  return rt.dispatch(label, source(variant, linear.dtype, !!a.accumulate, vec4Y, !!a.geluInput), words, [a.dy, linear.w, a.dx, a.geluInput ?? rt.placeholder], [Math.ceil(linear.K / tile.columns), Math.ceil(M / tile.rows), 1]);
 }
 
 /** Shapes as the forward GEMM's (M rows, the Linear's N outputs and K inputs): the reduction here is over N. */
