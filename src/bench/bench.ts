@@ -130,9 +130,7 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
     if (gpu.features.timestampQuery) {
       try {
         profiles[name] = kernelProfile(await engine.profile(shape));
-        const total = profiles[name].reduce((n, k) => n + k.ms, 0);
-        log(`  GPU time by kernel (timestamps, one pass per dispatch): ${total.toFixed(2)} ms in all`);
-        for (const k of profiles[name].slice(0, 12)) log(`    ${k.kernel.padEnd(40)} ${k.ms.toFixed(3).padStart(9)} ms  ${((100 * k.ms) / total).toFixed(1).padStart(5)}%  ×${k.count}`);
+        logProfile(log, 'GPU time by kernel (timestamps, one pass per dispatch)', profiles[name], 12);
       } catch (e) {
         log(`  GPU time by kernel: failed (${e instanceof Error ? e.message : String(e)})`);
       }
@@ -144,6 +142,9 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
     try {
       const why = await time(options.iterations, () => engine.run(clip, shape, { attention: 'none', hiddenStates: false, explain: [0] }).then(() => {}));
       record({ name: whyName, ...why, model: name, vsForward: why.ms / ms });
+      if (gpu.features.timestampQuery) {
+        logProfile(log, 'GPU time by kernel, forward and backward (timestamps)', kernelProfile(await engine.profile(shape, true)), 16);
+      }
     } catch (e) {
       record({ name: whyName, ms: NaN, model: name, error: `FAILED: ${e instanceof Error ? e.message : String(e)}` });
     }
@@ -178,6 +179,13 @@ export async function runBench(gpu: EngineDevice, options: BenchOptions): Promis
 
 /** GPU time of one view spent in one kernel of the plan (summed over the layers it runs in). */
 export interface KernelTime { kernel: string; ms: number; count: number }
+
+/** The `top` slowest kernels of a profile, with their share of its total. */
+function logProfile(log: (line: string) => void, title: string, kernels: KernelTime[], top: number) {
+  const total = kernels.reduce((n, k) => n + k.ms, 0);
+  log(`  ${title}: ${total.toFixed(2)} ms in all`);
+  for (const k of kernels.slice(0, top)) log(`    ${k.kernel.padEnd(40)} ${k.ms.toFixed(3).padStart(9)} ms  ${((100 * k.ms) / total).toFixed(1).padStart(5)}%  ×${k.count}`);
+}
 
 /** A plan's dispatch times grouped by label without the layer ("L3 spatial qkv" → "spatial qkv"), slowest first. */
 function kernelProfile(steps: { label: string; ms: number }[]): KernelTime[] {

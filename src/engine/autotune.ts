@@ -60,8 +60,8 @@ export interface StoredPicks {
   picks: Record<string, string>;
 }
 
-/** 2: CPU adapters pass over slow-compiling variants (version 1's picks there could name one). */
-const TUNER_VERSION = 2;
+/** 2: CPU adapters pass over slow-compiling variants (version 1's picks there could name one). 3: LayerNorm's 'rows' variant (a CPU adapter's stored LayerNorm picks predate it). */
+const TUNER_VERSION = 3;
 
 interface TunerState {
   picks: Map<string, string>;

@@ -9,13 +9,16 @@
 // checkpoints, (L+1)·rows·D floats). Each layer's forward is recomputed from its checkpoint just before its
 // backward, into the forward's own scratch buffers plus what the backward needs besides them: every
 // sub-layer's qkv and probabilities, and fc1 without the fused GELU (its input is what GELU′ needs).
+// The last layer is explained first, while the forward's scratch still holds its xt, spatial qkv and h2 (and a
+// buffer of its own its temporal qkv): those are not recomputed (the other layers recompute theirs into buffers of their own, so the forward's stay for
+// every class explained). And only its B CLS rows reach the logits: its MLP, recomputed and back, runs on those
+// alone (every other row's gradient there is exactly 0, as the final LayerNorm's is off the CLS rows).
 // The explained class enters as the head's gradient `seed` [labels] (written per class by Plans.run):
 // e_c/B, so that space-only's B = T rows of logits give the mean over frames.
 import { attentionInParts, spatialTokens, temporalTokens, wholeSequences, type TokenMap } from './kernels/attention';
 import { attentionBackward } from './kernels/attention-backward';
 import { gemm, type GemmArgs, type PackedLinear } from './kernels/gemm';
 import { gemmTransposed, type GemmTransposedArgs } from './kernels/gemm-transposed';
-import { geluBackward } from './kernels/gelu-backward';
 import { layerNorm } from './kernels/layernorm';
 import { layerNormBackward } from './kernels/layernorm-backward';
 import { col2im } from './kernels/patch-embed';
@@ -45,6 +48,8 @@ export interface ForwardScratch {
   xt: GPUBuffer;
   /** after the attention block [rows, D] */
   h2: GPUBuffer;
+  /** divided: the last layer's temporal qkv [rows, 3D] (the forward keeps it for the backward) */
+  lastTemporalQkv?: GPUBuffer;
 }
 
 /** Record the backward pass after the forward that `rec` recorded (with checkpoints) over clip `g`. */
@@ -63,6 +68,7 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
 
   // Recomputation (besides the forward's scratch): temporal qkv and probabilities, spatial probabilities.
   const qkvT = second ? rec.buffer('temporal qkv', [rows, 3 * D]) : f.qkv;
+  const recomputed = { xt: second ? rec.buffer('recomputed xt', [rows, D]) : f.xt, qkv: rec.buffer('recomputed qkv', [rows, 3 * D]), h2: rec.buffer('recomputed h2', [rows, D]) };
   const probsT = second ? probsOf(first, 'temporal probabilities') : undefined;
   const probsS = probsOf(spatial, second ? 'spatial probabilities' : 'probabilities');
   // Gradients. dQkv: + T rows for the divided spatial CLS's per-frame gradients.
@@ -75,7 +81,7 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
   const dMlp = rec.buffer('∂y/∂fc1', [rows, F]);
   const dQkv = rec.buffer('∂y/∂qkv', [rows + T, 3 * D]);
   const rowSums = rec.buffer('attention backward row sums', [H * Math.max(...layout.subLayers.map((u) => u.seqs * u.len))]);
-  const dRows = rec.buffer('∂y/∂patches', [T * N, K]);
+  const dRows = rec.buffer('∂y/∂patches', [rows - 1, K]); // by token row, from the second
   const dPixels = rec.buffer('∂y/∂pixels', [T, 3, Hpx, Wpx]);
   // The relevance row vector, ping-ponged between two buffers, starting at 1 on each CLS.
   const start = new Float32Array(layout.vector.size);
@@ -114,65 +120,73 @@ export function recordBackward({ rt, config: c, weights: w, kernels }: EngineMod
 
   for (let l = L - 1; l >= 0; l--) {
     const lw = w.layers[l], tw = lw.temporal, x = checkpoints[l];
+    const lastLayer = l === L - 1;
+    const { xt, qkv, h2 } = lastLayer ? f : recomputed;
+    const temporalQkv = lastLayer ? f.lastTemporalQkv! : qkvT;
+    // The MLP's rows: the last layer's B CLS rows (S rows apart), else every row.
+    const mlpRows = lastLayer ? B : rows, mlpStride = lastLayer ? S * D : D;
     // Recompute layer l's forward from its input x (forward.ts), keeping what the backward reads.
     if (tw) {
+      if (!lastLayer) steps.push(norm(`L${l} temporal norm`, tw.norm, x, f.a, NT, D), mm(`L${l} temporal qkv`, { a: f.a, aOffset: D, M: NT, linear: tw.qkv, y: qkvT, yOffset: 3 * D }));
+      steps.push(attend(`L${l} temporal attention`, first, temporalQkv, probsT!, temporalTokens(T)));
+      if (!lastLayer) {
+        steps.push(
+          mm(`L${l} temporal proj`, { a: f.ctx, aOffset: D, M: NT, linear: tw.proj, y: f.tmp, yOffset: D }),
+          mm(`L${l} temporal dense`, { a: f.tmp, aOffset: D, M: NT, linear: tw.dense, y: xt, yOffset: D, residual: { buffer: x, offset: D } }),
+          { kind: 'copy', label: `L${l} cls`, src: x, srcOffset: 0, dst: xt, dstOffset: 0, size: D * 4 },
+        );
+      }
+    }
+    const attnIn = tw ? xt : x; // the spatial (or only) attention's input
+    if (!lastLayer) steps.push(norm(`L${l} norm1`, lw.norm1, attnIn, f.a, rows), mm(`L${l} qkv`, { a: f.a, M: rows, linear: lw.qkv, y: qkv }));
+    steps.push(attend(`L${l} attention`, spatial, qkv, probsS, tw ? { ...spatialTokens(T), clsBase: rows, clsStride: 1 } : spatial.map));
+    if (!lastLayer) {
       steps.push(
-        norm(`L${l} temporal norm`, tw.norm, x, f.a, NT, D),
-        mm(`L${l} temporal qkv`, { a: f.a, aOffset: D, M: NT, linear: tw.qkv, y: qkvT, yOffset: 3 * D }),
-        attend(`L${l} temporal attention`, first, qkvT, probsT!, temporalTokens(T)),
-        mm(`L${l} temporal proj`, { a: f.ctx, aOffset: D, M: NT, linear: tw.proj, y: f.tmp, yOffset: D }),
-        mm(`L${l} temporal dense`, { a: f.tmp, aOffset: D, M: NT, linear: tw.dense, y: f.xt, yOffset: D, residual: { buffer: x, offset: D } }),
-        { kind: 'copy', label: `L${l} cls`, src: x, srcOffset: 0, dst: f.xt, dstOffset: 0, size: D * 4 },
+        ...(tw ? [rowMean(rt, `L${l} cls mean`, f.ctx, D, T, rows * D, D, 0)] : []),
+        mm(`L${l} proj`, { a: f.ctx, M: rows, linear: lw.proj, y: h2, residual: { buffer: attnIn } }),
       );
     }
-    const attnIn = tw ? f.xt : x; // the spatial (or only) attention's input
     steps.push(
-      norm(`L${l} norm1`, lw.norm1, attnIn, f.a, rows),
-      mm(`L${l} qkv`, { a: f.a, M: rows, linear: lw.qkv, y: f.qkv }),
-      attend(`L${l} attention`, spatial, f.qkv, probsS, tw ? { ...spatialTokens(T), clsBase: rows, clsStride: 1 } : spatial.map),
-      ...(tw ? [rowMean(rt, `L${l} cls mean`, f.ctx, D, T, rows * D, D, 0)] : []),
-      mm(`L${l} proj`, { a: f.ctx, M: rows, linear: lw.proj, y: f.h2, residual: { buffer: attnIn } }),
-      norm(`L${l} norm2`, lw.norm2, f.h2, f.a, rows),
-      mm(`L${l} fc1 (no GELU)`, { a: f.a, M: rows, linear: lw.fc1, y: f.mlp }),
+      layerNorm(rt, `L${l} norm2`, { x: h2, y: f.a, gamma: lw.norm2.gamma, beta: lw.norm2.beta, rows: mlpRows, D, eps, inStride: mlpStride }, kernels.layerNorm({ rows: mlpRows, D })),
+      mm(`L${l} fc1 (no GELU)`, { a: f.a, M: mlpRows, linear: lw.fc1, y: f.mlp }),
     );
 
     // MLP: h_out = mid + fc2(gelu(fc1(norm2(mid)))); dH becomes ∂y/∂mid.
     steps.push(
-      back(`L${l} fc2 backward`, lw.fc2, { dy: dH, M: rows, dx: dMlp }),
-      geluBackward(rt, `L${l} gelu backward`, f.mlp, dMlp, rows * F),
-      back(`L${l} fc1 backward`, lw.fc1, { dy: dMlp, M: rows, dx: dA }),
-      normBack(`L${l} norm2 backward`, lw.norm2, f.h2, dA, dH, rows),
+      back(`L${l} fc2 and gelu backward`, lw.fc2, { dy: dH, M: mlpRows, ldy: mlpStride, dx: dMlp, geluInput: f.mlp }),
+      back(`L${l} fc1 backward`, lw.fc1, { dy: dMlp, M: mlpRows, dx: dA }),
+      layerNormBackward(rt, `L${l} norm2 backward`, { x: h2, xStride: mlpStride, gamma: lw.norm2.gamma, dy: dA, dx: dH, dxStride: mlpStride, rows: mlpRows, D, eps, accumulate: true }, kernels.layerNorm({ rows: mlpRows, D })),
       back(`L${l} proj backward`, lw.proj, { dy: dH, M: rows, dx: dCtx }),
     );
     if (!tw) {
       // Joint or space-only: mid = h + proj(attention(qkv(norm1(h)))).
-      attendBack(`L${l} attention backward`, spatial, f.qkv, probsS, spatial.map);
+      attendBack(`L${l} attention backward`, spatial, qkv, probsS, spatial.map);
       steps.push(back(`L${l} qkv backward`, lw.qkv, { dy: dQkv, M: rows, dx: dA }), normBack(`L${l} norm1 backward`, lw.norm1, x, dA, dH, rows));
       continue;
     }
     // Divided. 3. The CLS output was the mean of the T frames' CLS outputs: each gets 1/T of its gradient.
     steps.push(rowMean(rt, `L${l} cls gradient share`, dCtx, D, 1, 0, D, 0, 1 / T));
     // 2. Spatial attention; each frame's CLS gradient on its own row rows + t, then summed into row 0.
-    attendBack(`L${l} spatial backward`, spatial, f.qkv, probsS, { ...spatialTokens(T), clsBase: rows, clsStride: 1 });
+    attendBack(`L${l} spatial backward`, spatial, qkv, probsS, { ...spatialTokens(T), clsBase: rows, clsStride: 1 });
     steps.push(
       rowMean(rt, `L${l} cls gradient sum`, dQkv, 3 * D, T, rows * 3 * D, 3 * D, 0, 1),
       back(`L${l} qkv backward`, lw.qkv, { dy: dQkv, M: rows, dx: dA }),
-      normBack(`L${l} norm1 backward`, lw.norm1, f.xt, dA, dH, rows), // dH: ∂y/∂xt (the CLS row: ∂y/∂h[0])
+      normBack(`L${l} norm1 backward`, lw.norm1, xt, dA, dH, rows), // dH: ∂y/∂xt (the CLS row: ∂y/∂h[0])
       // 1. Temporal attention on the patch rows: xt = x + dense(proj(attention(qkv(norm(x))))).
       back(`L${l} temporal dense backward`, tw.dense, { dy: dH, yOffset: D, M: NT, dx: dTmp, xOffset: D }),
       back(`L${l} temporal proj backward`, tw.proj, { dy: dTmp, yOffset: D, M: NT, dx: dCtx, xOffset: D }),
     );
-    attendBack(`L${l} temporal backward`, first, qkvT, probsT!, first.map);
+    attendBack(`L${l} temporal backward`, first, temporalQkv, probsT!, first.map);
     steps.push(back(`L${l} temporal qkv backward`, tw.qkv, { dy: dQkv, yOffset: 3 * D, M: NT, dx: dA, xOffset: D }), normBack(`L${l} temporal norm backward`, tw.norm, x, dA, dH, NT, 1));
   }
 
-  // Embeddings: patch (p, t)'s token row back to row t·N + p of the patches, through the patch projection
-  // (one GEMM per frame: its tokens are T rows apart, space-only's consecutive), then col2im.
-  for (let t = 0; t < T; t++) {
-    const [row0, stride] = B === 1 ? [1 + t, T] : [t * S + 1, 1];
-    steps.push(back(`patch embed backward ${t}`, w.patchEmbed, { dy: dH, yOffset: row0 * D, ldy: stride * D, M: N, dx: dRows, xOffset: t * N * K }));
-  }
-  steps.push(col2im(rt, 'col2im', dRows, dPixels, T, Hpx, Wpx, P));
+  // Embeddings: every token row but the first through the patch projection in one GEMM (the CLS rows among them,
+  // space-only's, are left unread), then col2im from the patches' token rows: patch p of frame t is token row
+  // 1 + p·T + t (divided, joint), t·S + 1 + p (space-only), here one row less.
+  steps.push(
+    back('patch embed backward', w.patchEmbed, { dy: dH, yOffset: D, M: rows - 1, dx: dRows }),
+    col2im(rt, 'col2im', dRows, dPixels, T, Hpx, Wpx, P, B === 1 ? { frameStride: 1, patchStride: T } : { frameStride: S, patchStride: 1 }),
+  );
   return {
     seed,
     seedScale: 1 / B,

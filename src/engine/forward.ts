@@ -60,6 +60,8 @@ export function recordForward({ rt, config: c, weights: w, kernels, budget }: En
   const ctx = rec.buffer('context', [rows + T, D]); // + divided spatial: the CLS output of each frame, rows B·S..
   const tmp = rec.buffer('tmp', [rows, D]);
   const mlp = rec.buffer('mlp', [rows, F]);
+  // Explaining a divided model: the last layer's temporal qkv in a buffer of its own, which its backward reads.
+  const lastTemporalQkv = explaining && c.attentionType === 'divided_space_time' ? rec.buffer('last temporal qkv', [rows, 3 * D]) : undefined;
   const logits = rec.buffer('logits', [B, L]);
   const pos = rec.upload('position embeddings', positionEmbeddings(c, w.embeddings, Gh, Gw)); // [1+N, D]
   const spaceOnly = c.attentionType === 'space_only';
@@ -78,11 +80,12 @@ export function recordForward({ rt, config: c, weights: w, kernels, budget }: En
     rec.checkpoint(h, rows * D);
     if (tw) {
       const NT = N * T; // the patch rows, after the CLS row
+      const temporalQkv = (l === c.numLayers - 1 && lastTemporalQkv) || qkv;
       rec.push(
         // 1. Temporal attention: N sequences of T tokens (rows 1 + p·T + t); the CLS row stays as it is.
         norm(`L${l} temporal norm`, tw.norm, h, a, NT, D),
-        mm(`L${l} temporal qkv`, { a, aOffset: D, M: NT, linear: tw.qkv, y: qkv, yOffset: 3 * D }),
-        ...rec.attend(l, 'temporal', 0, `L${l} temporal attention`, { qkv, context: ctx, ...g.temporal!, heads: H, D, input: temporalTokens(T), output: temporalTokens(T) }),
+        mm(`L${l} temporal qkv`, { a, aOffset: D, M: NT, linear: tw.qkv, y: temporalQkv, yOffset: 3 * D }),
+        ...rec.attend(l, 'temporal', 0, `L${l} temporal attention`, { qkv: temporalQkv, context: ctx, ...g.temporal!, heads: H, D, input: temporalTokens(T), output: temporalTokens(T) }),
         mm(`L${l} temporal proj`, { a: ctx, aOffset: D, M: NT, linear: tw.proj, y: tmp, yOffset: D }),
         mm(`L${l} temporal dense`, { a: tmp, aOffset: D, M: NT, linear: tw.dense, y: xt, yOffset: D, residual: { buffer: h, offset: D } }),
         copyRow(`L${l} cls`, h, xt),
@@ -130,6 +133,6 @@ export function recordForward({ rt, config: c, weights: w, kernels, budget }: En
   }
   rec.output('logits', [B, L], logits);
   if (request.returnInput) rec.returnInput(pixels, [T, 3, Hpx, Wpx]);
-  if (explaining) rec.explain(recordBackward({ rt, config: c, weights: w, kernels, budget }, rec, g, Hpx, Wpx, { a, qkv, ctx, tmp, mlp, xt, h2 }));
+  if (explaining) rec.explain(recordBackward({ rt, config: c, weights: w, kernels, budget }, rec, g, Hpx, Wpx, { a, qkv, ctx, tmp, mlp, xt, h2, lastTemporalQkv }));
   return rec.finish(key, pixels);
 }

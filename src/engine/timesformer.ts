@@ -122,10 +122,16 @@ export class TimesformerEngine {
     if (Hpx < P || Wpx < P || T < 1) throw new GpuError(`a clip of ${T} frames of ${Wpx}×${Hpx} is smaller than one ${P}×${P} patch`);
   }
 
-  /** GPU time of each kernel of a plain run of a [T, 3, H, W] clip (on the pixels its plan last held): see Runtime.timeDispatches. */
-  profile(shape: [number, number, number, number]): Promise<{ label: string; ms: number }[]> {
+  /**
+   * GPU time of each kernel of a plain run of a [T, 3, H, W] clip (on the pixels its plan last held): see
+   * Runtime.timeDispatches. `explain`: of the run with one class's backward pass (the class its seed last held).
+   */
+  profile(shape: [number, number, number, number], explain = false): Promise<{ label: string; ms: number }[]> {
     const [T, , Hpx, Wpx] = shape;
-    return this.exclusive(async () => this.rt.timeDispatches((await this.planFor(T, Hpx, Wpx, { attention: 'none', hiddenStates: false, returnInput: false })).steps));
+    return this.exclusive(async () => {
+      const plan = await this.planFor(T, Hpx, Wpx, { attention: 'none', hiddenStates: false, returnInput: false, ...(explain ? { explain: [0] } : {}) });
+      return this.rt.timeDispatches(plan.steps.concat(plan.explanation?.steps ?? []));
+    });
   }
 
   /** `work` with the engine to itself (one clip at a time) on a live device; a failure once the device is lost says so. */

@@ -37,9 +37,12 @@ export function explainShapes(c: TimesformerConfig, dtype: WeightDType): ModelSh
       { M: B, N: c.labels.length, K: D, dtype },
       { M: rows, N: D, K: F, dtype },
       { M: rows, N: F, K: D, dtype },
+      // The last layer's MLP, on the B CLS rows alone.
+      { M: B, N: D, K: F, dtype },
+      { M: B, N: F, K: D, dtype },
       { M: rows, N: D, K: D, dtype },
       { M: rows, N: 3 * D, K: D, dtype },
-      { M: N, N: D, K: 3 * P * P, dtype },
+      { M: rows - 1, N: D, K: 3 * P * P, dtype },
     ],
   };
 }

@@ -44,7 +44,7 @@ describe('autotuner', () => {
     await tune(rt, LAYER_NORM_TUNING, { rows: 9, D: 40 });
     const { measurements } = tuneReport(rt);
     expect(measurements['attention len≤128 seqs·heads≤4 d=8'].map((m) => m.variant)).toEqual(['global', 'kv-tiles']);
-    expect(measurements['layernorm rows≤16 D=40'].map((m) => m.variant)).toEqual(rt.gpu.features.subgroups ? ['workgroup', 'subgroups'] : ['workgroup']);
+    expect(measurements['layernorm rows≤16 D=40'].map((m) => m.variant)).toEqual(rt.gpu.features.subgroups ? ['workgroup', 'subgroups', 'rows'] : ['workgroup', 'rows']);
     expect(Object.values(measurements).flat().filter((m) => m.rejected)).toEqual([]);
     rt.destroy();
   });

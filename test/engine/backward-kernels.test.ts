@@ -6,7 +6,6 @@ import type { TokenMap } from '../../src/engine/kernels/attention';
 import { attentionBackward } from '../../src/engine/kernels/attention-backward';
 import { packLinear } from '../../src/engine/kernels/gemm';
 import { GEMM_TRANSPOSED_TUNING, GEMM_TRANSPOSED_VARIANTS, gemmTransposed } from '../../src/engine/kernels/gemm-transposed';
-import { geluBackward } from '../../src/engine/kernels/gelu-backward';
 import { LAYER_NORM_VARIANTS } from '../../src/engine/kernels/layernorm';
 import { layerNormBackward } from '../../src/engine/kernels/layernorm-backward';
 import { attention } from '../../src/reference/ops';
@@ -61,7 +60,7 @@ describe('gemmTransposed: dX = dY·Wᵀ against the packed weight', () => {
     }
     // A kernel that wrote nothing (dX left at 0) is caught.
     const scope = rt.scope();
-    expect(await setUp(scope, 'rows4').check()).toMatch(/^row 0 column \d+: \|error\|/);
+    expect(await setUp(scope, 'registers').check()).toMatch(/^row 0 column \d+: \|error\|/);
     scope.destroy();
     rt.destroy();
   });
@@ -72,7 +71,7 @@ describe('layerNormBackward', () => {
     for (const D of [1, 37, 200]) {
       it(`${variant}: D=${D}, strided rows, set and accumulate`, async () => {
         const rt = await testRuntime();
-        const rows = 7, xStride = D + 5, dyStride = D + 1, dxStride = D + 3;
+        const rows = 70, xStride = D + 5, dyStride = D + 1, dxStride = D + 3; // more than a workgroup of rows (the variant of a thread per row)
         const x = random(2 + rows * xStride, D, 3).map((v, i) => v + (i % 11));
         const dy = random(4 + rows * dyStride, D + 1), gamma = random(D, D + 2, 2);
         const xs = new Float32Array(rows * D), dys = new Float32Array(rows * D);
@@ -99,13 +98,28 @@ describe('layerNormBackward', () => {
   }
 });
 
-it('geluBackward (1003 values in [-6, 6])', async () => {
-  const rt = await testRuntime();
-  const x = random(1003, 17, 6), dy = random(1003, 18);
-  const grad = rt.upload('dy', dy);
-  const out = await runAndRead(rt, [geluBackward(rt, 'gelu back', rt.upload('x', x), grad, 1003)], grad, 1003);
-  expect(maxAbsDiff(out, cpu.geluBackward(x, dy))).toBeLessThan(1e-6);
-  rt.destroy();
+describe('gemmTransposed with the GELU′ epilogue: dX = (dY·Wᵀ)·GELU′(x)', () => {
+  for (const variant of GEMM_TRANSPOSED_VARIANTS) {
+    for (const [M, N, K] of [[5, 3, 7], [70, 130, 257]] as const) {
+      it(`${variant} M=${M} N=${N} K=${K}, x in [-6, 6] laid out as dX`, async () => {
+        const rt = await testRuntime();
+        const ldx = K + 2, xOffset = 3;
+        const w = random(N * K, 31), dy = random(M * N, 32), xAll = random(xOffset + M * ldx, 33, 6);
+        const x = new Float32Array(M * K);
+        for (let m = 0; m < M; m++) x.set(xAll.subarray(xOffset + m * ldx, xOffset + m * ldx + K), m * K);
+        const plain = cpu.linearBackward(dy, M, N, w, K);
+        const dx = rt.upload('dx', random(xOffset + M * ldx, 34));
+        const step = gemmTransposed(rt, 'dX', { dy: rt.upload('dy', dy), M, linear: packLinear(rt, 'w', w, N, K), dx, xOffset, ldx, geluInput: rt.upload('x', xAll) }, variant);
+        const out = await runAndRead(rt, [step], dx, xOffset + M * ldx);
+        const got = new Float32Array(M * K);
+        for (let m = 0; m < M; m++) got.set(out.subarray(xOffset + m * ldx, xOffset + m * ldx + K), m * K);
+        // The GEMM's bound (above) scaled by GELU′ ≤ 1.13, and GELU′'s own 1e-6 relative to the product.
+        const bound = 1.13 * (2e-6 * Math.sqrt(N) + 1e-6) + 1e-6 * Math.max(...plain.map(Math.abs));
+        expect(maxAbsDiff(got, cpu.geluBackward(x, plain))).toBeLessThan(bound);
+        rt.destroy();
+      });
+    }
+  }
 });
 
 describe('attentionBackward through the token maps', () => {

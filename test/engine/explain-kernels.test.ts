@@ -48,19 +48,23 @@ describe('relevanceStep: r ← r + r·E for each sub-layer, last first', () => {
 });
 
 describe('col2im and the CLS gradient rows', () => {
-  it('col2im puts each patch element back at its pixel, 0 outside the grid (13×10 frames of 4×4 patches)', async () => {
+  it('col2im puts each patch element back at its pixel, 0 outside the grid (13×10 frames of 4×4 patches), in each row order', async () => {
     const rt = await testRuntime();
     const T = 2, H = 13, W = 10, P = 4, gh = 3, gw = 2, N = gh * gw, K = 3 * P * P;
-    const patches = random(T * N * K, 3);
-    const pixels = rt.upload('stale', random(T * 3 * H * W, 4)); // every pixel is written
-    const got = await runAndRead(rt, [col2im(rt, 'col2im', rt.upload('patches', patches), pixels, T, H, W, P)], pixels, T * 3 * H * W);
-    const want = new Float32Array(T * 3 * H * W);
-    for (let t = 0; t < T; t++)
-      for (let r = 0; r < gh; r++)
-        for (let c = 0; c < gw; c++)
-          for (let ch = 0; ch < 3; ch++)
-            for (let y = 0; y < P; y++) for (let x = 0; x < P; x++) want[((t * 3 + ch) * H + r * P + y) * W + c * P + x] = patches[(t * N + r * gw + c) * K + (ch * P + y) * P + x];
-    expect(got).toEqual(want);
+    // im2col's (t, p) order; the (p, t) token order; frames of 1 + N rows (a CLS row between them).
+    for (const rows of [undefined, { frameStride: 1, patchStride: T }, { frameStride: N + 1, patchStride: 1 }]) {
+      const { frameStride, patchStride } = rows ?? { frameStride: N, patchStride: 1 };
+      const patches = random((T * (N + 1)) * K, 3);
+      const pixels = rt.upload('stale', random(T * 3 * H * W, 4)); // every pixel is written
+      const got = await runAndRead(rt, [col2im(rt, 'col2im', rt.upload('patches', patches), pixels, T, H, W, P, rows)], pixels, T * 3 * H * W);
+      const want = new Float32Array(T * 3 * H * W);
+      for (let t = 0; t < T; t++)
+        for (let r = 0; r < gh; r++)
+          for (let c = 0; c < gw; c++)
+            for (let ch = 0; ch < 3; ch++)
+              for (let y = 0; y < P; y++) for (let x = 0; x < P; x++) want[((t * 3 + ch) * H + r * P + y) * W + c * P + x] = patches[(t * frameStride + (r * gw + c) * patchStride) * K + (ch * P + y) * P + x];
+      expect(got, JSON.stringify(rows)).toEqual(want);
+    }
   });
 
   it('rowMean with scale 1 sums strided rows; with count 1 it scales a row in place', async () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { grants, type KernelNeeds } from '../../src/engine/device';
 import { ATTENTION_TUNING, ATTENTION_VARIANTS, attention, attentionNeeds } from '../../src/engine/kernels/attention';
 import { GEMM_NEEDS, GEMM_VARIANTS, gemm, gemmVariantsFor, packLinear } from '../../src/engine/kernels/gemm';
+import { GEMM_TRANSPOSED_NEEDS, GEMM_TRANSPOSED_VARIANTS, gemmTransposed, gemmTransposedVariantsFor } from '../../src/engine/kernels/gemm-transposed';
 import { LAYER_NORM_NEEDS, LAYER_NORM_TUNING, LAYER_NORM_VARIANTS, layerNorm } from '../../src/engine/kernels/layernorm';
 import type { Runtime, Step } from '../../src/engine/runtime';
 import { testRuntime } from '../gpu';
@@ -68,6 +69,19 @@ describe('kernel variant needs', () => {
       const f16Linear = variant === 'registers-f16' ? packLinear(rt, 'w16', new Uint16Array(8 * 16), 8, 16) : linear;
       const code = wgslOf(rt, () => gemm(rt, variant, variant, { a: rt.buffer('a', 4 * 16 * 4), M: 4, linear: f16Linear, y: rt.buffer('y', 4 * 8 * 4) })[0]);
       expect(needsOf(code), variant).toEqual(declared(GEMM_NEEDS[variant]));
+    }
+    rt.destroy();
+  });
+
+  it('every transposed GEMM variant this device runs declares what its WGSL needs', async () => {
+    const rt = (await testRuntime()).scope();
+    const linear = packLinear(rt, 'w', new Float32Array(8 * 16), 8, 16);
+    const runnable = gemmTransposedVariantsFor(rt.gpu);
+    for (const variant of GEMM_TRANSPOSED_VARIANTS) expect(runnable.includes(variant), variant).toBe(grants(rt.gpu, GEMM_TRANSPOSED_NEEDS[variant]));
+    expect(runnable).toContain('tiled');
+    for (const variant of runnable) {
+      const code = wgslOf(rt, () => gemmTransposed(rt, variant, { dy: rt.buffer('dy', 4 * 8 * 4), M: 4, linear, dx: rt.buffer('dx', 4 * 16 * 4) }, variant));
+      expect(needsOf(code), variant).toEqual(declared(GEMM_TRANSPOSED_NEEDS[variant]));
     }
     rt.destroy();
   });

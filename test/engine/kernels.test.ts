@@ -143,7 +143,7 @@ describe('layerNorm', () => {
   for (const variant of LAYER_NORM_VARIANTS.filter((v) => v !== 'subgroups' || features.subgroups)) {
     it(`${variant}: normalizes strided rows like the reference`, async () => {
       const rt = await testRuntime();
-      const rows = 7, D = 200, stride = 250;
+      const rows = 70, D = 200, stride = 250; // more than a workgroup of rows (the variant of a thread per row)
       const x = random(rows * stride + 3, 4, 5).map((v, i) => v + (i % 13));
       const gamma = random(D, 5), beta = random(D, 6);
       const dense = new Float32Array(rows * D);

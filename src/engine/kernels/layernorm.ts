@@ -3,13 +3,15 @@
 // so that the head can normalize only the CLS rows.
 //
 // Variants differ in how the threads sum: 'workgroup' (a tree in workgroup memory, 7 barriers per sum)
-// or 'subgroups' (needs the `subgroups` feature: subgroupAdd, then one barrier to add the subgroups' sums).
+// or 'subgroups' (needs the `subgroups` feature: subgroupAdd, then one barrier to add the subgroups' sums);
+// 'rows' has one thread per row instead (a workgroup of 64 rows, no sums across threads, no barriers: CPU
+// adapters, whose workgroups run their threads in SIMD lanes and pay for every barrier).
 import * as cpu from '../../reference/ops';
 import { grants, type EngineDevice, type KernelNeeds } from '../device';
 import { ELEMENT_CONSTANTS, grid, params, WORKGROUP_SIZE, type KernelSource, type Runtime, type Step } from '../runtime';
 import { once, random, sizeClass, trialRows, type KernelTuning } from '../trial';
 
-export const LAYER_NORM_VARIANTS = ['workgroup', 'subgroups'] as const;
+export const LAYER_NORM_VARIANTS = ['workgroup', 'subgroups', 'rows'] as const;
 export type LayerNormVariant = (typeof LAYER_NORM_VARIANTS)[number];
 
 export const TREE_SUM = /* wgsl */ `
@@ -48,25 +50,42 @@ fn workgroupSum(v: f32, li: u32, which: u32) -> f32 {
 `;
 
 /**
- * The row's mean and 1/sqrt(variance + eps) from x[src ..] (two passes), shared by the backward: needs
- * `x`, `p.D`, `p.eps` and a workgroupSum (the slots 0 and 1).
+ * What a variant's kernels share, forward and backward: the WGSL of its workgroupSum (summing a row's lanes) and
+ * rowStats (the row's mean and 1/sqrt(variance + eps) from x[src ..], two passes: needs `x`, `p.D`, `p.eps`),
+ * the entry point's extra builtins and first lines (`row`, and `lane` of `lanes` threads per row), and its grid.
  */
-export const ROW_STATS_WGSL = /* wgsl */ `
-fn rowStats(src: u32, li: u32) -> vec2f {
+export function layerNormParts(variant: LayerNormVariant) {
+  const perThread = variant === 'rows';
+  const lanes = perThread ? '1u' : 'WORKGROUP_SIZE';
+  const sum = variant === 'rows' ? 'fn workgroupSum(v: f32, _lane: u32, _which: u32) -> f32 { return v; }' : variant === 'subgroups' ? SUBGROUP_SUM : TREE_SUM;
+  return {
+    enable: variant === 'subgroups' ? 'enable subgroups;' : '',
+    wgsl: /* wgsl */ `${sum}
+fn rowStats(src: u32, lane: u32) -> vec2f {
   var s = 0.0;
-  for (var i = li; i < p.D; i += WORKGROUP_SIZE) { s += x[src + i]; }
-  let mean = workgroupSum(s, li, 0u) / f32(p.D);
+  for (var i = lane; i < p.D; i += ${lanes}) { s += x[src + i]; }
+  let mean = workgroupSum(s, lane, 0u) / f32(p.D);
   var q = 0.0;
-  for (var i = li; i < p.D; i += WORKGROUP_SIZE) { let d = x[src + i] - mean; q += d * d; }
-  return vec2f(mean, inverseSqrt(workgroupSum(q, li, 1u) / f32(p.D) + p.eps));
+  for (var i = lane; i < p.D; i += ${lanes}) { let d = x[src + i] - mean; q += d * d; }
+  return vec2f(mean, inverseSqrt(workgroupSum(q, lane, 1u) / f32(p.D) + p.eps));
 }
-`;
+`,
+    builtins: variant === 'subgroups' ? ', @builtin(subgroup_invocation_id) sg: u32' : '',
+    begin: /* wgsl */ `${variant === 'subgroups' ? 'leader = sg == 0u;' : ''}
+  let row = ${perThread ? '(wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li' : 'wg.x + wg.y * nwg.x'};
+  let lane = ${perThread ? '0u' : 'li'};`,
+    lanes,
+    grid: (rows: number) => grid(perThread ? Math.ceil(rows / WORKGROUP_SIZE) : rows),
+  };
+}
 
-const source = (variant: LayerNormVariant): KernelSource => ({
-  key: `layernorm/${variant}`,
-  bindings: ['uniform', 'read', 'read', 'read', 'write'],
-  constants: ELEMENT_CONSTANTS,
-  code: /* wgsl */ `${variant === 'subgroups' ? 'enable subgroups;' : ''}
+const source = (variant: LayerNormVariant): KernelSource => {
+  const parts = layerNormParts(variant);
+  return {
+    key: `layernorm/${variant}`,
+    bindings: ['uniform', 'read', 'read', 'read', 'write'],
+    constants: ELEMENT_CONSTANTS,
+    code: /* wgsl */ `${parts.enable}
 override WORKGROUP_SIZE: u32;
 struct Params { rows: u32, D: u32, eps: f32, inOffset: u32, inStride: u32, outOffset: u32, outStride: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -74,22 +93,21 @@ struct Params { rows: u32, D: u32, eps: f32, inOffset: u32, inStride: u32, outOf
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
 @group(0) @binding(3) var<storage, read> beta: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
-${variant === 'subgroups' ? SUBGROUP_SUM : TREE_SUM}
-${ROW_STATS_WGSL}
+${parts.wgsl}
 @compute @workgroup_size(WORKGROUP_SIZE)
-fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32${variant === 'subgroups' ? ', @builtin(subgroup_invocation_id) sg: u32' : ''}) {
-  ${variant === 'subgroups' ? 'leader = sg == 0u;' : ''}
-  let row = wg.x + wg.y * nwg.x;
+fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32${parts.builtins}) {
+  ${parts.begin}
   if (row >= p.rows) { return; }
   let src = p.inOffset + row * p.inStride;
-  let stats = rowStats(src, li);
+  let stats = rowStats(src, lane);
   let mean = stats.x;
   let inv = stats.y;
   let dst = p.outOffset + row * p.outStride;
-  for (var i = li; i < p.D; i += WORKGROUP_SIZE) { y[dst + i] = (x[src + i] - mean) * inv * gamma[i] + beta[i]; }
+  for (var i = lane; i < p.D; i += ${parts.lanes}) { y[dst + i] = (x[src + i] - mean) * inv * gamma[i] + beta[i]; }
 }
 `,
-});
+  };
+};
 
 export interface LayerNormArgs {
   x: GPUBuffer;
@@ -107,7 +125,7 @@ export interface LayerNormArgs {
 
 export function layerNorm(rt: Runtime, label: string, a: LayerNormArgs, variant: LayerNormVariant = 'workgroup'): Step {
   const words = params([a.rows, a.D, { f32: a.eps }, a.inOffset ?? 0, a.inStride ?? a.D, a.outOffset ?? 0, a.outStride ?? a.D]);
-  return rt.dispatch(label, source(variant), words, [a.x, a.gamma, a.beta, a.y], grid(a.rows));
+  return rt.dispatch(label, source(variant), words, [a.x, a.gamma, a.beta, a.y], layerNormParts(variant).grid(a.rows));
 }
 
 /** A LayerNorm shape class's representative: `rows` rows of D. */
@@ -120,6 +138,7 @@ export interface LayerNormShape {
 export const LAYER_NORM_NEEDS: Record<LayerNormVariant, KernelNeeds> = {
   workgroup: { workgroupBytes: WORKGROUP_SIZE * 4, invocations: WORKGROUP_SIZE },
   subgroups: { workgroupBytes: 2 * WORKGROUP_SIZE * 4, invocations: WORKGROUP_SIZE, features: ['subgroups'] },
+  rows: { workgroupBytes: 0, invocations: WORKGROUP_SIZE },
 };
 
 const layerNormVariants = (gpu: EngineDevice) => LAYER_NORM_VARIANTS.filter((v) => grants(gpu, LAYER_NORM_NEEDS[v]));

@@ -4,14 +4,15 @@
 //   embed:  the token sequence from the embedded patches [T·N, D]: CLS and position embeddings, and for
 //           divided/joint the time embeddings with tokens regrouped to (p, t) order; space-only keeps
 //           T sequences [CLS, N patches].
-// The backward pass adds col2im: the patches' gradient [T·N, 3·P·P] back to pixels [T, 3, H, W] (each pixel
-// is in at most one patch: a copy, no sums), 0 for the pixels outside the patch grid.
+// The backward pass adds col2im: the patches' gradient (a row of 3·P·P per patch, in any row order with
+// fixed strides per frame and per patch) back to pixels [T, 3, H, W] (each pixel is in at most one patch: a
+// copy, no sums), 0 for the pixels outside the patch grid.
 import { ELEMENT_CONSTANTS, elementGrid, params, type KernelSource, type Runtime, type Step } from '../runtime';
 
-/** im2col's and col2im's shared header: the grid's params, one array read and one written. */
-const patchHeader = (input: string, output: string) => /* wgsl */ `
+/** im2col's and col2im's shared header: the grid's params (and `more`), one array read and one written. */
+const patchHeader = (input: string, output: string, more = '') => /* wgsl */ `
 override WORKGROUP_SIZE: u32;
-struct Params { T: u32, H: u32, W: u32, P: u32, gh: u32, gw: u32 }
+struct Params { T: u32, H: u32, W: u32, P: u32, gh: u32, gw: u32${more} }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> ${input}: array<f32>;
 @group(0) @binding(2) var<storage, read_write> ${output}: array<f32>;`;
@@ -44,7 +45,7 @@ const COL2IM: KernelSource = {
   key: 'col2im',
   bindings: ['uniform', 'read', 'write'],
   constants: ELEMENT_CONSTANTS,
-  code: /* wgsl */ `${patchHeader('patches', 'pixels')}
+  code: /* wgsl */ `${patchHeader('patches', 'pixels', ', frameStride: u32, patchStride: u32')}
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) li: u32) {
   let id = (wg.x + wg.y * nwg.x) * WORKGROUP_SIZE + li;
@@ -57,7 +58,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(num_workgroups) nwg: vec3u, @
   let c = x / p.P;
   if (r >= p.gh || c >= p.gw) { pixels[id] = 0.0; return; }
   let K = 3u * p.P * p.P;
-  pixels[id] = patches[(t * p.gh * p.gw + r * p.gw + c) * K + (ch * p.P + y % p.P) * p.P + x % p.P];
+  pixels[id] = patches[(t * p.frameStride + (r * p.gw + c) * p.patchStride) * K + (ch * p.P + y % p.P) * p.P + x % p.P];
 }
 `,
 };
@@ -103,10 +104,14 @@ export function im2col(rt: Runtime, label: string, pixels: GPUBuffer, patches: G
   return rt.dispatch(label, IM2COL, params([T, H, W, P, gh, gw]), [pixels, patches], elementGrid(total));
 }
 
-/** im2col's adjoint: patches [T·N, 3·P·P] → pixels [T, 3, H, W]. */
-export function col2im(rt: Runtime, label: string, patches: GPUBuffer, pixels: GPUBuffer, T: number, H: number, W: number, P: number): Step {
+/**
+ * im2col's adjoint: patches → pixels [T, 3, H, W], patch p of frame t on row t·frameStride + p·patchStride of
+ * `patches` (rows of 3·P·P; by default im2col's order, [T·N, 3·P·P]).
+ */
+export function col2im(rt: Runtime, label: string, patches: GPUBuffer, pixels: GPUBuffer, T: number, H: number, W: number, P: number, rows?: { frameStride: number; patchStride: number }): Step {
   const gh = Math.floor(H / P), gw = Math.floor(W / P);
-  return rt.dispatch(label, COL2IM, params([T, H, W, P, gh, gw]), [patches, pixels], elementGrid(T * 3 * H * W));
+  const { frameStride, patchStride } = rows ?? { frameStride: gh * gw, patchStride: 1 };
+  return rt.dispatch(label, COL2IM, params([T, H, W, P, gh, gw, frameStride, patchStride]), [patches, pixels], elementGrid(T * 3 * H * W));
 }
 
 export interface EmbedArgs {
