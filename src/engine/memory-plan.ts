@@ -184,10 +184,10 @@ export function planBytes(
     const [first, second] = layout.subLayers, spatial = second ?? first;
     const probs = (u: SubLayerLayout, label: string) => { for (const part of probabilityParts(label, u.seqs, u.len)) buf('explanation', part.label, part.floats); };
     for (let i = 0; i <= c.numLayers; i++) buf('explanation', `checkpoint ${i}`, S * D);
-    if (second) {
-      buf('explanation', 'temporal qkv', S * 3 * D);
-      probs(first, 'temporal probabilities');
-    }
+    // The forward's last temporal qkv, and the other layers' recomputation in buffers of their own.
+    if (second) for (const label of ['last temporal qkv', 'temporal qkv']) buf('explanation', label, S * 3 * D);
+    for (const [label, floats] of [['recomputed xt', second ? S * D : 0], ['recomputed qkv', S * 3 * D], ['recomputed h2', S * D]] as const) if (floats) buf('explanation', label, floats);
+    if (second) probs(first, 'temporal probabilities');
     probs(spatial, second ? 'spatial probabilities' : 'probabilities');
     buf('explanation', 'logit gradient', L);
     for (const label of ['∂y/∂last', '∂y/∂h', '∂y/∂normed', '∂y/∂context', '∂y/∂temporal proj']) buf('explanation', label, S * D);
@@ -196,7 +196,7 @@ export function planBytes(
     const dProbs = sharedPartFloats(limits, layout.subLayers.map((u) => ({ seqs: u.seqs, seqFloats: H * u.len * u.len })));
     dProbs.forEach((floats, k) => buf('explanation', sharedPartLabel('∂y/∂probabilities', k, dProbs.length), floats));
     buf('explanation', 'attention backward row sums', H * Math.max(...layout.subLayers.map((u) => u.seqs * u.len)));
-    buf('explanation', '∂y/∂patches', T * N * 3 * P * P);
+    buf('explanation', '∂y/∂patches', (S - 1) * 3 * P * P); // by token row, from the second
     buf('explanation', '∂y/∂pixels', frameValues);
     for (const label of ['relevance start', 'relevance a', 'relevance b']) buf('explanation', label, layout.vector.size);
     output('explanation', 'grad_pixels', frameValues, false);
