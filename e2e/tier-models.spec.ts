@@ -23,7 +23,7 @@ for (const name of MODELS) {
     const { hub, close } = await standInHub({ 'config.json': join(dir, 'config.json'), 'model.safetensors': join(dir, 'model.safetensors') });
     hub.chunkDelayMs = 0;
     try {
-      await page.goto(`/?hub=${encodeURIComponent(hub.url)}&model=tier-models/${name}&backend=wgsl&gpu=baseline`);
+      await page.goto(`/?model=${encodeURIComponent(`${hub.url}/tier-models/${name}/resolve/main`)}&backend=wgsl&gpu=baseline`);
       await expect(page.getByTestId('model-status')).toBeVisible({ timeout: 10 * 60_000 });
       await page.getByTestId('video-input').setInputFiles(CLIP);
       await expect(page.getByTestId('prediction')).toHaveCount(5, { timeout: 30 * 60_000 });
